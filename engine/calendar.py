@@ -1,0 +1,34 @@
+"""Where calendar dates meet instants: the municipality works in Dutch local dates.
+
+A deadline is a date ("uiterlijk 16 maart"); it is missed from the start of the next day in the
+Netherlands. Timers are stored as UTC instants so the store can index and compare them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+NL = ZoneInfo("Europe/Amsterdam")
+
+
+def require_aware(now: datetime) -> datetime:
+    """Refuse naive datetimes: a naive 'now' is ambiguous around DST and breaks ordering."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"time must be timezone-aware (UTC), got naive {now.isoformat()}")
+    return now.astimezone(timezone.utc)
+
+
+def local_date(moment: datetime) -> date:
+    """The Dutch calendar date of an instant."""
+    return moment.astimezone(NL).date()
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of a Dutch calendar date, as a UTC instant."""
+    return datetime.combine(day, time(0, 0), tzinfo=NL).astimezone(timezone.utc)
+
+
+def day_after(day: date) -> date:
+    """The next calendar date."""
+    return day + timedelta(days=1)

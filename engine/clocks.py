@@ -1,0 +1,195 @@
+"""Legal clocks: terms that start on a trigger, can be paused (opschorting), extended (verlenging) and stopped.
+
+A clock's `started_on` is the first day it counts; `end_on` is its last day. "Ten weeks from the day
+after X" therefore ends on X + 10 weeks, and the three-year term from the day after the first PIP's
+dagtekening D ends on D + 3 years. The clock runs out at the start of the day after `end_on`.
+A pause adds its length in days to the end; milestones after the start shift with it too.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from engine.calendar import start_of_day
+from engine.definitions import Clock, Definition, Trigger
+from engine.durations import Duration
+from engine.state import ClockState, Timer
+
+if TYPE_CHECKING:
+    from engine.interpreter import _Run
+
+
+def last_day(started_on: date, duration: Duration) -> date:
+    """The last day of a term that starts counting on `started_on`."""
+    if duration.werkdagen:
+        return duration.after(started_on - timedelta(days=1))
+    return duration.after(started_on) - timedelta(days=1)
+
+
+def _matches(triggers: list[Trigger], kind: str, name: str) -> bool:
+    return any(getattr(t, kind) == name for t in triggers)
+
+
+def _applies(definition: Definition, kind: str, element_definition: str | None) -> bool:
+    # `completed` and `reached` name elements of the clock's own definition only.
+    return kind == "message" or element_definition == definition.ref
+
+
+def listeners(run: "_Run", message: str) -> list[str]:
+    """Clocks that would act on this message now (so the message is expected)."""
+    found = []
+    for clock_id, (_definition, clock) in run.process.clocks.items():
+        state = run.state.clocks.get(clock_id)
+        status = state.status if state else None
+        if _matches(clock.start_on, "message", message) and (
+            status is None or (not clock.first_only and status in ("running", "paused"))
+        ):
+            found.append(clock_id)
+        elif status == "running" and (
+            _matches(clock.pause_on, "message", message) or _matches(clock.stop_on, "message", message)
+        ):
+            found.append(clock_id)
+        elif status == "paused" and (
+            _matches(clock.resume_on, "message", message) or _matches(clock.stop_on, "message", message)
+        ):
+            found.append(clock_id)
+        elif status in ("running", "paused", "expired") and any(
+            e.on.message == message for e in clock.extensions
+        ):
+            found.append(clock_id)
+    return found
+
+
+def on_trigger(run: "_Run", kind: str, name: str, on: date, definition: str | None = None) -> None:
+    """Let every clock react to something that happened in the case, in definition order."""
+    for clock_id, (owner, clock) in run.process.clocks.items():
+        if not _applies(owner, kind, definition):
+            continue
+        state = run.state.clocks.get(clock_id)
+        status = state.status if state else None
+        if _matches(clock.start_on, kind, name):
+            if status is None:
+                _start(run, clock, on)
+                continue
+            if not clock.first_only and status in ("running", "paused"):
+                _start(run, clock, on, restart=True)
+                continue
+        if status == "running" and _matches(clock.pause_on, kind, name):
+            _pause(run, clock, on)
+        elif status == "paused" and _matches(clock.resume_on, kind, name):
+            _resume_requested(run, clock, on)
+        if status in ("running", "paused") and _matches(clock.stop_on, kind, name):
+            _stop(run, clock)
+        for extension in clock.extensions:
+            if getattr(extension.on, kind) == name and status in ("running", "paused", "expired"):
+                _extend(run, clock, extension)
+
+
+def _start(run: "_Run", clock: Clock, on: date, restart: bool = False) -> None:
+    if clock.start_from is not None:
+        started_on = run.eval.required_date(clock.start_from, f"start of clock '{clock.id}'")
+    else:
+        started_on = on
+    old = run.state.clocks.get(clock.id)
+    if restart and old is not None and old.started_on == started_on:
+        return
+    end = last_day(started_on, run.eval.duration(clock.duration))
+    run.state.clocks[clock.id] = ClockState(id=clock.id, status="running", started_on=started_on, base_end=end)
+    run.cancel_timers(clock=clock.id)
+    run.record("clock_restarted" if restart else "clock_started", clock.id, f"{started_on} to {end}")
+    _schedule(run, clock)
+
+
+def _schedule(run: "_Run", clock: Clock) -> None:
+    """(Re)schedule the milestones not yet fired and the expiry of a running clock."""
+    state = run.state.clocks[clock.id]
+    run.cancel_timers(clock=clock.id)
+    if state.status != "running":
+        return
+    for milestone in clock.milestones:
+        if milestone.id in state.fired:
+            continue
+        if milestone.after_start is not None:
+            day = run.eval.duration(milestone.after_start).after(state.started_on)
+            day += timedelta(days=state.paused_days)
+        else:
+            day = run.eval.duration(milestone.before_end).before(state.end_on)
+        run.schedule("milestone", start_of_day(day), clock=clock.id, ref=milestone.id)
+    run.schedule("clock_expiry", start_of_day(state.end_on + timedelta(days=1)), clock=clock.id)
+
+
+def _pause(run: "_Run", clock: Clock, on: date) -> None:
+    state = run.state.clocks[clock.id]
+    run.state.clocks[clock.id] = state.model_copy(update={"status": "paused", "paused_since": on})
+    run.cancel_timers(clock=clock.id)
+    run.record("clock_paused", clock.id, f"since {on}")
+
+
+def _resume_requested(run: "_Run", clock: Clock, on: date) -> None:
+    if clock.resume_delay is None:
+        _resume(run, clock, on)
+        return
+    resume_on = run.eval.duration(clock.resume_delay).after(on)
+    run.state.clocks[clock.id] = run.state.clocks[clock.id].model_copy(update={"resume_on": resume_on})
+    run.cancel_timers(clock=clock.id)
+    run.schedule("clock_resume", start_of_day(resume_on), clock=clock.id)
+    run.record("clock_resume_planned", clock.id, f"on {resume_on}")
+
+
+def _resume(run: "_Run", clock: Clock, on: date) -> None:
+    state = run.state.clocks[clock.id]
+    paused = max((on - state.paused_since).days, 0)
+    state = state.model_copy(update={
+        "status": "running", "paused_since": None, "resume_on": None, "paused_days": state.paused_days + paused,
+    })
+    run.state.clocks[clock.id] = state
+    run.record("clock_resumed", clock.id, f"paused {paused} days, ends {state.end_on}")
+    _schedule(run, clock)
+
+
+def _stop(run: "_Run", clock: Clock) -> None:
+    state = run.state.clocks[clock.id]
+    run.state.clocks[clock.id] = state.model_copy(update={"status": "stopped"})
+    run.cancel_timers(clock=clock.id)
+    verdict = "met" if run.today <= state.end_on else "late"
+    run.record("clock_stopped", clock.id, f"{verdict}, last day {state.end_on}")
+
+
+def _extend(run: "_Run", clock: Clock, extension) -> None:
+    state = run.state.clocks[clock.id]
+    if extension.new_end is not None:
+        new_end = run.eval.required_date(extension.new_end, f"extension of clock '{clock.id}'")
+    else:
+        new_end = run.eval.duration(extension.by).after(state.end_on)
+    status = "running" if state.status == "expired" else state.status
+    fired = tuple(m for m in state.fired if m not in {x.id for x in clock.milestones if x.before_end is not None})
+    state = state.model_copy(update={
+        "base_end": new_end - timedelta(days=state.paused_days), "extended": True, "status": status, "fired": fired,
+    })
+    run.state.clocks[clock.id] = state
+    run.record("clock_extended", clock.id, f"ends {state.end_on}")
+    _schedule(run, clock)
+
+
+def fire(run: "_Run", timer: Timer) -> None:
+    """A clock's timer came due: a milestone, the expiry, or the end of a pause."""
+    _owner, clock = run.process.clocks[timer.clock]
+    state = run.state.clocks[clock.id]
+    if timer.kind == "clock_resume":
+        _resume(run, clock, state.resume_on)
+        return
+    if timer.kind == "milestone":
+        milestone = next(m for m in clock.milestones if m.id == timer.ref)
+        run.state.clocks[clock.id] = state.model_copy(update={"fired": state.fired + (milestone.id,)})
+        run.record("milestone_reached", f"{clock.id}.{milestone.id}", f"last day {state.end_on}")
+        if milestone.set:
+            run.state.data.update(run.coerce(dict(milestone.set), f"milestone '{milestone.id}'"))
+        if milestone.notify is not None:
+            run.notify(milestone.notify, reason=f"milestone {clock.id}.{milestone.id}")
+        return
+    run.state.clocks[clock.id] = state.model_copy(update={"status": "expired"})
+    run.record("clock_expired", clock.id, f"last day was {state.end_on}")
+    run.record("deadline_missed", clock.id, f"last day was {state.end_on}")
+    if clock.expiry is not None:
+        run.notify(clock.expiry, reason=f"clock {clock.id} expired")

@@ -1,0 +1,148 @@
+"""The state of one case: where its tokens are, which tasks and timers are open, its clocks and data.
+
+It is a plain pydantic model that round-trips through JSON exactly (dates in case data are ISO text),
+so the case store can keep it as one JSON document and the engine can be tested on frozen old states.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ROOT_SCOPE = "root"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Part(BaseModel):
+    # Parts of a state are immutable: the interpreter replaces them instead of changing them, so a
+    # shallow copy of the state's lists is a safe working copy (and advance stays fast).
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Token(_Part):
+    """A marker of where a path of the process is: at one element of one (sub-)process scope."""
+
+    id: str
+    scope: str
+    element: str
+    arrived_at: datetime
+
+
+class Scope(_Part):
+    """One running (sub-)process: the root, or a call activity's child process."""
+
+    id: str
+    definition: str
+    parent_token: str | None = None
+
+
+class OpenTask(_Part):
+    """A user task waiting for a person."""
+
+    id: str
+    token: str
+    scope: str
+    element: str
+    role: str
+    opened_at: datetime
+    due_on: date | None = None
+    missed: bool = False
+
+
+TimerKind = Literal[
+    "reminder",
+    "task_deadline",
+    "escalation",
+    "timer_event",
+    "message_timeout",
+    "boundary",
+    "milestone",
+    "clock_expiry",
+    "clock_resume",
+]
+
+
+class Timer(_Part):
+    """Something that happens at an absolute moment unless it is cancelled first."""
+
+    id: str
+    kind: TimerKind
+    due_at: datetime
+    created_at: datetime
+    token: str | None = None
+    clock: str | None = None
+    ref: str = Field(default="", description="boundary id, milestone id, reminder or escalation index")
+    occurrence: int = 1
+
+
+class ClockState(_Part):
+    """A legal clock in a case. `end_on` is the last day of the term."""
+
+    id: str
+    status: Literal["running", "paused", "stopped", "expired"]
+    started_on: date
+    base_end: date
+    paused_days: int = 0
+    paused_since: date | None = None
+    resume_on: date | None = None
+    extended: bool = False
+    fired: tuple[str, ...] = ()
+
+    @property
+    def end_on(self) -> date:
+        """The last day of the term, counting finished pauses and extensions."""
+        return self.base_end + timedelta(days=self.paused_days)
+
+
+class HistoryEntry(_Part):
+    """One thing that happened in the case, in process terms only (no personal data)."""
+
+    at: datetime
+    kind: str
+    ref: str
+    detail: str = ""
+
+
+CaseStatus = Literal["new", "active", "completed", "terminated"]
+
+
+class CaseState(_Model):
+    """Everything the engine knows about one case."""
+
+    case_ref: str
+    definition: str
+    status: CaseStatus = "new"
+    phase: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    anchors: dict[str, date] = Field(default_factory=dict)
+    scopes: list[Scope] = Field(default_factory=list)
+    tokens: list[Token] = Field(default_factory=list)
+    tasks: list[OpenTask] = Field(default_factory=list)
+    timers: list[Timer] = Field(default_factory=list)
+    clocks: dict[str, ClockState] = Field(default_factory=dict)
+    joins: dict[str, int] = Field(default_factory=dict)
+    seq: int = 0
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    def next_due_at(self) -> datetime | None:
+        """When the earliest timer is due (the case store indexes this for the sweep)."""
+        return min((t.due_at for t in self.timers), default=None)
+
+    def due_timers(self, now: datetime) -> list[Timer]:
+        """Timers due at `now`, earliest first (ties in creation order)."""
+        due = [t for t in self.timers if t.due_at <= now]
+        return sorted(due, key=lambda t: (t.due_at, int(t.id[1:])))
+
+    def task(self, task_id: str) -> OpenTask | None:
+        """The open task with this id, if any."""
+        return next((t for t in self.tasks if t.id == task_id), None)
+
+
+def new_case(case_ref: str, definition_ref: str) -> CaseState:
+    """An empty case that has not started; send it a `Started` event."""
+    return CaseState(case_ref=case_ref, definition=definition_ref)
