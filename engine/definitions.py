@@ -25,6 +25,7 @@ from engine.expressions import (
     DateExpr,
     DaysSince,
     DurationSpec,
+    TermShare,
     Frozen,
     ParamRef,
     Scalar,
@@ -117,7 +118,7 @@ class ContextValue(Frozen):
     """A named value computed for a notification (a date, a clock measure, days since a date)."""
 
     name: Identifier
-    value: Union[ClockMeasure, DaysSince, DateExpr]
+    value: Union[ClockMeasure, DaysSince, TermShare, DateExpr]
 
 
 ContextItem = Union[Identifier, ContextValue]
@@ -205,6 +206,7 @@ class _Boundary(Frozen):
     interrupting: bool = True
     next: Identifier | None = None
     notify: Notify | None = None
+    source: str = ""
 
     @model_validator(mode="after")
     def _interrupting_needs_next(self) -> "_Boundary":
@@ -314,6 +316,7 @@ class Timeout(Frozen):
     timer: TimerSpec
     next: Identifier
     notify: Notify | None = None
+    source: str = ""
 
 
 class IntermediateMessageEvent(_Element):

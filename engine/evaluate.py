@@ -25,6 +25,7 @@ from engine.expressions import (
     NotOf,
     Op,
     ParamRef,
+    TermShare,
     Today,
     parse_duration_spec,
     to_date,
@@ -139,6 +140,13 @@ class Scope:
             if value.measure == "remaining_days":
                 return max((clock.end_on - self.today).days, 0)
             return round(100 * max(elapsed, 0) / total) if total > 0 else 100
+        if isinstance(value, TermShare):
+            clock = self.state.clocks.get(value.share_of)
+            since = self.date(value.since)
+            if clock is None or since is None:
+                return None
+            total = (clock.end_on - clock.started_on).days + 1
+            return round(100 * max((self.today - max(since, clock.started_on)).days, 0) / total)
         if isinstance(value, DaysSince):
             since = self.date(value.days_since)
             return None if since is None else (self.today - since).days

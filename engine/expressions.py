@@ -250,6 +250,14 @@ class DaysSince(Frozen):
     days_since: DateExpr
 
 
+class TermShare(Frozen):
+    """Which share (percent) of a legal clock's length has passed since a date: how much of the
+    three-year term a wait (e.g. for a medical assessment) has consumed."""
+
+    share_of: str = Field(description="clock id")
+    since: DateExpr
+
+
 def parse_duration_spec(spec: DurationSpec, params: dict[str, Any]) -> Duration:
     """Resolve a duration written in place or taken from the profile parameters."""
     if isinstance(spec, ParamRef):

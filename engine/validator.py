@@ -47,6 +47,7 @@ from engine.expressions import (
     LaterOf,
     NotOf,
     ParamRef,
+    TermShare,
 )
 from engine.loader import Library, Problem, load_library
 from engine.process import successors
@@ -241,6 +242,10 @@ class _DefinitionCheck:
                         self.add(element, f"unknown clock '{value.clock}'", path)
                 elif isinstance(value, DaysSince):
                     self.check_date(element, value.days_since, path)
+                elif isinstance(value, TermShare):
+                    if value.share_of not in self.clocks:
+                        self.add(element, f"unknown clock '{value.share_of}'", path)
+                    self.check_date(element, value.since, path)
                 else:
                     self.check_date(element, value, path)
                 continue
