@@ -197,6 +197,8 @@ class _Run:
         else:
             raise EngineError(f"unknown event {event!r}")
         self.drain()
+        if self.state.status == "active":
+            self.refresh_deadlines()
 
     def start(self, event: Started) -> None:
         if self.state.status != "new":
@@ -433,24 +435,48 @@ class _Run:
         self.record("task_opened", element.id, f"{element.role}" + (f", due {due_on}" if due_on else ""))
         if element.notify_on_open:
             self.notify_task(task, element, element.role, "taak_geopend", "task opened")
-        if due_on is not None:
-            for i, reminder in enumerate(element.reminders):
-                when = start_of_day(self.eval.duration(reminder.before).before(due_on))
-                if when > self.now:
-                    self.schedule("reminder", when, token=token.id, ref=str(i))
-            missed = start_of_day(due_on + timedelta(days=1))
-            self.schedule("task_deadline", missed, token=token.id)
-            for i, escalation in enumerate(element.escalations):
-                when = start_of_day(self.eval.duration(escalation.after).after(due_on + timedelta(days=1)))
-                self.schedule("escalation", when, token=token.id, ref=str(i))
+        self.schedule_deadline(task, element)
         self.schedule_boundaries(token, element)
 
+    def schedule_deadline(self, task: OpenTask, element: UserTask) -> None:
+        """Reminders before the due date, the moment it is missed, and escalations after it."""
+        if task.due_on is None:
+            return
+        for i, reminder in enumerate(element.reminders):
+            when = start_of_day(self.eval.duration(reminder.before).before(task.due_on))
+            if when > self.now:
+                self.schedule("reminder", when, token=task.token, ref=str(i))
+        missed = start_of_day(task.due_on + timedelta(days=1))
+        self.schedule("task_deadline", missed, token=task.token)
+        for i, escalation in enumerate(element.escalations):
+            when = start_of_day(self.eval.duration(escalation.after).after(task.due_on + timedelta(days=1)))
+            self.schedule("escalation", when, token=task.token, ref=str(i))
+
     def deadline(self, element: UserTask) -> date | None:
+        """A duration counts from today; a date expression may not be known yet (e.g. a clock not started)."""
         if element.deadline is None:
             return None
         if isinstance(element.deadline, str) or hasattr(element.deadline, "param"):
             return self.eval.duration(element.deadline).after(self.today)
-        return self.eval.required_date(element.deadline, f"deadline of step '{element.id}'")
+        return self.eval.date(element.deadline)
+
+    def refresh_deadlines(self) -> None:
+        """Deadlines that follow case data or a clock move when it moves (a later registration, a pause,
+        an extension): re-derive them after every event and reschedule their reminders."""
+        for task in list(self.state.tasks):
+            element = self.process.element(self.scope(task.scope).definition, task.element)
+            if element.deadline is None or isinstance(element.deadline, str) or hasattr(element.deadline, "param"):
+                continue
+            due_on = self.eval.date(element.deadline)
+            if due_on == task.due_on:
+                continue
+            self.state.timers = [t for t in self.state.timers if not (
+                t.token == task.token and t.kind in ("reminder", "task_deadline", "escalation"))]
+            missed = task.missed and due_on is not None and due_on < self.today
+            moved = task.model_copy(update={"due_on": due_on, "missed": missed})
+            self.state.tasks = [moved if t.id == task.id else t for t in self.state.tasks]
+            self.record("deadline_changed", task.element, f"due {due_on}" if due_on else "no due date")
+            self.schedule_deadline(moved, element)
 
     def form_spec(self, field: Any) -> FormFieldSpec:
         data = self.process.data_fields[field.field]

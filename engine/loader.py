@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,25 @@ from engine.errors import DefinitionError
 from engine.process import Process
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "process_definitions"
+
+
+class RegieLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. PyYAML's YAML 1.1 default turns the key `on:` (used by
+    extensions and scenario events) and values such as `no` or `yes` into booleans, silently."""
+
+
+RegieLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+RegieLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text the way every Regie file is read (see RegieLoader)."""
+    return yaml.load(text, Loader=RegieLoader)
 _KINDS = {"process": Definition, "catalog": Catalog, "profile": Profile}
 
 
@@ -105,8 +125,8 @@ def read_yaml(path: Path, label: str) -> tuple[Any, dict[tuple, int]]:
     except OSError as exc:
         raise DefinitionError([Problem(label, "-", f"cannot read: {exc.strerror}")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=RegieLoader)
+        data = load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -20,7 +20,7 @@ from engine.commands import NotifyRole
 from engine.errors import DefinitionError, EngineError
 from engine.events import MessageReceived, Started, TaskCompleted
 from engine.interpreter import advance, fire_due_timers
-from engine.loader import Library, Problem
+from engine.loader import Library, Problem, load_yaml
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, new_case
 
@@ -125,7 +125,7 @@ def load_scenario(path: Path) -> Scenario:
     """Read a scenario file; problems name the file and the line (or the field)."""
     label = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise DefinitionError([Problem(label, "-", f"YAML syntax: {exc.problem}", mark.line + 1 if mark else None)])

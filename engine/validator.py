@@ -56,6 +56,7 @@ from engine.process import successors
 # `case_ref` plus their declared context.
 TASK_TEMPLATE_VARIABLES = {"case_ref", "step", "step_name", "task_id", "role", "instructions", "due_on"}
 TASK_TEMPLATE_DEFAULTS = ("taak_geopend",)
+NEVER_NOTIFIED = "inburgeraar"  # GLOSSARY.md: the person is never notified by this system directly
 _VARIABLE = re.compile(r"{{\s*([a-zA-Z_][a-zA-Z0-9_]*)")
 
 
@@ -165,6 +166,8 @@ class _DefinitionCheck:
     def check_role(self, element: str, role: str, path: tuple) -> None:
         if self.catalog and role not in self.catalog.roles:
             self.add(element, f"unknown role '{role}' (known: {', '.join(sorted(self.catalog.roles))})", path)
+        if role == NEVER_NOTIFIED:
+            self.add(element, f"the {role} is never addressed by Regie directly; give the work to a partner role", path)
 
     def check_template(self, element: str, template: str, path: tuple, available: set[str]) -> None:
         if not self.catalog:
@@ -351,7 +354,8 @@ class _DefinitionCheck:
                 self.check_date(task.id, task.deadline, path)
         for reminder in task.reminders:
             self.check_param(task.id, reminder.before, path)
-            self.check_role(task.id, reminder.to or task.role, path)
+            if reminder.to is not None:
+                self.check_role(task.id, reminder.to, path)
             self.check_template(task.id, reminder.template, path, task_vars)
         for escalation in task.escalations:
             self.check_param(task.id, escalation.after, path)

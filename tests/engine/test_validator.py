@@ -1,0 +1,240 @@
+"""The validator: one small broken definition per rule; every problem is reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from engine.validator import validate_paths
+from tests.engine.casefile import ROOT, problems
+from tests.engine.test_elements import definition
+
+OK_END = "  - {id: einde, type: end_event}\n"
+
+
+def only(found: list[str], text: str) -> None:
+    assert any(text in p for p in found), "\n".join(found) or "no problems found"
+
+
+def test_a_flow_to_an_unknown_element_is_reported():
+    only(problems(definition("  - {id: start, type: start_event, next: nergens}\n" + OK_END)),
+         "inline-0.yaml: start: unknown element 'nergens' in its outgoing flows")
+
+
+def test_duplicate_ids_are_reported():
+    only(problems(definition("  - {id: start, type: start_event, next: einde}\n" + OK_END + OK_END)),
+         "einde: duplicate id")
+
+
+def test_an_unreachable_element_is_reported():
+    text = definition("  - {id: start, type: start_event, next: einde}\n" + OK_END
+                      + "  - {id: wees, type: service_task, set: {aantal: 1}, next: einde}\n")
+    only(problems(text), "wees: unreachable from any start event")
+
+
+def test_a_dead_end_loop_that_never_reaches_an_end_is_reported():
+    text = definition("""
+  - {id: start, type: start_event, next: rond}
+  - {id: rond, type: intermediate_timer_event, timer: {duration: P1W}, next: weer}
+  - {id: weer, type: intermediate_timer_event, timer: {duration: P1W}, next: rond}
+""" + OK_END)
+    found = problems(text)
+    only(found, "rond: dead end: no path from here reaches an end event")
+    only(found, "einde: unreachable")
+
+
+def test_an_exclusive_gateway_without_default_is_reported():
+    text = definition("""
+  - {id: start, type: start_event, next: kies}
+  - id: kies
+    type: exclusive_gateway
+    branches: [{when: {field: aantal, op: gt, value: 1}, next: einde}]
+""" + OK_END)
+    only(problems(text), "kies: exclusive gateway has no default flow")
+
+
+def test_an_exclusive_choice_into_a_parallel_join_is_unbalanced():
+    text = definition("""
+  - {id: start, type: start_event, next: kies}
+  - {id: kies, type: exclusive_gateway, branches: [{when: {field: akkoord, op: eq, value: true}, next: a}], default: b}
+  - {id: a, type: service_task, set: {aantal: 1}, next: samen}
+  - {id: b, type: service_task, set: {aantal: 2}, next: samen}
+  - {id: samen, type: parallel_gateway, next: [einde]}
+""" + OK_END)
+    only(problems(text), "samen: parallel join without a matching parallel split")
+
+
+def test_a_parallel_branch_that_ends_before_the_join_is_unbalanced():
+    text = definition("""
+  - {id: start, type: start_event, next: split}
+  - {id: split, type: parallel_gateway, next: [a, b, c]}
+  - {id: a, type: service_task, set: {aantal: 1}, next: samen}
+  - {id: b, type: service_task, set: {aantal: 2}, next: samen}
+  - {id: c, type: end_event}
+  - {id: samen, type: parallel_gateway, next: [einde]}
+""" + OK_END)
+    only(problems(text), "split: unbalanced parallel split: its branches reach an end event, join 'samen'")
+
+
+def test_nested_parallel_splits_that_join_in_order_are_balanced():
+    text = definition("""
+  - {id: start, type: start_event, next: buiten}
+  - {id: buiten, type: parallel_gateway, next: [binnen, c]}
+  - {id: binnen, type: parallel_gateway, next: [a, b]}
+  - {id: a, type: service_task, set: {aantal: 1}, next: binnen_samen}
+  - {id: b, type: service_task, set: {aantal: 2}, next: binnen_samen}
+  - {id: binnen_samen, type: parallel_gateway, next: [buiten_samen]}
+  - {id: c, type: service_task, set: {aantal: 3}, next: buiten_samen}
+  - {id: buiten_samen, type: parallel_gateway, next: [einde]}
+""" + OK_END)
+    assert problems(text) == []
+
+
+def test_unknown_roles_templates_messages_fields_and_parameters_are_reported_together():
+    text = definition("""
+  - {id: start, type: start_event, message: sleuteloverdracht, next: taak}
+  - id: taak
+    type: user_task
+    role: buurman
+    instructions: x
+    form: [{field: onbekend}]
+    deadline: {param: nergens}
+    reminders: [{before: P1D, template: geen_sjabloon}]
+    next: kies
+  - id: kies
+    type: exclusive_gateway
+    branches: [{when: {field: scenario, op: eq, value: morgen}, next: einde}]
+    default: einde
+""" + OK_END)
+    found = problems(text)
+    for expected in ("start: unknown message 'sleuteloverdracht'", "taak: unknown role 'buurman'",
+                     "taak: unknown data field 'onbekend'", "taak: unknown parameter 'nergens'",
+                     "taak: unknown template 'geen_sjabloon'", "kies: 'morgen' is not a value of field 'scenario'"):
+        only(found, expected)
+    assert len(found) == 6
+
+
+def test_a_template_variable_the_notification_does_not_provide_is_reported():
+    text = definition("""
+  - {id: start, type: start_event, next: meld}
+  - {id: meld, type: service_task, notify: {role: coa, template: termijn_verstreken}, next: einde}
+""" + OK_END)
+    only(problems(text), "template 'termijn_verstreken' uses due_on, instructions, role, step_name, which this "
+                         "notification does not provide")
+
+
+@pytest.mark.parametrize(("field", "category"), [("naam", "identifying"), ("ontheffing_besluit", "special")])
+def test_a_notification_context_with_personal_or_health_data_is_refused(field, category):
+    text = definition(f"""
+  - {{id: start, type: start_event, next: meld}}
+  - {{id: meld, type: service_task, notify: {{role: coa, template: bericht, context: [{field}]}}, next: einde}}
+""" + OK_END)
+    only(problems(text), f"meld: notification context may not carry '{field}': it is {category} data")
+
+
+def test_a_form_field_with_health_data_is_refused_because_forms_pass_through_prefect():
+    text = definition("""
+  - {id: start, type: start_event, next: taak}
+  - {id: taak, type: user_task, role: klantregisseur, instructions: x, form: [{field: ontheffing_besluit}], next: einde}
+""" + OK_END)
+    only(problems(text), "form field 'ontheffing_besluit' is special data")
+
+
+def test_call_activity_cycles_are_reported():
+    a = """
+kind: process
+id: een
+version: 1
+name: Een
+elements:
+  - {id: begin, type: start_event, next: roep}
+  - {id: roep, type: call_activity, process: twee, version: 1, next: klaar}
+  - {id: klaar, type: end_event}
+"""
+    b = a.replace("id: een", "id: twee").replace("process: twee", "process: een")
+    only(problems(a, b), "call-activity cycle: een@1 -> twee@1 -> een@1")
+
+
+def test_a_call_to_an_unknown_definition_version_is_reported():
+    text = definition("""
+  - {id: start, type: start_event, next: roep}
+  - {id: roep, type: call_activity, process: proef, version: 7, next: einde}
+""" + OK_END)
+    only(problems(text), "roep: calls unknown definition 'proef@7'")
+
+
+def test_a_profile_may_only_set_declared_parameters_of_the_right_type():
+    text = definition("  - {id: start, type: start_event, next: einde}\n" + OK_END, extra="""parameters:
+  huisvestingsnorm: {type: duration, default: P12W, source: "wi2021.md#2"}
+""")
+    profile = "kind: profile\nid: stad\nname: Stad\nparameters: {huisvestingsnorm: 12 weken, onbekend: 1}\n"
+    found = problems(text, profiles=(profile,))
+    only(found, "stad: parameter 'onbekend' is not declared by any definition")
+    only(found, "stad: parameter 'huisvestingsnorm': bad duration '12 weken'")
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
+    write(tmp_path, "kapot.yaml", "kind: process\nid: kapot\n  name: verkeerd ingesprongen\n")
+    _, found = validate_paths([tmp_path], base=tmp_path)
+    assert [str(p) for p in found] == ["kapot.yaml:3: -: YAML syntax: mapping values are not allowed here"]
+
+
+def test_model_errors_name_the_element_and_its_line(tmp_path):
+    text = definition("""
+  - {id: start, type: start_event, next: wacht}
+  - id: wacht
+    type: intermediate_timer_event
+    timer: {duration: tien weken}
+    next: einde
+  - {id: einde, type: end_event, kleur: rood}
+""")
+    write(tmp_path, "proef.yaml", text)
+    _, found = validate_paths([ROOT / "process_definitions" / "catalog.yaml", tmp_path], base=tmp_path)
+    lines = [str(p) for p in found]
+    assert any(line.startswith("proef.yaml:") and ": wacht: timer.duration: bad duration 'tien weken'" in line
+               for line in lines), lines
+    assert any(": einde: kleur: Extra inputs are not permitted" in line for line in lines), lines
+
+
+def test_regie_validate_prints_every_problem_and_exits_1(tmp_path, capsys):
+    text = definition("""
+  - {id: start, type: start_event, next: nergens}
+  - {id: kies, type: exclusive_gateway, branches: []}
+""" + OK_END)
+    write(tmp_path, "proef.yaml", text)
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "proef.yaml:" in err and "start: unknown element 'nergens'" in err
+    assert "kies: exclusive gateway has no default flow" in err
+    assert "problem(s) found" in err
+
+
+def test_regie_validate_accepts_the_example_definitions(capsys):
+    assert main(["validate", str(ROOT / "tests" / "fixtures" / "definitions")]) == 0
+    assert capsys.readouterr().out.startswith("ok: 2 definition(s)")
+
+
+def test_regie_schema_describes_all_three_file_kinds(capsys):
+    import json
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    kinds = {d["properties"]["kind"]["const"] for name, d in schema["$defs"].items()
+             if name in ("Definition", "Catalog", "Profile")}
+    assert kinds == {"process", "catalog", "profile"}
+    assert "user_task" in json.dumps(schema)
+
+
+def test_the_inburgeraar_is_never_addressed_directly():
+    text = definition("""
+  - {id: start, type: start_event, next: meld}
+  - {id: meld, type: service_task, notify: {role: inburgeraar, template: bericht}, next: einde}
+""" + OK_END)
+    only(problems(text), "meld: the inburgeraar is never addressed by Regie directly")
