@@ -172,6 +172,14 @@ def _extend(run: "_Run", clock: Clock, extension) -> None:
     _schedule(run, clock)
 
 
+def close_all(run: "_Run") -> None:
+    """The case ended: clocks still running stop with it (no milestones or expiry for a closed case)."""
+    for clock_id, state in list(run.state.clocks.items()):
+        if state.status in ("running", "paused"):
+            run.state.clocks[clock_id] = state.model_copy(update={"status": "stopped", "paused_since": None})
+            run.record("clock_stopped", clock_id, f"case closed, last day {state.end_on}")
+
+
 def fire(run: "_Run", timer: Timer) -> None:
     """A clock's timer came due: a milestone, the expiry, or the end of a pause."""
     _owner, clock = run.process.clocks[timer.clock]

@@ -402,6 +402,7 @@ class _Run:
         if scope.parent_token is None:
             self.state.status = "terminated" if terminated else "completed"
             self.state.timers = []
+            clockwork.close_all(self)
             self.record("case_" + self.state.status, scope.definition)
             return
         parent = self.token(scope.parent_token)

@@ -37,8 +37,8 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
             problems.append(f"'{element_id}' has no place in {new.ref} (add it to the mapping)")
             return target
         if old_elements[element_id].type != new_elements[target].type:
-            problems.append(f"'{element_id}' is a {old_elements[element_id].type} but '{target}' in {new.ref} "
-                            f"is a {new_elements[target].type}")
+            problems.append(f"'{element_id}' is of kind {old_elements[element_id].type} but '{target}' in "
+                            f"{new.ref} is of kind {new_elements[target].type}")
         return target
 
     root_tokens = {t.id for t in state.tokens if t.scope == ROOT_SCOPE}
