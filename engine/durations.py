@@ -58,6 +58,7 @@ class Duration:
         return self.text
 
 
+@lru_cache(maxsize=4096)
 def parse_duration(text: str) -> Duration:
     """Parse `P10W`, `P3Y`, `P1Y6M`, `P2D`, `10 werkdagen`; raise DurationError naming the bad text."""
     if not isinstance(text, str):

@@ -119,19 +119,22 @@ class _Run:
         )
         self.commands: list[Command] = []
         self.queue: deque[str] = deque()
+        # The occurrence counter lives here during the run (pydantic attribute writes are slow) and
+        # is written back once in `handle`.
+        self.seq = state.seq
         self.eval = Eval(self.state, process.params, process.data_fields, self.today)
 
     # --- bookkeeping -----------------------------------------------------------------------------
 
     def next_id(self, prefix: str) -> str:
         """A fresh id, deterministic for the same event history."""
-        self.state.seq += 1
-        return f"{prefix}{self.state.seq}"
+        self.seq += 1
+        return f"{prefix}{self.seq}"
 
     def key(self, what: str) -> str:
         """An idempotency key: case, occurrence number, what."""
-        self.state.seq += 1
-        return f"{self.state.case_ref}:{self.state.seq}:{what}"
+        self.seq += 1
+        return f"{self.state.case_ref}:{self.seq}:{what}"
 
     def record(self, kind: str, ref: str, detail: str = "", at: datetime | None = None) -> None:
         """Add to the case history and publish it as a case event."""
@@ -199,6 +202,7 @@ class _Run:
         self.drain()
         if self.state.status == "active":
             self.refresh_deadlines()
+        self.state.seq = self.seq
 
     def start(self, event: Started) -> None:
         if self.state.status != "new":
@@ -424,9 +428,8 @@ class _Run:
 
     def open_task(self, token: Token, element: UserTask) -> None:
         due_on = self.deadline(element)
-        task = OpenTask(id=f"{element.id}-{self.state.seq + 1}", token=token.id, scope=token.scope,
+        task = OpenTask(id=self.next_id(f"{element.id}-"), token=token.id, scope=token.scope,
                         element=element.id, role=element.role, opened_at=self.now, due_on=due_on)
-        self.state.seq += 1
         self.state.tasks.append(task)
         self.emit(OpenUserTask(
             key=self.key("open"), case_ref=self.state.case_ref, task_id=task.id, element=element.id,
