@@ -160,8 +160,10 @@ class _DefinitionCheck:
             return
         for name, field in self.d.data.items():
             shared = self.catalog.data.get(name)
-            if shared is not None and shared != field:
-                self.add(name, "data field declared differently here than in the catalogue", ("data", name))
+            if shared is not None and (shared.type, shared.privacy, shared.values) != (field.type, field.privacy,
+                                                                                        field.values):
+                self.add(name, "data field declared with another type, privacy or values than in the catalogue",
+                         ("data", name))
 
     def check_role(self, element: str, role: str, path: tuple) -> None:
         if self.catalog and role not in self.catalog.roles:
