@@ -507,12 +507,24 @@ class MessageKind(Frozen):
     data: list[Identifier] = Field(default_factory=list, description="case-data fields it may carry")
 
 
+class TemplateText(Frozen):
+    """A subject and a body with `{{ variable }}` placeholders, in one language."""
+
+    subject: str
+    body: str
+
+
 class Template(Frozen):
-    """A message template: subject and body in plain Dutch with `{{ variable }}` placeholders."""
+    """A message template: subject and body in plain Dutch with `{{ variable }}` placeholders.
+
+    `en` is the English variant for partners who prefer English; it may use only the variables the
+    Dutch text uses, so a notification that fills the Dutch text fills the English one too.
+    """
 
     subject: str
     body: str
     description: str = ""
+    en: TemplateText | None = None
 
 
 class Catalog(Frozen):
@@ -542,6 +554,7 @@ __all__ = [
     "Cycle", "DataField", "Definition", "Element", "EndEvent", "Escalation", "ExclusiveGateway",
     "Extension", "FieldType", "FormField", "IntermediateMessageEvent", "IntermediateTimerEvent",
     "MessageHandler", "MessageKind", "Milestone", "Notify", "ParallelGateway", "ParamRef", "Parameter",
-    "Privacy", "Profile", "Reminder", "Role", "ServiceTask", "StartEvent", "Template", "Timeout",
+    "Privacy", "Profile", "Reminder", "Role", "ServiceTask", "StartEvent", "Template", "TemplateText",
+    "Timeout",
     "TimerSpec", "Trigger", "UserTask",
 ]

@@ -59,7 +59,8 @@ from engine.state import ROOT_SCOPE, CaseState, HistoryEntry, OpenTask, Scope, T
 
 @dataclass(frozen=True)
 class Transition:
-    """The outcome of one event: the new state, the commands to carry out, and what happened."""
+    """The outcome of one event: the new state, the commands to carry out, and what happened (for the
+    case history, which the case store keeps append-only)."""
 
     state: CaseState
     commands: list[Command]
@@ -73,7 +74,7 @@ def advance(process: Process, state: CaseState, event: Any, now: datetime) -> Tr
         raise UnknownElement(f"case {state.case_ref} runs {state.definition}, but this process is {process.ref}")
     run = _Run(process, state, now)
     run.handle(event)
-    return Transition(run.state, run.commands, run.state.history[len(state.history):])
+    return Transition(run.state, run.commands, run.happened)
 
 
 def fire_due_timers(process: Process, state: CaseState, now: datetime, limit: int = 1000) -> Transition:
@@ -114,10 +115,10 @@ class _Run:
                 "timers": list(state.timers),
                 "clocks": dict(state.clocks),
                 "joins": dict(state.joins),
-                "history": list(state.history),
             }
         )
         self.commands: list[Command] = []
+        self.happened: list[HistoryEntry] = []
         self.queue: deque[str] = deque()
         # The occurrence counter lives here during the run (pydantic attribute writes are slow) and
         # is written back once in `handle`.
@@ -138,7 +139,7 @@ class _Run:
 
     def record(self, kind: str, ref: str, detail: str = "", at: datetime | None = None) -> None:
         """Add to the case history and publish it as a case event."""
-        self.state.history.append(HistoryEntry(at=at or self.now, kind=kind, ref=ref, detail=detail))
+        self.happened.append(HistoryEntry(at=at or self.now, kind=kind, ref=ref, detail=detail))
         payload = {"ref": ref, "detail": detail, "phase": self.state.phase}
         self.emit(EmitEvent(key=self.key(kind), case_ref=self.state.case_ref, event=kind.replace("_", "-"),
                             payload=payload))

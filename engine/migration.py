@@ -11,13 +11,17 @@ from datetime import datetime
 
 from engine.calendar import require_aware
 from engine.errors import MigrationError
+from engine.interpreter import Transition
 from engine.process import Process
 from engine.state import ROOT_SCOPE, CaseState, HistoryEntry
 
 
 def migrate(old: Process, new: Process, state: CaseState, now: datetime,
-            mapping: dict[str, str] | None = None) -> CaseState:
-    """The case state moved from `old` to `new`; `mapping` renames root-level element ids (old -> new)."""
+            mapping: dict[str, str] | None = None) -> Transition:
+    """The case moved from `old` to `new`; `mapping` renames root-level element ids (old -> new).
+
+    The transition has no commands; what happened is one `migrated` entry for the case history.
+    """
     now = require_aware(now)
     mapping = mapping or {}
     if state.definition != old.ref:
@@ -64,11 +68,11 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
     if problems:
         raise MigrationError(f"case {state.case_ref} cannot move to {new.ref}: " + "; ".join(sorted(set(problems))))
     timers = [t for t in state.timers if _timer_still_fits(t, tokens, scopes, new)]
-    history = state.history + [HistoryEntry(at=now, kind="migrated", ref=new.ref, detail=f"from {old.ref}")]
-    return state.model_copy(update={
+    moved = state.model_copy(update={
         "definition": new.ref, "tokens": tokens, "tasks": tasks, "scopes": scopes, "joins": joins,
-        "timers": timers, "history": history,
+        "timers": timers,
     })
+    return Transition(moved, [], [HistoryEntry(at=now, kind="migrated", ref=new.ref, detail=f"from {old.ref}")])
 
 
 def _timer_still_fits(timer, tokens, scopes, new: Process) -> bool:

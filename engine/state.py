@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ROOT_SCOPE = "root"
 
@@ -110,10 +110,15 @@ class HistoryEntry(_Part):
 
 CaseStatus = Literal["new", "active", "completed", "terminated"]
 
+STATE_FORMAT = 2
+"""Version of the state's JSON layout. 1: with an embedded history list (dropped in 2: the case store's
+append-only history table keeps it, and a full trajectory's state stays around 2 KB instead of 24 KB)."""
+
 
 class CaseState(_Model):
     """Everything the engine knows about one case."""
 
+    state_format: int = STATE_FORMAT
     case_ref: str
     definition: str
     status: CaseStatus = "new"
@@ -127,7 +132,15 @@ class CaseState(_Model):
     clocks: dict[str, ClockState] = Field(default_factory=dict)
     joins: dict[str, int] = Field(default_factory=dict)
     seq: int = 0
-    history: list[HistoryEntry] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """Read states stored by older versions of Regie (see STATE_FORMAT)."""
+        if isinstance(data, dict) and data.get("state_format", 1) < STATE_FORMAT:
+            data = {k: v for k, v in data.items() if k != "history"}
+            data["state_format"] = STATE_FORMAT
+        return data
 
     def next_due_at(self) -> datetime | None:
         """When the earliest timer is due (the case store indexes this for the sweep)."""
