@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from engine.interpreter import _Run
 
 
+# A clock with `first_only: false` restarts from a recomputed start while it runs, is paused, or has
+# run out (the later anchor can arrive after an earlier start already expired); a stopped clock was
+# met and stays stopped.
+RESTARTABLE = ("running", "paused", "expired")
+
+
 def last_day(started_on: date, duration: Duration) -> date:
     """The last day of a term that starts counting on `started_on`."""
     if duration.werkdagen:
@@ -43,7 +49,7 @@ def listeners(run: "_Run", message: str) -> list[str]:
         state = run.state.clocks.get(clock_id)
         status = state.status if state else None
         if _matches(clock.start_on, "message", message) and (
-            status is None or (not clock.first_only and status in ("running", "paused"))
+            status is None or (not clock.first_only and status in RESTARTABLE)
         ):
             found.append(clock_id)
         elif status == "running" and (
@@ -72,7 +78,7 @@ def on_trigger(run: "_Run", kind: str, name: str, on: date, definition: str | No
             if status is None:
                 _start(run, clock, on)
                 continue
-            if not clock.first_only and status in ("running", "paused"):
+            if not clock.first_only and status in RESTARTABLE:
                 _start(run, clock, on, restart=True)
                 continue
         if status == "running" and _matches(clock.pause_on, kind, name):
@@ -192,12 +198,13 @@ def fire(run: "_Run", timer: Timer) -> None:
         run.state.clocks[clock.id] = state.model_copy(update={"fired": state.fired + (milestone.id,)})
         run.record("milestone_reached", f"{clock.id}.{milestone.id}", f"last day {state.end_on}")
         if milestone.set:
-            run.state.data.update(run.coerce(dict(milestone.set), f"milestone '{milestone.id}'"))
+            run.set_data(milestone.set, f"milestone '{milestone.id}'")
         if milestone.notify is not None:
             run.notify(milestone.notify, reason=f"milestone {clock.id}.{milestone.id}")
         return
     run.state.clocks[clock.id] = state.model_copy(update={"status": "expired"})
     run.record("clock_expired", clock.id, f"last day was {state.end_on}")
-    run.record("deadline_missed", clock.id, f"last day was {state.end_on}")
+    if clock.deadline:
+        run.record("deadline_missed", clock.id, f"last day was {state.end_on}")
     if clock.expiry is not None:
         run.notify(clock.expiry, reason=f"clock {clock.id} expired")

@@ -33,6 +33,8 @@ from engine.expressions import (
 )
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="snake_case identifier")]
+SetValue = Union[Scalar, ParamRef, DateExpr]
+"""What `set:` may store in a case-data field: a literal, a profile parameter, or a computed date."""
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -291,7 +293,7 @@ class ServiceTask(_Element):
 
     type: Literal["service_task"]
     notify: Notify | None = None
-    set: dict[Identifier, Union[Scalar, DateExpr]] | None = None
+    set: dict[Identifier, SetValue] | None = None
     next: Identifier
 
     @model_validator(mode="after")
@@ -401,7 +403,7 @@ class Milestone(Frozen):
     after_start: DurationSpec | None = None
     before_end: DurationSpec | None = None
     notify: Notify | None = None
-    set: dict[Identifier, Scalar] | None = None
+    set: dict[Identifier, SetValue] | None = None
     source: str = ""
 
     _check = field_validator("after_start", "before_end", mode="before")(_check_duration_text)
@@ -440,7 +442,12 @@ class Clock(Frozen):
         default=None, description="the start date; default: the date of the starting trigger"
     )
     first_only: bool = Field(
-        default=True, description="false: a later start trigger restarts the clock from a recomputed date"
+        default=True,
+        description="false: a later start trigger restarts a running, paused or expired clock from a recomputed date",
+    )
+    deadline: bool = Field(
+        default=True,
+        description="running out is a missed deadline (false for a period such as ontzorgen, which simply ends)",
     )
     pause_on: list[Trigger] = Field(default_factory=list)
     resume_on: list[Trigger] = Field(default_factory=list)
@@ -462,7 +469,7 @@ class MessageHandler(Frozen):
     id: Identifier
     message: Identifier
     notify: list[Notify] = Field(default_factory=list)
-    set: dict[Identifier, Scalar] | None = None
+    set: dict[Identifier, SetValue] | None = None
 
     @field_validator("notify", mode="before")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from engine.definitions import ContextValue, DataField, FieldType
@@ -57,7 +57,12 @@ class Scope:
                 clock = self.state.clocks.get(name)
                 if clock is None:
                     return None
-                return clock.started_on if at == "start" else clock.end_on
+                if at == "start":
+                    return clock.started_on
+                if clock.status == "paused" and clock.paused_since is not None:
+                    # While paused the end moves a day for every day of the pause so far.
+                    return clock.end_on + timedelta(days=max((self.today - clock.paused_since).days, 0))
+                return clock.end_on
             case Today():
                 return self.today
             case LaterOf(later_of=items):
@@ -95,13 +100,13 @@ class Scope:
         raise TypeError(f"not a condition: {condition!r}")
 
     def _compare(self, c: Compare) -> bool:
-        actual = self.state.data.get(c.field)
+        actual = self.params.get(c.param) if c.param is not None else self.state.data.get(c.field)
         if c.op is Op.is_set:
             return actual is not None
         if c.op is Op.is_not_set:
             return actual is None
         expected = self.params[c.value.param] if isinstance(c.value, ParamRef) else c.value
-        field = self.data_fields.get(c.field)
+        field = self.data_fields.get(c.field) if c.field is not None else None
         if field is not None and field.type is FieldType.date:
             actual = to_date(actual)
             expected = [to_date(v) for v in expected] if isinstance(expected, list) else to_date(expected)
@@ -125,6 +130,14 @@ class Scope:
             case Op.ge:
                 return actual >= expected
         raise TypeError(f"unknown operator {c.op}")
+
+    def value(self, value: Any, what: str) -> Any:
+        """A value to store in case data: a literal, a profile parameter, or a date (as ISO text)."""
+        if isinstance(value, (bool, int, str)):
+            return value
+        if isinstance(value, ParamRef):
+            return self.params[value.param]
+        return self.required_date(value, what).isoformat()
 
     def context_value(self, item: ContextValue) -> Any:
         """A computed notification value (a date as ISO text, or a number)."""

@@ -11,7 +11,7 @@ from datetime import date
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from engine.durations import Duration, DurationError, parse_duration
 
@@ -182,11 +182,18 @@ Scalar = Union[bool, int, str]
 
 
 class Compare(Frozen):
-    """Compare a case-data field with a literal or a profile parameter."""
+    """Compare a case-data field (`field`) or a profile parameter (`param`) with a literal or a parameter."""
 
-    field: str
+    field: str | None = None
+    param: str | None = None
     op: Op = Op.eq
     value: Scalar | list[Scalar] | ParamRef | None = None
+
+    @model_validator(mode="after")
+    def _subject(self) -> "Compare":
+        if (self.field is None) == (self.param is None):
+            raise ValueError("a comparison needs exactly one of: field, param")
+        return self
 
 
 class AllOf(Frozen):
@@ -209,16 +216,18 @@ class NotOf(Frozen):
 
 def _condition_tag(value: Any) -> str | None:
     if isinstance(value, dict):
-        for key in ("field", "all", "any", "not"):
+        for key in ("field", "param", "all", "any", "not"):
             if key in value:
                 return key
         return None
-    return {Compare: "field", AllOf: "all", AnyOf: "any", NotOf: "not"}.get(type(value))
+    tag = {Compare: "field", AllOf: "all", AnyOf: "any", NotOf: "not"}.get(type(value))
+    return tag
 
 
 Condition = Annotated[
     Union[
         Annotated[Compare, Tag("field")],
+        Annotated[Compare, Tag("param")],
         Annotated[AllOf, Tag("all")],
         Annotated[AnyOf, Tag("any")],
         Annotated[NotOf, Tag("not")],
@@ -226,7 +235,7 @@ Condition = Annotated[
     Discriminator(
         _condition_tag,
         custom_error_type="condition",
-        custom_error_message="a condition needs one of: field (with op and value), all, any, not",
+        custom_error_message="a condition needs one of: field or param (with op and value), all, any, not",
     ),
 ]
 

@@ -222,6 +222,8 @@ class _Run:
         self.record("case_started", root.ref, f"by {event.message}" if event.message else "")
         if event.message:
             clockwork.on_trigger(self, "message", event.message, on)
+            self.run_handlers([h for h in self.process.handlers if h.message == event.message])
+        self.enter_phase(root.phase)
         self.spawn(ROOT_SCOPE, starts[0].id)
 
     def complete_task(self, event: TaskCompleted) -> None:
@@ -284,17 +286,20 @@ class _Run:
         self.state.data.update(data)
         self.record("message_received", name, f"on {on}" if on != self.today else "")
         clockwork.on_trigger(self, "message", name, on)
-        for handler in handlers:
-            for notify in handler.notify:
-                self.notify(notify, reason=f"message {name}")
-            if handler.set:
-                self.state.data.update(self.coerce(dict(handler.set), f"handler '{handler.id}'"))
+        self.run_handlers(handlers)
         for token, boundary in boundaries:
             self.boundary_fired(token, boundary)
         for token in waiting:
             element = self.element_of(token)
             self.cancel_timers(token=token.id)
             self.move(token, element.next)
+
+    def run_handlers(self, handlers: list[Any]) -> None:
+        for handler in handlers:
+            if handler.set:
+                self.set_data(handler.set, f"handler '{handler.id}'")
+            for notify in handler.notify:
+                self.notify(notify, reason=f"message {handler.message}")
 
     def is_active(self, token: Token) -> bool:
         """A task or call activity that is still running (boundary events listen only then)."""
@@ -364,9 +369,7 @@ class _Run:
             element = self.process.element(definition, token.element)
         except KeyError:
             raise UnknownElement(f"{definition} has no element '{token.element}'") from None
-        if element.phase and element.phase != self.state.phase:
-            self.state.phase = element.phase
-            self.record("phase_entered", element.phase)
+        self.enter_phase(element.phase)
         clockwork.on_trigger(self, "reached", element.id, self.today, definition=definition)
         match element:
             case StartEvent():
@@ -390,6 +393,12 @@ class _Run:
                 self.parallel(token, definition, element)
             case CallActivity():
                 self.call(token, element)
+
+    def enter_phase(self, phase: str | None) -> None:
+        """Elements (and a definition as a whole) may name the phase the case is in from there on."""
+        if phase and phase != self.state.phase:
+            self.state.phase = phase
+            self.record("phase_entered", phase)
 
     def end(self, token: Token, element: EndEvent) -> None:
         self.state.tokens = [t for t in self.state.tokens if t.id != token.id]
@@ -522,13 +531,7 @@ class _Run:
 
     def service(self, token: Token, element: ServiceTask) -> None:
         if element.set:
-            values = {}
-            for name, value in element.set.items():
-                if isinstance(value, (bool, int, str)):
-                    values[name] = value
-                else:
-                    values[name] = self.eval.required_date(value, f"step '{element.id}' sets '{name}'").isoformat()
-            self.state.data.update(self.coerce(values, f"step '{element.id}'"))
+            self.set_data(element.set, f"step '{element.id}'")
         if element.notify is not None:
             self.notify(element.notify, reason=f"step {element.id}")
         self.move(token, element.next)
@@ -562,11 +565,18 @@ class _Run:
         scope = Scope(id=self.next_id("s"), definition=ref, parent_token=token.id)
         self.state.scopes.append(scope)
         self.record("subprocess_started", ref, f"from {element.id}")
+        self.enter_phase(child.phase)
         start = next(e for e in child.elements if isinstance(e, StartEvent) and e.message is None)
         self.schedule_boundaries(token, element)
         self.spawn(scope.id, start.id)
 
     # --- data and notifications ------------------------------------------------------------------
+
+    def set_data(self, values: dict[str, Any], where: str) -> None:
+        """Store literals, profile parameters or computed dates in case data (service tasks, handlers,
+        milestones), checked against the declared fields like any other data."""
+        computed = {name: self.eval.value(value, f"{where} sets '{name}'") for name, value in values.items()}
+        self.state.data.update(self.coerce(computed, where))
 
     def coerce(self, values: dict[str, Any], where: str, form: UserTask | None = None) -> dict[str, Any]:
         """Check data against the declared fields and normalise it to JSON values (dates as ISO text)."""

@@ -225,6 +225,9 @@ class _DefinitionCheck:
                     self.check_condition(element, item, path)
             case NotOf(not_=inner):
                 self.check_condition(element, inner, path)
+            case Compare(param=param) if param is not None:
+                if param not in self.params:
+                    self.add(element, f"unknown parameter '{param}'", path)
             case Compare(field=name, value=value):
                 self.check_field(element, name, path)
                 field = self.fields.get(name)
@@ -270,6 +273,9 @@ class _DefinitionCheck:
             if isinstance(value, (bool, int, str)):
                 if field is not None and field.values and value not in field.values:
                     self.add(element, f"'{value}' is not a value of field '{name}'", path)
+            elif isinstance(value, ParamRef):
+                if value.param not in self.params:
+                    self.add(element, f"unknown parameter '{value.param}'", path)
             else:
                 self.check_date(element, value, path)
 
@@ -495,9 +501,17 @@ class _DefinitionCheck:
                 return result
             return inner
         result = set()
-        for target in successors(element):
+        for target in _main_successors(element):
             result |= self.first_joins(target, joins, seen)
         return result
+
+
+def _main_successors(element: Any) -> list[str]:
+    """Where the token itself can go: a non-interrupting boundary event starts a side path on a token
+    of its own (which ends at an end event), so it does not count for split/join balance."""
+    side = {b.next for b in getattr(element, "boundary", []) if not b.interrupting and b.next}
+    main = [t for t in successors(element) if t not in side]
+    return main if main else successors(element)
 
 
 def _call_cycles(library: Library) -> list[Problem]:

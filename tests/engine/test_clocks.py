@@ -185,3 +185,29 @@ def test_a_task_overdue_by_its_clock_is_no_longer_missed_when_the_term_is_extend
     assert case.state.tasks[0].missed and case.state.tasks[0].due_on.isoformat() == "2029-03-02"
     case.message("2029-03-20", "verlenging_toegekend", nieuwe_einddatum_termijn="2029-09-02")
     assert not case.state.tasks[0].missed and case.state.tasks[0].due_on.isoformat() == "2029-09-02"
+
+
+def test_a_later_anchor_restarts_a_pip_clock_that_had_already_run_out():
+    # Registered in October, DUO's notice only in February: the clock started at the registration ran
+    # out, and the later notice starts the ten weeks again from the day after it.
+    case = pip_case().message("2026-01-05", "brp_inschrijving", occurred_on="2025-10-01").until("2026-01-31")
+    assert case.state.clocks["pip_termijn"].status == "expired"
+    case.message("2026-02-02", "duo_kennisgeving")
+    clock = case.state.clocks["pip_termijn"]
+    assert (clock.status, clock.started_on.isoformat(), clock.end_on.isoformat()) == (
+        "running", "2026-02-03", "2026-04-13")
+
+
+def test_a_paused_clock_shows_an_end_that_moves_with_the_pause():
+    case = pip_case().message("2026-01-12", "duo_kennisgeving").message("2026-02-02", "informatie_derde_gevraagd")
+    assert case.state.tasks[0].due_on.isoformat() == "2026-03-23"
+    case.message("2026-02-20", "informatie_derde_ontvangen")
+    # 18 days into the pause the end shows 18 days later; the resume is planned for 6 March.
+    assert case.state.tasks[0].due_on.isoformat() == "2026-04-10"
+
+
+def test_a_period_that_ends_is_not_a_missed_deadline():
+    text = PIP.replace("    source: \"wi2021.md#4\"", "    deadline: false\n    source: \"wi2021.md#4\"")
+    case = Case(process(text)).start("2026-01-05").message("2026-01-12", "duo_kennisgeving").until("2026-04-01")
+    assert case.kinds("clock_expired") == [("2026-03-24", "pip_termijn", "last day was 2026-03-23")]
+    assert case.kinds("deadline_missed") == [("2026-03-24", "vaststellen", "klantregisseur, due 2026-03-23")]

@@ -356,3 +356,43 @@ def test_profile_parameters_override_the_definition_default():
     local = Case(process(text, profile="kleinstad", profiles=(profile,))).start("2026-01-05").until("2026-12-31")
     assert default.kinds("timer_fired") == [("2026-03-30", "wacht", "")]
     assert local.kinds("timer_fired") == [("2026-03-02", "wacht", "")]
+
+
+def test_a_gateway_can_route_on_the_profile_and_set_can_copy_a_parameter():
+    text = definition("""
+  - {id: start, type: start_event, next: kies}
+  - id: kies
+    type: exclusive_gateway
+    branches: [{when: {param: scenario_beleid, op: eq, value: snelle_start}, next: overnemen}]
+    default: einde
+  - {id: overnemen, type: service_task, set: {scenario: {param: scenario_beleid}}, next: einde}
+  - {id: einde, type: end_event}
+""", extra="""parameters:
+  scenario_beleid: {type: text, default: na_verhuizing, source: "P15 local policy"}
+""")
+    profile = "kind: profile\nid: snel\nname: Snel\nparameters: {scenario_beleid: snelle_start}\n"
+    default = Case(process(text)).start("2026-01-05")
+    local = Case(process(text, profile="snel", profiles=(profile,))).start("2026-01-05")
+    assert default.state.data == {}
+    assert local.state.data == {"scenario": "snelle_start"}
+
+
+def test_a_definition_phase_applies_until_an_element_names_another():
+    text = definition("""
+  - {id: start, type: start_event, next: taak}
+  - {id: taak, type: user_task, role: klantregisseur, instructions: Intake., next: einde}
+  - {id: einde, type: end_event}
+""", extra="phase: brede_intake\n")
+    case = Case(process(text)).start("2026-01-05")
+    assert case.state.phase == "brede_intake"
+
+
+def test_message_handlers_also_see_the_message_that_starts_the_case():
+    text = definition("""
+  - {id: start, type: start_event, message: duo_kennisgeving, next: einde}
+  - {id: einde, type: end_event}
+""", extra="""message_handlers:
+  - {id: vastleggen, message: duo_kennisgeving, set: {akkoord: true, gesprek_datum: {today: true}}}
+""")
+    case = Case(process(text)).start("2026-01-05", message="duo_kennisgeving")
+    assert case.state.data == {"akkoord": True, "gesprek_datum": "2026-01-05"}

@@ -238,3 +238,32 @@ def test_the_inburgeraar_is_never_addressed_directly():
   - {id: meld, type: service_task, notify: {role: inburgeraar, template: bericht}, next: einde}
 """ + OK_END)
     only(problems(text), "meld: the inburgeraar is never addressed by Regie directly")
+
+
+def test_a_side_path_of_a_non_interrupting_boundary_inside_a_parallel_branch_is_balanced():
+    text = definition("""
+  - {id: start, type: start_event, next: split}
+  - {id: split, type: parallel_gateway, next: [taal, werk]}
+  - id: taal
+    type: user_task
+    role: taalaanbieder
+    instructions: Lessen.
+    boundary: [{id: wekelijks, type: timer, interrupting: false, timer: {cycle: {every: P1W}}, next: melden}]
+    next: samen
+  - {id: melden, type: service_task, notify: {role: coa, template: bericht}, next: zijpad_einde}
+  - {id: zijpad_einde, type: end_event}
+  - {id: werk, type: user_task, role: werkgever, instructions: Werk., next: samen}
+  - {id: samen, type: parallel_gateway, next: [einde]}
+""" + OK_END)
+    assert problems(text) == []
+
+
+def test_a_condition_on_an_unknown_profile_parameter_is_reported():
+    text = definition("""
+  - {id: start, type: start_event, next: kies}
+  - id: kies
+    type: exclusive_gateway
+    branches: [{when: {param: overdrachtsscenario, op: eq, value: snelle_start}, next: einde}]
+    default: einde
+""" + OK_END)
+    only(problems(text), "kies: unknown parameter 'overdrachtsscenario'")

@@ -1,0 +1,207 @@
+"""The Wi2021 definitions in process_definitions/: they validate, cite their sources, keep local policy in
+the profiles, and the generated docs/processes.md matches them."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from cli import docs_cmd
+from engine.definitions import (
+    IntermediateMessageEvent,
+    IntermediateTimerEvent,
+    ServiceTask,
+    StartEvent,
+    UserTask,
+)
+from engine.diagram import deadlines, flowchart, processes_doc
+from engine.loader import DEFAULT_DIR
+from engine.validator import validate_paths
+
+DOCS = DEFAULT_DIR.parent / "docs" / "processes.md"
+# A source names a section of wi2021.md or a requirement of the practice README.
+RULE = re.compile(r"wi2021\.md#\d+|\bP\d{1,2}\b")
+
+
+@pytest.fixture(scope="module")
+def library():
+    library, problems = validate_paths([DEFAULT_DIR])
+    assert [str(p) for p in problems] == []
+    return library
+
+
+def test_every_file_in_process_definitions_validates(library):
+    files = sorted(p.name for p in DEFAULT_DIR.rglob("*.yaml"))
+    assert len(library.definitions) + len(library.profiles) + 1 == len(files)
+
+
+def test_the_two_roots_start_by_a_life_event_and_share_the_sub_processes(library):
+    starts = {d.id: sorted(e.message for e in d.elements if isinstance(e, StartEvent))
+              for d in library.definitions.values() if d.id in ("asielstatushouder", "gezinsmigrant")}
+    assert starts == {"asielstatushouder": ["koppeling"], "gezinsmigrant": ["brp_inschrijving", "duo_kennisgeving"]}
+    asiel = set(library.process("asielstatushouder").definitions)
+    gezin = set(library.process("gezinsmigrant").definitions)
+    assert asiel - gezin == {"asielstatushouder@1", "warme_overdracht@1", "wachten_op_woning@1"}
+    assert gezin - asiel == {"gezinsmigrant@1"}
+
+
+def test_a_gezinsmigrant_process_has_no_coa_phase_and_no_ontzorgen(library):
+    process = library.process("gezinsmigrant")
+    assert set(process.clocks) == {"pip_termijn", "inburgeringstermijn", "duaal_streefdatum"}
+    roles = {n.role for d in process.definitions.values() for n in _notifies(d)}
+    roles |= {e.role for d in process.definitions.values() for e in d.elements if isinstance(e, UserTask)}
+    assert roles.isdisjoint({"coa", "inkomen"})
+
+
+def _timed(definition):
+    """(what, source) of every clock, milestone, timer, deadline, boundary event and timeout."""
+    for clock in definition.clocks:
+        yield f"clock {clock.id}", clock.source
+        for milestone in clock.milestones:
+            yield f"milestone {clock.id}.{milestone.id}", milestone.source
+    for element in definition.elements:
+        if isinstance(element, UserTask) and element.deadline is not None:
+            yield f"deadline of {element.id}", element.source
+        if isinstance(element, IntermediateTimerEvent):
+            yield f"timer {element.id}", element.source
+        if isinstance(element, IntermediateMessageEvent) and element.timeout is not None:
+            yield f"timeout of {element.id}", element.timeout.source
+        for boundary in getattr(element, "boundary", []):
+            yield f"boundary {element.id}.{boundary.id}", boundary.source
+    for name, parameter in definition.parameters.items():
+        yield f"parameter {name}", parameter.source
+
+
+def test_every_timer_deadline_and_milestone_cites_the_rule_it_encodes(library):
+    missing = [f"{d.ref}: {what}" for d in library.definitions.values() for what, source in _timed(d)
+               if not RULE.search(source or "")]
+    assert missing == []
+
+
+def test_uncertain_legal_values_are_profile_parameters_with_the_fact_sheets_default(library):
+    defaults = {name: p.default for d in library.definitions.values() for name, p in d.parameters.items()}
+    # wi2021.md confidence M or L, or changed over time: each is a parameter, default as in the fact sheet.
+    assert {name: defaults[name] for name in (
+        "pip_termijn", "pip_termijn_na_informatie", "schakeltermijn", "huisvestingsnorm", "ontzorgen_duur",
+        "map_minimaal_taalniveau", "pvt_start_na_pip", "map_praktijkuren_minimum", "medisch_signaal_1",
+    )} == {
+        "pip_termijn": "P10W", "pip_termijn_na_informatie": "P2W", "schakeltermijn": "P18M",
+        "huisvestingsnorm": "P12W", "ontzorgen_duur": "P6M", "map_minimaal_taalniveau": "a0",
+        "pvt_start_na_pip": "P0D", "map_praktijkuren_minimum": 40, "medisch_signaal_1": "P8W",
+    }
+    assert [d["nazorg_contact_" + str(i)] for d in [defaults] for i in range(1, 6)] == ["P2W", "P6W", "P3M", "P6M", "P12M"]
+
+
+def test_the_three_year_term_is_fixed_by_law_not_by_the_profile(library):
+    term = library.definitions["inburgeringstermijn@1"].clocks[0]
+    assert (term.id, term.duration, term.first_only) == ("inburgeringstermijn", "P3Y", True)
+
+
+def test_each_profile_names_an_organisation_and_contact_for_every_partner_role(library):
+    # Per role one partner ({organisation, contact}) or, in the partner-directory format, a list of them.
+    roles = set(library.catalog.roles) - {"inburgeraar"}
+    for profile in library.profiles.values():
+        assert set(profile.partners) == roles, profile.id
+        for role, partners in profile.partners.items():
+            for partner in partners if isinstance(partners, list) else [partners]:
+                assert partner["organisation"] and "contact" in partner, f"{profile.id}.{role}"
+
+
+def test_the_large_city_and_the_small_municipality_differ_in_local_policy(library):
+    tilburg, nederweert = library.profiles["tilburg"].parameters, library.profiles["nederweert"].parameters
+    assert (tilburg["overdrachtsscenario"], nederweert["overdrachtsscenario"]) == (
+        "gecombineerde_aanpak", "start_na_verhuizing")
+    assert (tilburg["map_minimaal_taalniveau"], nederweert["map_minimaal_taalniveau"]) == ("a2", "a0")
+    assert library.profiles["nederweert"].region == "Midden-Limburg"
+
+
+def _notifies(definition):
+    for clock in definition.clocks:
+        yield from (m.notify for m in clock.milestones if m.notify)
+        if clock.expiry:
+            yield clock.expiry
+    for handler in definition.message_handlers:
+        yield from handler.notify
+    for element in definition.elements:
+        if isinstance(element, ServiceTask) and element.notify:
+            yield element.notify
+        timeout = getattr(element, "timeout", None)
+        if timeout is not None and timeout.notify:
+            yield timeout.notify
+        yield from (b.notify for b in getattr(element, "boundary", []) if b.notify)
+
+
+def test_every_notification_says_who_acts_what_to_do_by_when_and_for_which_case(library):
+    used = {n.template for d in library.definitions.values() for n in _notifies(d)}
+    assert used, "the definitions send no notifications"
+    for name in sorted(used):
+        template = library.catalog.templates[name]
+        text = template.subject + template.body
+        assert "{{ case_ref }}" in text, name
+        assert "Voor: " in template.body, f"{name} does not name the responsible role"
+        assert "Wat u moet doen:" in template.body, f"{name} does not say what to do"
+        assert "Uiterlijk:" in template.body, f"{name} does not say by when"
+
+
+def test_notifications_carry_no_identifying_or_health_data(library):
+    fields = dict(library.catalog.data)
+    for d in library.definitions.values():
+        fields.update(d.data)
+    for d in library.definitions.values():
+        for notify in _notifies(d):
+            for item in notify.context:
+                if isinstance(item, str):
+                    assert fields[item].privacy.may_leave_case_store, f"{d.ref}: {notify.template} carries {item}"
+    # The medical outcome and the LBT exemption ground are special-category data.
+    assert fields["ontheffing_besluit"].privacy.value == "special"
+    assert fields["lbt_vrijstelling_grond"].privacy.value == "special"
+
+
+# --- the generated documentation ------------------------------------------------------------------
+
+
+def test_every_definition_has_a_diagram_with_all_its_elements(library):
+    for definition in library.definitions.values():
+        chart = flowchart(definition)
+        assert chart.startswith("flowchart TD\n")
+        for element in definition.elements:
+            assert re.search(rf"^    {element.id}\W", chart, re.M), f"{definition.ref}: {element.id}"
+
+
+def test_the_deadline_table_shows_where_a_duration_comes_from(library):
+    rows = {r.what: r for r in deadlines(library.definitions["pip@1"])}
+    clock = rows["`pip_termijn`"]
+    assert clock.when.startswith("`pip_termijn` (P10W) from P1D after later of (date of `duo_kennisgeving`, "
+                                 "date of `brp_inschrijving`)")
+    assert "until message `informatie_derde_ontvangen` + `pip_termijn_na_informatie` (P2W)" in clock.when
+    assert clock.who == "expiry: coordinator (`pip_termijn_verstreken`)"
+    assert rows["`pip_termijn` · `twee_weken_voor_einde`"].source == "wi2021.md#12 klantregisseur: PIP deadline T-2 weeks"
+
+
+def test_docs_processes_md_matches_the_definitions(library):
+    assert DOCS.read_text(encoding="utf-8") == processes_doc(library), "run `regie docs` and commit docs/processes.md"
+
+
+def _docs(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="regie")
+    docs_cmd.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["docs", *argv])
+    return args.func(args)
+
+
+def test_regie_docs_check_passes_on_the_checked_in_page(capsys):
+    assert _docs(["--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_regie_docs_check_fails_on_a_stale_page_and_docs_rewrites_it(tmp_path: Path, capsys):
+    page = tmp_path / "processes.md"
+    page.write_text("# Process definitions\n\nold\n", encoding="utf-8")
+    assert _docs(["--check", "-o", str(page)]) == 1
+    assert "out of date" in capsys.readouterr().err
+    assert _docs(["-o", str(page)]) == 0
+    assert _docs(["--check", "-o", str(page)]) == 0
+    assert page.read_text(encoding="utf-8") == DOCS.read_text(encoding="utf-8")
