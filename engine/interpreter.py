@@ -18,7 +18,7 @@ from typing import Any
 
 from engine import clocks as clockwork
 from engine.calendar import local_date, require_aware, start_of_day
-from engine.commands import CloseUserTask, Command, EmitEvent, FormFieldSpec, NotifyRole, OpenUserTask
+from engine.commands import CloseUserTask, Command, EmitEvent, NotifyRole, OpenUserTask
 from engine.definitions import (
     BoundaryMessage,
     BoundaryTimer,
@@ -444,7 +444,7 @@ class _Run:
         self.emit(OpenUserTask(
             key=self.key("open"), case_ref=self.state.case_ref, task_id=task.id, element=element.id,
             name=element.name or element.id, role=element.role, instructions=element.instructions,
-            due_on=due_on, phase=self.state.phase, form=[self.form_spec(f) for f in element.form],
+            due_on=due_on, phase=self.state.phase, form=self.process.form(element),
         ))
         self.record("task_opened", element.id, f"{element.role}" + (f", due {due_on}" if due_on else ""))
         if element.notify_on_open:
@@ -491,11 +491,6 @@ class _Run:
             self.state.tasks = [moved if t.id == task.id else t for t in self.state.tasks]
             self.record("deadline_changed", task.element, f"due {due_on}" if due_on else "no due date")
             self.schedule_deadline(moved, element)
-
-    def form_spec(self, field: Any) -> FormFieldSpec:
-        data = self.process.data_fields[field.field]
-        return FormFieldSpec(name=field.field, type=data.type.value, required=field.required,
-                             label=field.label or field.field, values=data.values)
 
     def schedule_boundaries(self, token: Token, element: Any) -> None:
         for boundary in element.boundary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.commands import FormFieldSpec
 from engine.definitions import (
     Catalog,
     Clock,
@@ -67,6 +68,15 @@ class Process:
     def element(self, definition_ref: str, element_id: str) -> Any:
         """The element of a definition in this process."""
         return self.elements[definition_ref][element_id]
+
+    def form(self, task: Any) -> list[FormFieldSpec]:
+        """A user task's form as the inbox shows it: each field with its declared type and values."""
+        specs = []
+        for field in task.form:
+            data = self.data_fields[field.field]
+            specs.append(FormFieldSpec(name=field.field, type=data.type.value, required=field.required,
+                                       label=field.label or field.field, values=data.values))
+        return specs
 
     def is_join(self, definition_ref: str, element: Any) -> bool:
         """A parallel gateway with several incoming flows waits for all of them."""

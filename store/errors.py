@@ -1,0 +1,53 @@
+"""Typed errors of the case store. The engine's own errors (`engine.errors.EngineError`) pass through.
+
+Whatever the error, nothing of the failed change was written.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """A request the case store cannot carry out; nothing was changed."""
+
+
+class CaseNotFound(StoreError, LookupError):
+    """No case with this reference."""
+
+    def __init__(self, case_ref: str):
+        self.case_ref = case_ref
+        super().__init__(f"no case {case_ref}")
+
+
+class CaseConflict(StoreError):
+    """Someone else changed the case first; this change was not saved."""
+
+    def __init__(self, case_ref: str, based_on: int, current: int):
+        self.case_ref = case_ref
+        self.based_on = based_on
+        self.current = current
+        super().__init__(
+            f"case {case_ref} was changed by someone else first: it is now at version {current}, and this "
+            f"change was based on version {based_on}. Nothing was saved; reload the case and try again."
+        )
+
+
+class CaseExists(StoreError):
+    """A start for a case reference that already runs a different trajectory."""
+
+
+class UnknownDefinition(StoreError, LookupError):
+    """The definition or municipality profile a case needs is not in the loaded library."""
+
+
+class CommandNotFound(StoreError, LookupError):
+    """No outbox command with this key."""
+
+
+class SweepFailed(StoreError):
+    """Some due cases could not be advanced by the sweep; they stay as they were, the rest was saved."""
+
+    def __init__(self, failures: list):
+        self.failures = failures
+        lines = "; ".join(f"{f.case_ref}: {f.error}" for f in failures[:20])
+        more = f" (and {len(failures) - 20} more)" if len(failures) > 20 else ""
+        super().__init__(f"{len(failures)} case(s) could not be advanced: {lines}{more}")

@@ -1,0 +1,227 @@
+"""The one service layer: every entry point (Prefect flows, the inbox, the CLI) changes cases through here.
+
+Each change is prepared and then committed. Preparing loads the case, checks the version the caller
+saw (if given) and runs the pure engine, outside any transaction. Committing writes the new state,
+version + 1, next due time, history, outbox and open tasks in ONE short transaction, and only while
+the case is still at the version the engine saw; otherwise `CaseConflict` and nothing is written. An
+engine error (bad form data, a step that is not open) is raised before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from engine.calendar import require_aware
+from engine.errors import DefinitionError
+from engine.events import MessageReceived, Started, TaskCompleted
+from engine.interpreter import advance
+from engine.loader import Library
+from engine.process import Process
+from engine.state import CaseState, new_case
+from engine.validator import validate_paths
+from store import outbox as outbox_store
+from store import queries
+from store.db import make_engine, upgrade, write_transaction
+from store.errors import CaseConflict, CaseExists, CaseNotFound, UnknownDefinition
+from store.models import CaseRecord
+from store.outbox import OutboxItem
+from store.settings import Settings, get_settings
+from store.sweep import SweepReport, sweep
+from store.views import CaseSummary, CaseView, TaskView
+from store.writes import CaseChange, current_version, insert_case, update_cases, write_effects
+
+
+def utc_now() -> datetime:
+    """The real clock (tests pass a fake one instead)."""
+    return datetime.now(UTC)
+
+
+class CaseService:
+    """Start, advance, show and list cases; fire due timers; hand out the outbox."""
+
+    def __init__(self, engine: Engine, library: Library, clock: Callable[[], datetime] = utc_now, *,
+                 default_profile: str | None = None, sweep_batch_size: int = 100):
+        self.engine = engine
+        self.library = library
+        self.clock = clock
+        self.default_profile = default_profile
+        self.sweep_batch_size = sweep_batch_size
+        self._processes: dict[tuple[str, str | None], Process] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now,
+                      migrate: bool = True) -> "CaseService":
+        """The service for these settings: their database (migrated to the newest schema) and definitions."""
+        settings = settings or get_settings()
+        library, problems = validate_paths([settings.definitions_dir])
+        if problems:
+            raise DefinitionError(problems)
+        engine = make_engine(settings.database_url)
+        if migrate:
+            upgrade(engine)
+        return cls(engine, library, clock, default_profile=settings.default_profile,
+                   sweep_batch_size=settings.sweep_batch_size)
+
+    def now(self) -> datetime:
+        """Read the clock once (aware UTC)."""
+        return require_aware(self.clock())
+
+    def process_for(self, definition: str, profile: str | None) -> Process:
+        """The process for a definition ref and profile, built once and then shared."""
+        key = (definition, profile)
+        process = self._processes.get(key)
+        if process is None:
+            try:
+                process = self.library.process(definition, profile)
+            except KeyError as exc:
+                raise UnknownDefinition(exc.args[0] if exc.args else str(exc)) from None
+            self._processes[key] = process
+        return process
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def start_trajectory(self, *, case_ref: str, definition: str, municipality: str, actor: str,
+                         start_message: str | None = None, data: dict[str, Any] | None = None,
+                         personal: dict[str, Any] | None = None, occurred_on: date | None = None,
+                         profile: str | None = None) -> CaseView:
+        """Start a case; starting it again with the same definition returns it unchanged (the repeat's
+        data and personal data are ignored), with another definition or municipality is `CaseExists`.
+
+        `definition` is `id` (newest version) or `id@version`. The municipality profile is `profile`,
+        else the profile named after the municipality if there is one, else the default profile.
+        `personal` (name, BSN, contact data) is kept apart from everything that is shown or sent.
+        """
+        existing = queries.load_case(self.engine, case_ref)
+        if existing is not None:
+            return self._started_before(case_ref, existing, definition, municipality)
+        try:
+            ref = self.library.resolve(definition).ref
+        except KeyError as exc:
+            raise UnknownDefinition(exc.args[0]) from None
+        profile = self._profile_for(municipality, profile)
+        process = self.process_for(ref, profile)
+        before = new_case(case_ref, ref)
+        event = Started(message=start_message, data=data or {}, occurred_on=occurred_on, actor=actor)
+        now = self.now()
+        change = CaseChange(case_ref=case_ref, municipality=municipality, definition=ref, profile=profile,
+                            based_on=0, before=before, transition=advance(process, before, event, now),
+                            event=event.type, actor=actor, now=now)
+        with write_transaction(self.engine) as conn:
+            inserted = insert_case(conn, change, personal)
+        if not inserted:
+            # Someone started it between our look and our insert.
+            existing = queries.load_case(self.engine, case_ref)
+            return self._started_before(case_ref, existing, definition, municipality)
+        return self.show_case(case_ref)
+
+    def complete_step(self, *, case_ref: str, task: str, data: dict[str, Any] | None = None, actor: str,
+                      expected_version: int | None = None) -> CaseView:
+        """Complete an open user task (by step id, or task id when several are open) with its form data.
+
+        Pass the version the operator saw as `expected_version`: if the case changed since, the step is
+        not completed and `CaseConflict` says so.
+        """
+        event = TaskCompleted(task=task, data=data or {}, actor=actor)
+        return self.commit_change(self.prepare_change(case_ref, event, expected_version=expected_version))
+
+    def deliver_message(self, *, case_ref: str, message: str, data: dict[str, Any] | None = None,
+                        occurred_on: date | None = None, actor: str,
+                        expected_version: int | None = None) -> CaseView:
+        """Deliver a life event or signal (e.g. `huisvesting`) to a case."""
+        event = MessageReceived(message=message, data=data or {}, occurred_on=occurred_on, actor=actor)
+        return self.commit_change(self.prepare_change(case_ref, event, expected_version=expected_version))
+
+    def prepare_change(self, case_ref: str, event: Any, *, expected_version: int | None = None) -> CaseChange:
+        """Apply an engine event to the case as it is now, without saving (the first half of a change)."""
+        record = queries.load_case(self.engine, case_ref)
+        if record is None:
+            raise CaseNotFound(case_ref)
+        if expected_version is not None and record.version != expected_version:
+            raise CaseConflict(case_ref, expected_version, record.version)
+        process = self.process_for(record.definition, record.profile)
+        before = CaseState.model_validate(record.state)
+        now = self.now()
+        transition = advance(process, before, event, now)
+        return CaseChange(case_ref=case_ref, municipality=record.municipality, definition=record.definition,
+                          profile=record.profile, based_on=record.version, before=before,
+                          transition=transition, event=event.type, actor=event.actor, now=now)
+
+    def commit_change(self, change: CaseChange) -> CaseView:
+        """Save a prepared change in one transaction, if the case is still at the version it was based on."""
+        with write_transaction(self.engine) as conn:
+            if update_cases(conn, [change]) != 1:
+                current = current_version(conn, change.case_ref)
+                if current is None:
+                    raise CaseNotFound(change.case_ref)
+                raise CaseConflict(change.case_ref, change.based_on, current)
+            write_effects(conn, [change])
+        return self.show_case(change.case_ref)
+
+    def fire_due_timers(self, *, batch_size: int | None = None, limit: int | None = None) -> SweepReport:
+        """Fire every due timer of every case at one `now`, a batch of cases per transaction."""
+        return sweep(self, batch_size or self.sweep_batch_size, limit)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def show_case(self, case_ref: str, *, history: int = 20) -> CaseView:
+        """One case: status, phase, open tasks, clocks, what is due next, shareable data, recent history."""
+        return queries.show_case(self.engine, self.process_for, case_ref, history)
+
+    def list_cases(self, *, municipality: str | None = None, phase: str | None = None,
+                   status: str | None = None, limit: int | None = None, offset: int = 0) -> list[CaseSummary]:
+        """Cases by reference, filtered; without reading their states."""
+        return queries.list_cases(self.engine, municipality=municipality, phase=phase, status=status,
+                                  limit=limit, offset=offset)
+
+    def open_tasks(self, *, municipality: str | None = None, role: str | None = None,
+                   case_ref: str | None = None, missed: bool | None = None,
+                   limit: int | None = None) -> list[TaskView]:
+        """Open user tasks across cases, soonest due first (the inbox)."""
+        return queries.open_tasks(self.engine, self.process_for, municipality=municipality, role=role,
+                                  case_ref=case_ref, missed=missed, limit=limit)
+
+    def personal_data(self, case_ref: str) -> dict[str, Any]:
+        """The identifying data kept for a case. For code that must reach the person; never to display."""
+        return queries.personal_data(self.engine, case_ref)
+
+    # --- outbox ----------------------------------------------------------------------------------
+
+    def pending_commands(self, limit: int = 100, *, max_attempts: int | None = None,
+                         types: list[str] | None = None) -> list[OutboxItem]:
+        """Commands not yet delivered, oldest first."""
+        return outbox_store.pending(self.engine, limit, max_attempts=max_attempts, types=types)
+
+    def mark_delivered(self, key: str, *, at: datetime | None = None) -> bool:
+        """Record that a command was carried out; False if that was already recorded."""
+        return outbox_store.mark_delivered(self.engine, key, require_aware(at) if at else self.now())
+
+    def mark_failed(self, key: str, error: str) -> None:
+        """Record a failed delivery attempt; the command stays pending."""
+        outbox_store.mark_failed(self.engine, key, error)
+
+    # --- internals -------------------------------------------------------------------------------
+
+    def _profile_for(self, municipality: str, profile: str | None) -> str | None:
+        if profile is not None:
+            if profile not in self.library.profiles:
+                known = ", ".join(sorted(self.library.profiles)) or "none"
+                raise UnknownDefinition(f"no profile '{profile}' (known: {known})")
+            return profile
+        if municipality in self.library.profiles:
+            return municipality
+        return self.default_profile
+
+    def _started_before(self, case_ref: str, record: CaseRecord | None, definition: str,
+                        municipality: str) -> CaseView:
+        if record is None:  # started and removed again between two looks
+            raise CaseNotFound(case_ref)
+        same = definition == record.definition or (
+            "@" not in definition and record.definition.split("@", 1)[0] == definition)
+        if not same or municipality != record.municipality:
+            raise CaseExists(f"case {record.case_ref} already runs {record.definition} for {record.municipality};"
+                             f" it cannot also start {definition} for {municipality}")
+        return self.show_case(record.case_ref)

@@ -1,0 +1,49 @@
+"""Regie's settings: one pydantic-settings object, read from `REGIE_*` variables and a `.env` file.
+
+Built when asked (`get_settings()`), never at import, so tests and several instances side by side can
+each pass their own environment. Two instances need only a different `REGIE_DATA_DIR` and `REGIE_PORT`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.loader import DEFAULT_DIR
+
+
+class Settings(BaseSettings):
+    """Where Regie keeps its data, which database it uses, and how the local Prefect server runs."""
+
+    model_config = SettingsConfigDict(env_prefix="REGIE_", env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".regie",
+                           description="the SQLite database and the local Prefect home live here")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means the SQLite file <data_dir>/regie.db")
+    port: int = Field(4200, ge=1, le=65535, description="port of the local Prefect server")
+    definitions_dir: Path = Field(DEFAULT_DIR, description="process definitions, catalogue and profiles")
+    default_profile: str | None = Field(None, description="municipality profile for cases that name none")
+    sweep_batch_size: int = Field(100, ge=1, description="due cases claimed per transaction by the sweep")
+
+    @model_validator(mode="after")
+    def _resolve(self) -> "Settings":
+        # Resolve relative paths once, so a later change of working directory moves nothing.
+        self.data_dir = self.data_dir.expanduser().resolve()
+        self.definitions_dir = self.definitions_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'regie.db'}"
+        return self
+
+    @property
+    def prefect_home(self) -> Path:
+        """The local Prefect home (PREFECT_HOME), inside the ignored data folder."""
+        return self.data_dir / "prefect"
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Read the settings now (environment, `.env`, then `overrides`); nothing is cached."""
+    return Settings(**overrides)

@@ -1,0 +1,176 @@
+"""Writing prepared changes: the case row, its history, its outbox commands and its open tasks.
+
+Every function here runs inside the caller's transaction (`store.db.write_transaction`), so a change
+is written completely or not at all. Several changes are written with one statement per table
+(executemany), and states and commands are serialised by pydantic straight to JSON text, which keeps
+the timer sweep's cost per case close to the cost of the rows it writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.interpreter import Transition
+from engine.state import CaseState, OpenTask
+from store.models import CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord, Serialized, TaskRecord
+
+cases: Table = CaseRecord.__table__  # type: ignore[assignment]
+history: Table = HistoryRecord.__table__  # type: ignore[assignment]
+outbox: Table = OutboxRecord.__table__  # type: ignore[assignment]
+tasks: Table = TaskRecord.__table__  # type: ignore[assignment]
+personal: Table = PersonalRecord.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """One event applied to one case by the engine, not yet saved.
+
+    `based_on` is the version the engine saw (0 for a new case); saving succeeds only while the case
+    is still at that version, which is how a concurrent change by someone else is detected.
+    """
+
+    case_ref: str
+    municipality: str
+    definition: str
+    profile: str | None
+    based_on: int
+    before: CaseState
+    transition: Transition
+    event: str
+    actor: str
+    now: datetime
+
+    @property
+    def version(self) -> int:
+        """The version this change produces."""
+        return self.based_on + 1
+
+    @property
+    def after(self) -> CaseState:
+        return self.transition.state
+
+
+def insert_case(conn: Connection, change: CaseChange, personal_data: dict[str, Any] | None) -> bool:
+    """Insert a new case with its effects; False (and nothing written) when the reference is taken."""
+    state = change.after
+    row = {
+        "case_ref": change.case_ref, "municipality": change.municipality, "definition": change.definition,
+        "profile": change.profile, "status": state.status, "phase": state.phase,
+        "state": Serialized(state.model_dump_json()), "version": change.version,
+        "next_due_at": state.next_due_at(), "created_at": change.now, "updated_at": change.now,
+    }
+    if _insert_ignoring_duplicates(conn, cases, [row], "case_ref") == 0:
+        return False
+    if personal_data:
+        conn.execute(insert(personal), {"case_ref": change.case_ref, "data": personal_data, "updated_at": change.now})
+    write_effects(conn, [change])
+    return True
+
+
+_UPDATE_CASE = (
+    update(cases)
+    .where(cases.c.case_ref == bindparam("b_case_ref"), cases.c.version == bindparam("b_based_on"))
+    .values(state=bindparam("b_state"), version=bindparam("b_version"), status=bindparam("b_status"),
+            phase=bindparam("b_phase"), next_due_at=bindparam("b_next_due_at"),
+            updated_at=bindparam("b_updated_at"))
+)
+
+
+def update_cases(conn: Connection, changes: list[CaseChange]) -> int:
+    """Save new states where each case is still at the version its change was based on; rows updated."""
+    if not changes:
+        return 0
+    rows = [{
+        "b_case_ref": c.case_ref, "b_based_on": c.based_on, "b_version": c.version,
+        "b_state": Serialized(c.after.model_dump_json()), "b_status": c.after.status, "b_phase": c.after.phase,
+        "b_next_due_at": c.after.next_due_at(), "b_updated_at": c.now,
+    } for c in changes]
+    return conn.execute(_UPDATE_CASE, rows).rowcount
+
+
+def current_version(conn: Connection, case_ref: str) -> int | None:
+    """The case's version as the database has it now (None when there is no such case)."""
+    return conn.execute(select(cases.c.version).where(cases.c.case_ref == case_ref)).scalar_one_or_none()
+
+
+def write_effects(conn: Connection, changes: list[CaseChange]) -> int:
+    """Append history, queue commands in the outbox and bring open tasks in step; returns commands queued."""
+    history_rows: list[dict[str, Any]] = []
+    new_tasks: list[dict[str, Any]] = []
+    changed_tasks: list[dict[str, Any]] = []
+    gone_tasks: list[dict[str, Any]] = []
+    for change in changes:
+        history_rows.extend(_history_rows(change))
+        _task_changes(change, new_tasks, changed_tasks, gone_tasks)
+    if history_rows:
+        conn.execute(insert(history), history_rows)
+    queued = queue_commands(conn, changes)
+    if gone_tasks:
+        conn.execute(delete(tasks).where(tasks.c.case_ref == bindparam("b_case_ref"),
+                                         tasks.c.task_id == bindparam("b_task_id")), gone_tasks)
+    if changed_tasks:
+        conn.execute(update(tasks).where(tasks.c.case_ref == bindparam("b_case_ref"),
+                                         tasks.c.task_id == bindparam("b_task_id"))
+                     .values(role=bindparam("b_role"), due_on=bindparam("b_due_on"),
+                             missed=bindparam("b_missed")), changed_tasks)
+    if new_tasks:
+        conn.execute(insert(tasks), new_tasks)
+    return queued
+
+
+def queue_commands(conn: Connection, changes: list[CaseChange]) -> int:
+    """Put the changes' commands in the outbox; returns how many were offered.
+
+    A key that is already queued is the same command again: the first row stays, nothing is added.
+    """
+    rows = [{
+        "case_ref": change.case_ref, "key": command.key, "type": command.type,
+        "payload": Serialized(command.model_dump_json()), "created_at": change.now, "attempts": 0,
+    } for change in changes for command in change.transition.commands]
+    if rows:
+        _insert_ignoring_duplicates(conn, outbox, rows, "key")
+    return len(rows)
+
+
+def _history_rows(change: CaseChange) -> list[dict[str, Any]]:
+    base = {"case_ref": change.case_ref, "version": change.version, "recorded_at": change.now,
+            "actor": change.actor[:100], "event": change.event}
+    happened = change.transition.happened
+    if not happened:
+        # Every change leaves a trace, even one the engine had nothing to say about.
+        return [{**base, "at": change.now, "kind": change.event, "ref": "", "detail": "no change"}]
+    return [{**base, "at": h.at, "kind": h.kind[:40], "ref": h.ref[:100], "detail": h.detail[:500]}
+            for h in happened]
+
+
+def _task_changes(change: CaseChange, new: list[dict], changed: list[dict], gone: list[dict]) -> None:
+    before = {t.id: t for t in change.before.tasks}
+    after = {t.id: t for t in change.after.tasks}
+    scopes = {s.id: s.definition for s in change.after.scopes}
+    for task_id in before.keys() - after.keys():
+        gone.append({"b_case_ref": change.case_ref, "b_task_id": task_id})
+    for task_id, task in after.items():
+        old = before.get(task_id)
+        if old is None:
+            new.append(_task_row(change, task, scopes.get(task.scope, change.definition)))
+        elif (old.role, old.due_on, old.missed) != (task.role, task.due_on, task.missed):
+            changed.append({"b_case_ref": change.case_ref, "b_task_id": task_id, "b_role": task.role,
+                            "b_due_on": task.due_on, "b_missed": task.missed})
+
+
+def _task_row(change: CaseChange, task: OpenTask, definition: str) -> dict[str, Any]:
+    return {"case_ref": change.case_ref, "task_id": task.id, "definition": definition, "step": task.element,
+            "role": task.role, "municipality": change.municipality, "opened_at": task.opened_at,
+            "due_on": task.due_on, "missed": task.missed}
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]], column: str) -> int:
+    """INSERT ... ON CONFLICT (column) DO NOTHING; returns the number of rows inserted."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[column])
+    return conn.execute(statement, rows).rowcount
