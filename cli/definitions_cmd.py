@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,13 +23,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{p}: -: no such file or folder", file=sys.stderr)
         return 1
     library, problems = validate_paths(_with_catalog(paths))
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+    lines = [str(p) for p in problems] + _directory_problems(library)
+    for line in lines:
+        print(line, file=sys.stderr)
+    if lines:
+        print(f"{len(lines)} problem(s) found", file=sys.stderr)
         return 1
     print(f"ok: {len(library.definitions)} definition(s), {len(library.profiles)} profile(s)")
     return 0
+
+
+def _directory_problems(library) -> list[str]:
+    """Every profile's partner URLs, checked with apprise (secrets stand in as dummies when not set)."""
+    from integrations.directory import check_directory
+
+    lines = []
+    for profile in library.profiles.values():
+        file = library.files[f"profile:{profile.id}"]
+        _directory, problems = check_directory(profile, library.catalog, os.environ)
+        lines.extend(f"{file}: {p.role}: {p.partner}: {p.message}" for p in problems)
+    return lines
 
 
 def _with_catalog(paths: list[Path]) -> list[Path]:

@@ -1,0 +1,156 @@
+"""The delivery ledger as the notifier sees it: an interface, the backoff rule, and an in-memory fake.
+
+The real ledger is `store.deliveries.SqlDeliveryLedger` (a table in the case store). `MemoryLedger`
+behaves the same (the shared contract test runs both) for unit tests and benchmarks without a database.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from store.deliveries import (
+    MAX_ERROR,
+    SUBJECT,
+    Claim,
+    Delivery,
+    DeliveryMeta,
+    Kind,
+    Outcome,
+    SqlDeliveryLedger,
+    claim_answer,
+    utc,
+)
+
+__all__ = ["Claim", "Delivery", "DeliveryLedger", "DeliveryMeta", "Kind", "MemoryLedger", "Outcome",
+           "SqlDeliveryLedger", "backoff"]
+
+
+class DeliveryLedger(Protocol):
+    """Per message and recipient: claimed, tried, delivered or queued for the digest."""
+
+    def get(self, message_key: str, recipient: str) -> Delivery | None: ...
+
+    def for_case(self, case_ref: str) -> list[Delivery]: ...
+
+    def for_message(self, message_key: str) -> list[Delivery]: ...
+
+    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta) -> tuple[Claim, Delivery]: ...
+
+    def succeeded(self, message_key: str, recipient: str, *, at: datetime, service: str | None) -> None: ...
+
+    def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
+               retry_at: datetime) -> Delivery: ...
+
+    def release(self, message_key: str, recipient: str) -> None: ...
+
+    def queue(self, meta: DeliveryMeta, *, at: datetime, subject: str, body: str) -> bool: ...
+
+    def queued(self) -> list[Delivery]: ...
+
+    def mark_digested(self, items: list[Delivery], *, digest_key: str, at: datetime,
+                      service: str | None) -> None: ...
+
+    def mark_escalated(self, message_key: str, recipient: str, *, at: datetime) -> bool: ...
+
+
+def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
+    """Wait after the n-th failed attempt: base, 2×base, 4×base ... at most `cap`."""
+    return min(base * (2 ** max(attempts - 1, 0)), cap)
+
+
+class MemoryLedger:
+    """The ledger in a dict; thread-safe, lost when the process ends (tests and benchmarks only)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], Delivery] = {}
+        self._order: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def get(self, message_key: str, recipient: str) -> Delivery | None:
+        return self._rows.get((message_key, recipient))
+
+    def for_case(self, case_ref: str) -> list[Delivery]:
+        with self._lock:
+            return [self._rows[k] for k in self._order if self._rows[k].case_ref == case_ref]
+
+    def for_message(self, message_key: str) -> list[Delivery]:
+        with self._lock:
+            return [self._rows[k] for k in self._order if k[0] == message_key]
+
+    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta) -> tuple[Claim, Delivery]:
+        now = utc(now)
+        with self._lock:
+            row = self._insert(meta, now)
+            answer = claim_answer(row, now)
+            if answer is Claim.go:
+                row = self._set(row, outcome=Outcome.sending, claimed_until=now + lease)
+            return answer, row
+
+    def succeeded(self, message_key: str, recipient: str, *, at: datetime, service: str | None) -> None:
+        at = utc(at)
+        with self._lock:
+            row = self._rows[(message_key, recipient)]
+            self._set(row, outcome=Outcome.delivered, attempts=row.attempts + 1, service=service,
+                      first_attempt_at=row.first_attempt_at or at, last_attempt_at=at, delivered_at=at,
+                      claimed_until=None, next_attempt_at=None, error=None)
+
+    def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
+               retry_at: datetime) -> Delivery:
+        at, retry_at = utc(at), utc(retry_at)
+        with self._lock:
+            row = self._rows[(message_key, recipient)]
+            if row.outcome is Outcome.delivered:
+                return row
+            return self._set(row, outcome=Outcome.failed, attempts=row.attempts + 1, service=service,
+                             first_attempt_at=row.first_attempt_at or at, last_attempt_at=at,
+                             next_attempt_at=retry_at, claimed_until=None, error=error[:MAX_ERROR])
+
+    def release(self, message_key: str, recipient: str) -> None:
+        with self._lock:
+            row = self._rows.get((message_key, recipient))
+            if row is not None and row.outcome is Outcome.sending:
+                self._set(row, outcome=Outcome.failed if row.attempts else Outcome.new, claimed_until=None)
+
+    def queue(self, meta: DeliveryMeta, *, at: datetime, subject: str, body: str) -> bool:
+        at = utc(at)
+        with self._lock:
+            if (meta.message_key, meta.recipient) in self._rows:
+                return False
+            self._insert(meta, at, outcome=Outcome.queued, digest=True, subject=subject[:SUBJECT], body=body)
+            return True
+
+    def queued(self) -> list[Delivery]:
+        with self._lock:
+            return [self._rows[k] for k in self._order if self._rows[k].outcome is Outcome.queued]
+
+    def mark_digested(self, items: list[Delivery], *, digest_key: str, at: datetime, service: str | None) -> None:
+        at = utc(at)
+        with self._lock:
+            for item in items:
+                row = self._rows[(item.message_key, item.recipient)]
+                if row.outcome is Outcome.queued:
+                    self._set(row, outcome=Outcome.delivered, delivered_at=at, digest_key=digest_key,
+                              service=service, attempts=row.attempts + 1,
+                              first_attempt_at=row.first_attempt_at or at, last_attempt_at=at)
+
+    def mark_escalated(self, message_key: str, recipient: str, *, at: datetime) -> bool:
+        with self._lock:
+            row = self._rows[(message_key, recipient)]
+            if row.escalated_at is not None:
+                return False
+            self._set(row, escalated_at=utc(at))
+            return True
+
+    def _insert(self, meta: DeliveryMeta, at: datetime, outcome: Outcome = Outcome.new, **extra: object) -> Delivery:
+        key = (meta.message_key, meta.recipient)
+        if key not in self._rows:
+            self._rows[key] = Delivery(**meta.model_dump(), outcome=outcome, created_at=at, **extra)
+            self._order.append(key)
+        return self._rows[key]
+
+    def _set(self, row: Delivery, **changes: object) -> Delivery:
+        new = row.model_copy(update=changes)
+        self._rows[(row.message_key, row.recipient)] = new
+        return new

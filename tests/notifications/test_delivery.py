@@ -1,0 +1,229 @@
+"""Delivering partner messages through apprise to a real local SMTP server and a real JSON receiver."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from engine.commands import NotifyRole
+from integrations.apprise_notifier import DELIVERY_HEADER, DeliveryIncomplete, MessageRefused
+from integrations.ledger import Claim, DeliveryMeta, Kind, Outcome, SqlDeliveryLedger
+from integrations.notifier import NotificationFailed
+from tests.notifications.conftest import HOOK_TOKEN, VWN_WEBHOOK_PATH
+from tests.notifications.test_messages import TASK_CONTEXT
+
+CASE = "TST-2026-0001"
+
+
+def task_notice(role: str = "klantregisseur", key: str = f"{CASE}:4:notify", **context) -> NotifyRole:
+    return NotifyRole(key=key, case_ref=CASE, role=role, template="taak_geopend",
+                      context={**TASK_CONTEXT, "role": role, **context}, reason="task_opened")
+
+
+def test_a_task_message_reaches_the_klantregisseur_by_mail_and_by_webhook_once_each(make_notifier, smtp, hooks):
+    notifier = make_notifier()
+
+    report = notifier.deliver(task_notice())
+    again = notifier.deliver(task_notice())
+
+    [mail] = smtp.to("klantregie@testdorp.example")
+    assert mail.subject == f"Nieuwe taak voor zaak {CASE}: Klantprofiel ontvangen"
+    assert "Uiterlijk: 2026-03-16" in mail.text and f"regie case show {CASE}" in mail.text
+    assert mail.headers[DELIVERY_HEADER] == f"{CASE}:4:notify/klantregie_testdorp"
+    [post] = hooks.at("backoffice")
+    assert post.payload["title"] == mail.subject
+    assert report.delivered == ("klantregie_testdorp", "klantregie_backoffice")
+    assert again.already == ("klantregie_testdorp", "klantregie_backoffice") and again.delivered == ()
+    rows = notifier.ledger.for_message(f"{CASE}:4:notify")
+    assert [(r.recipient, r.outcome, r.attempts, r.service) for r in rows] == [
+        ("klantregie_testdorp", Outcome.delivered, 1, "mailto"),
+        ("klantregie_backoffice", Outcome.delivered, 1, "json")]
+
+
+def test_while_the_smtp_server_is_down_the_failure_is_recorded_and_the_retry_delivers_each_once(
+        make_notifier, smtp, hooks, clock):
+    notifier = make_notifier(retry_base_seconds=60)
+    smtp.stop()
+
+    with pytest.raises(NotificationFailed, match=r"1 of 2 recipient\(s\) .* klantregie_testdorp: mailto: "):
+        notifier.deliver(task_notice())
+    failed = notifier.ledger.get(f"{CASE}:4:notify", "klantregie_testdorp")
+    smtp.start()
+    with pytest.raises(DeliveryIncomplete, match="waiting to retry from 2026-03-02 08:01 UTC") as early:
+        notifier.deliver(task_notice())  # too early: the backoff holds it, nothing is sent
+    assert smtp.mails == []
+    assert early.value.report.waiting == ("klantregie_testdorp",) and not early.value.report.attempted
+    clock.advance(minutes=1)
+    report = notifier.deliver(task_notice())
+
+    assert (failed.outcome, failed.attempts, failed.service) == (Outcome.failed, 1, "mailto")
+    assert failed.error and "Connection error" in failed.error
+    assert report.delivered == ("klantregie_testdorp",) and report.already == ("klantregie_backoffice",)
+    assert len(smtp.to("klantregie@testdorp.example")) == 1 and len(hooks.at("backoffice")) == 1
+    assert notifier.ledger.get(f"{CASE}:4:notify", "klantregie_testdorp").attempts == 2
+
+
+def test_a_server_that_refuses_the_mail_mid_transaction_is_a_failure_and_is_retried(make_notifier, smtp, clock):
+    notifier = make_notifier(retry_base_seconds=0)
+    smtp.reject_with = "451 4.3.0 try again later"
+
+    with pytest.raises(NotificationFailed, match="klantregie_testdorp"):
+        notifier.deliver(task_notice())
+    smtp.reject_with = None
+    notifier.deliver(task_notice())
+
+    assert len(smtp.to("klantregie@testdorp.example")) == 1
+
+
+def test_after_a_restart_a_delivered_message_is_not_sent_again(make_notifier, smtp, hooks, sql_database,
+                                                                 sql_engine):
+    make_notifier(SqlDeliveryLedger(sql_engine)).deliver(task_notice())
+
+    restarted = sql_database.engine()  # a new process: new engine, new notifier, same database
+    try:
+        report = make_notifier(SqlDeliveryLedger(restarted)).deliver(task_notice())
+    finally:
+        restarted.dispose()
+
+    assert report.already == ("klantregie_testdorp", "klantregie_backoffice")
+    assert len(smtp.mails) == 1 and len(hooks.posts) == 1
+
+
+def test_a_sender_that_crashed_mid_send_holds_the_message_only_until_its_lease_runs_out(
+        make_notifier, smtp, hooks, sql_ledger, clock):
+    crashed = DeliveryMeta(message_key=f"{CASE}:4:notify", recipient="klantregie_testdorp", profile="testgemeente",
+                           case_ref=CASE, role="klantregisseur", template="taak_geopend", kind=Kind.message)
+    assert sql_ledger.claim(crashed, clock(), timedelta(minutes=5))[0] is Claim.go  # then the process died
+    notifier = make_notifier(sql_ledger, lease_seconds=300)
+
+    with pytest.raises(NotificationFailed, match="another delivery run is sending it"):
+        notifier.deliver(task_notice())
+    clock.advance(minutes=5)
+    notifier.deliver(task_notice())
+
+    assert len(smtp.to("klantregie@testdorp.example")) == 1 and len(hooks.at("backoffice")) == 1
+
+
+def test_two_drains_delivering_the_same_message_at_once_send_it_once(make_notifier, smtp, hooks, sql_ledger):
+    notifier = make_notifier(sql_ledger)
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def drain() -> None:
+        start.wait(timeout=10)
+        try:
+            notifier.deliver(task_notice())
+            outcomes.append("ok")
+        except NotificationFailed:
+            outcomes.append("retry later")
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    # Each drain may find a recipient held by another (it then says "retry later"); the retry finds both done.
+    assert len(outcomes) == 4
+    assert notifier.deliver(task_notice()).already == ("klantregie_testdorp", "klantregie_backoffice")
+    assert len(smtp.to("klantregie@testdorp.example")) == 1 and len(hooks.at("backoffice")) == 1
+
+
+def test_the_employer_the_case_names_gets_the_message_and_no_other_employer(make_notifier, smtp, hooks, cases):
+    cases.data[CASE] = {"partner_werkgever": "bakkerij_de_korenschoof"}
+    notice = NotifyRole(key=f"{CASE}:9:notify", case_ref=CASE, role="werkgever", template="lesrooster_gewijzigd",
+                        context={"case_ref": CASE, "lesrooster_ingangsdatum": "2026-04-06"})
+
+    report = make_notifier().deliver(notice)
+
+    [mail] = smtp.to("hr@korenschoof.example")
+    assert mail.subject == f"Zaak {CASE}: nieuw lesrooster vanaf 2026-04-06"
+    assert report.delivered == ("bakkerij_de_korenschoof",)
+    assert hooks.at("vandam") == [] and len(smtp.mails) == 1
+
+
+def test_an_english_speaking_school_gets_the_english_text(make_notifier, hooks, cases):
+    cases.data[CASE] = {"partner_taalaanbieder": "language_centre_int"}
+
+    make_notifier().deliver(task_notice("taalaanbieder"))
+
+    [post] = hooks.at("ilc")
+    assert post.payload["title"] == f"New task for case {CASE}: Klantprofiel ontvangen"
+    assert post.payload["message"].endswith(f"Where: in Regie, with the command: regie case show {CASE}")
+
+
+def test_a_token_from_the_environment_reaches_the_webhook_but_never_the_ledger(make_notifier, hooks, cases, clock):
+    cases.data[CASE] = {"partner_taalaanbieder": "taalschool_delta"}
+    notifier = make_notifier(retry_base_seconds=0)
+    hooks.status = 503
+
+    with pytest.raises(NotificationFailed) as failure:
+        notifier.deliver(task_notice("taalaanbieder"))
+    hooks.status = 200
+    notifier.deliver(task_notice("taalaanbieder"))
+
+    [post] = hooks.at("delta")
+    assert post.headers["X-Token"] == HOOK_TOKEN
+    row = notifier.ledger.get(f"{CASE}:4:notify", "taalschool_delta")
+    assert HOOK_TOKEN not in repr(row) and HOOK_TOKEN not in str(failure.value)
+    assert row.service == "json" and row.attempts == 2
+
+
+def test_a_webhook_url_kept_whole_in_a_prefect_secret_block_is_read_when_sending(make_notifier, hooks, cases):
+    cases.data[CASE] = {"partner_maatschappelijk_begeleider": "vluchtelingenwerk_testdorp"}
+
+    make_notifier().deliver(task_notice("maatschappelijk_begeleider"))
+
+    assert len(hooks.at(VWN_WEBHOOK_PATH)) == 1
+
+
+def test_a_missing_secret_is_a_failure_that_names_the_secret_not_its_value(make_notifier, cases, blocks):
+    cases.data[CASE] = {"partner_maatschappelijk_begeleider": "vluchtelingenwerk_testdorp"}
+    blocks.clear()
+    notifier = make_notifier()
+
+    with pytest.raises(NotificationFailed, match="Prefect Secret block 'test-vwn-webhook' cannot be read"):
+        notifier.deliver(task_notice("maatschappelijk_begeleider"))
+
+    assert notifier.ledger.get(f"{CASE}:4:notify", "vluchtelingenwerk_testdorp").outcome is Outcome.failed
+
+
+def test_a_role_without_a_recipient_goes_to_the_coordinator_and_leaves_a_note_for_the_case(
+        make_notifier, smtp, hooks):
+    notifier = make_notifier()
+
+    report = notifier.deliver(task_notice("inkomen"))
+
+    [mail] = smtp.to("coordinator@testdorp.example")
+    assert mail.subject == f"Geen ontvanger voor rol inkomen in zaak {CASE}"
+    assert "de partnerlijst van testgemeente heeft niemand voor deze rol" in mail.text
+    assert "Uiterlijk: 2026-03-16" in mail.text
+    assert [(n.kind, n.ref) for n in report.notes] == [("notification_unroutable", "inkomen")]
+    assert report.delivered == ("team_inburgering",)
+    [row] = notifier.ledger.for_case(CASE)
+    assert (row.kind, row.role, row.message_key) == (Kind.unroutable, "inkomen", f"{CASE}:4:notify~unroutable")
+    assert hooks.at("coordinator") == []  # the first URL worked: the coordinator is told once
+
+
+def test_a_case_specific_role_the_case_names_no_partner_for_is_not_guessed(make_notifier, smtp):
+    notifier = make_notifier()
+
+    report = notifier.deliver(task_notice("werkgever"))
+
+    [mail] = smtp.to("coordinator@testdorp.example")
+    assert "partner_werkgever" in mail.text
+    assert smtp.to("hr@korenschoof.example") == []
+    assert [(r.recipient, r.kind, r.role) for r in notifier.ledger.for_case(CASE)] == \
+        [("team_inburgering", Kind.unroutable, "werkgever")]
+    assert report.notes[0].detail.startswith("geen ontvanger voor rol werkgever (taak_geopend)")
+
+
+def test_a_message_the_privacy_guard_refuses_is_sent_to_no_one(make_notifier, smtp, hooks):
+    notice = task_notice(opmerking="BSN 111222333")
+
+    with pytest.raises(MessageRefused, match="BSN-shaped"):
+        make_notifier().deliver(notice)
+
+    assert smtp.mails == [] and hooks.posts == []

@@ -1,0 +1,154 @@
+"""Loading a municipality's partner directory: every URL checked with apprise, every problem reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.definitions import Profile
+from integrations.directory import (
+    DUMMY_SECRET,
+    DirectoryError,
+    SecretUnavailable,
+    Unroutable,
+    case_choices,
+    check_directory,
+    load_directory,
+    resolve_url,
+    route,
+)
+from tests.notifications.conftest import FIXTURES, read_profile
+
+
+def test_the_test_profile_loads_with_every_role_and_the_apprise_schema_of_each_url(catalog, env):
+    directory = load_directory(read_profile("testgemeente.yaml"), catalog, env)
+
+    assert [p.id for p in directory.roles["werkgever"]] == ["bakkerij_de_korenschoof", "bouwbedrijf_van_dam"]
+    assert [c.schema for c in directory.channels["team_inburgering"]] == ["mailto", "json"]
+    assert directory.channels["vluchtelingenwerk_testdorp"][0].schema is None  # secret:..., known when sent
+    assert directory.partner("language_centre_int").language == "en"
+    assert directory.partner("werkfit_jobcoaching").digest == "daily"
+    assert {"werkgever", "taalaanbieder", "jobcoach", "coa"} <= directory.case_specific
+    assert "coordinator" not in directory.case_specific
+
+
+def test_every_bad_url_is_reported_by_profile_role_and_partner_without_showing_the_url(catalog):
+    directory, problems = check_directory(read_profile("bad_partners.yaml"), catalog, env={})
+
+    lines = [str(p) for p in problems]
+    assert lines == [
+        "slordig: coa: coa_zonder_schema: url 1: apprise does not know this kind of URL (unknown or missing schema)",
+        "slordig: coordinator: team: url 1: holds a password or token in the clear: put it in an environment "
+        "variable (${NAME}) or a Prefect Secret block",
+        "slordig: inburgeraar: -: the inburgeraar is never notified by Regie; list partners only",
+        "slordig: schoonmaker: -: unknown role (known: " + ", ".join(sorted(catalog.roles)) + ")",
+        "slordig: taalaanbieder: taalschool_onbekend_schema: url 1: apprise does not know this kind of URL "
+        "(unknown or missing schema)",
+        "slordig: taalaanbieder: taalschool_slack_kapot: url 1: not a valid slack:// URL for apprise "
+        "(check its parts and options)",
+        "slordig: werkgever: werkgever_extra_veld: telefoon: Extra inputs are not permitted",
+        "slordig: werkgever: werkgever_placeholder: url 1: unknown placeholder '${lower-case is fine}': use "
+        "${ENV_VAR}, {{ prefect.blocks.secret.<name> }} or secret:<name>",
+    ]
+    assert not any("hunter2" in line for line in lines)
+    assert directory.roles["coordinator"] == ()
+
+
+def test_load_directory_raises_with_all_problems_at_once(catalog):
+    with pytest.raises(DirectoryError, match=r"(?s)slordig: coa: .*slordig: werkgever: werkgever_placeholder"):
+        load_directory(read_profile("bad_partners.yaml"), catalog, env={})
+
+
+def test_a_profile_without_a_coordinator_is_refused(catalog):
+    profile = Profile(kind="profile", id="zonder", name="Zonder", partners={
+        "coa": [{"id": "coa_x", "organisation": "COA", "urls": ["json://hooks.example/coa"]}]})
+
+    _, problems = check_directory(profile, catalog, env={})
+
+    assert [str(p) for p in problems] == [
+        "zonder: coordinator: -: no partner: the coordinator receives escalations and messages for a role "
+        "without a recipient"]
+
+
+def test_a_url_whose_secret_is_not_set_is_checked_with_a_dummy_in_its_place(catalog):
+    profile = Profile(kind="profile", id="p", name="P", partners={"coordinator": [{
+        "id": "team", "organisation": "Team",
+        "urls": ["slack://${SLACK_A}/${SLACK_B}/${SLACK_C}/#inburgering",
+                 "mailto://${SMTP_USER}:{{ prefect.blocks.secret.smtp-password }}@smtp.example.org?to=t@example.org",
+                 "workflows://prod-01.westeurope.logic.azure.com:443/${TEAMS_WORKFLOW}/${TEAMS_SIGNATURE}",
+                 "mmosts://chat.example.org/${MATTERMOST_TOKEN}",
+                 "matrixs://${MATRIX_USER}:${MATRIX_PASSWORD}@matrix.example.org/#inburgering",
+                 "ntfys://${NTFY_TOKEN}@ntfy.example.org/regie-testdorp",
+                 "secret:coordinator-teams-url"]}]})
+
+    directory, problems = check_directory(profile, catalog, env={})
+
+    assert problems == []
+    assert [c.schema for c in directory.channels["team"]] == \
+        ["slack", "mailto", "workflows", "mmosts", "matrixs", "ntfys", None]
+
+
+def test_secrets_are_filled_in_only_when_sending_and_reported_by_name_when_missing():
+    url = "mailto://${SMTP_USER}:{{ prefect.blocks.secret.smtp-password }}@smtp.example.org?to=t@example.org"
+    blocks = {"smtp-password": "s3cr%40t"}
+
+    resolved = resolve_url(url, {"SMTP_USER": "regie"}, blocks.__getitem__)
+
+    assert resolved.url == "mailto://regie:s3cr%40t@smtp.example.org?to=t@example.org"
+    assert resolved.secrets == ("regie", "s3cr%40t")
+    with pytest.raises(SecretUnavailable, match="environment variable SMTP_USER is not set"):
+        resolve_url(url, {}, blocks.__getitem__)
+    assert resolve_url("secret:whole-url", {}, {"whole-url": "json://h.example/x"}.__getitem__).url == \
+        "json://h.example/x"
+    assert DUMMY_SECRET not in resolved.url
+
+
+def test_a_case_specific_role_goes_only_to_the_partner_the_case_names(directory):
+    chosen = route(directory, "werkgever", case_choices({"partner_werkgever": "bakkerij_de_korenschoof"},
+                                                        ["werkgever"]).get("werkgever"))
+
+    assert [p.id for p in chosen] == ["bakkerij_de_korenschoof"]
+
+
+def test_a_case_specific_role_without_a_choice_is_never_guessed(directory):
+    result = route(directory, "werkgever", None)
+
+    assert isinstance(result, Unroutable)
+    assert "partner_werkgever" in result.nl
+
+
+def test_a_case_naming_an_unknown_partner_has_no_recipient(directory):
+    result = route(directory, "werkgever", "garage_onbekend")
+
+    assert isinstance(result, Unroutable)
+    assert "garage_onbekend" in result.en
+
+
+def test_a_shared_role_goes_to_every_partner_listed_and_an_unlisted_role_to_no_one(directory):
+    assert [p.id for p in route(directory, "coordinator", None)] == ["team_inburgering"]
+    assert isinstance(route(directory, "inkomen", None), Unroutable)
+
+
+def test_a_default_partner_serves_cases_that_name_none_and_only_one_default_per_role_is_allowed(catalog):
+    school = {"organisation": "School", "urls": ["json://hooks.example/s"]}
+    profile = Profile(kind="profile", id="p", name="P", partners={
+        "coordinator": [{"id": "team", "organisation": "Team", "urls": ["json://hooks.example/t"]}],
+        "taalaanbieder": [{"id": "regioschool", "default": True, **school}, {"id": "andere_school", **school}],
+        "map_aanbieder": [{"id": "map_a", "default": True, **school}, {"id": "map_b", "default": True, **school}]})
+
+    directory, problems = check_directory(profile, catalog, env={})
+
+    assert [p.id for p in route(directory, "taalaanbieder", None)] == ["regioschool"]
+    assert [p.id for p in route(directory, "taalaanbieder", "andere_school")] == ["andere_school"]
+    assert [str(p) for p in problems] == ["p: map_aanbieder: map_b: a second default partner for this role "
+                                          "(the first is map_a)"]
+
+
+@pytest.mark.parametrize("name", ["example_nederweert.yaml", "example_tilburg.yaml"])
+def test_the_partner_sections_proposed_for_the_example_profiles_load_without_their_secrets(catalog, name):
+    profile = read_profile(name)
+
+    directory, problems = check_directory(profile, catalog, env={})
+
+    assert problems == []
+    assert set(directory.roles) == set(catalog.roles) - {"inburgeraar"}
+    assert (FIXTURES / name).read_text().count("${") > 5  # every secret is a reference
