@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from engine.calendar import require_aware
 from engine.errors import DefinitionError
@@ -27,7 +27,7 @@ from store import outbox as outbox_store
 from store import queries
 from store.db import make_engine, upgrade, write_transaction
 from store.errors import CaseConflict, CaseExists, CaseNotFound, UnknownDefinition
-from store.models import CaseRecord
+from store.models import CaseRecord, HistoryRecord
 from store.outbox import OutboxItem
 from store.settings import Settings, get_settings
 from store.sweep import SweepReport, sweep
@@ -187,6 +187,19 @@ class CaseService:
     def personal_data(self, case_ref: str) -> dict[str, Any]:
         """The identifying data kept for a case. For code that must reach the person; never to display."""
         return queries.personal_data(self.engine, case_ref)
+
+    def record_note(self, case_ref: str, *, kind: str, ref: str = "", detail: str = "", actor: str = "system",
+                    at: datetime | None = None) -> None:
+        """Add a line to a case's history without changing the case (e.g. a message nobody could
+        receive, or a delivery escalated to the coordinator). Process data only."""
+        now = self.now()
+        with write_transaction(self.engine) as conn:
+            version = current_version(conn, case_ref)
+            if version is None:
+                raise CaseNotFound(f"no case '{case_ref}'")
+            conn.execute(insert(HistoryRecord.__table__).values(
+                case_ref=case_ref, version=version, at=at or now, recorded_at=now, actor=actor[:100],
+                event="note", kind=kind[:40], ref=ref[:100], detail=detail[:500]))
 
     # --- outbox ----------------------------------------------------------------------------------
 

@@ -169,3 +169,16 @@ def test_a_clock_reading_without_a_time_zone_is_refused(engine: sa.Engine, libra
     with pytest.raises(ValueError, match="timezone-aware"):
         start(service)
     assert count(engine, "cases") == 0
+
+
+def test_a_note_adds_to_the_history_without_changing_the_case(service, clock):
+    service.start_trajectory(case_ref="RMD-2026-0900", definition="rondleiding", municipality="proefstad",
+                             start_message="koppeling", actor="kr-01")
+    before = service.show_case("RMD-2026-0900")
+    service.record_note("RMD-2026-0900", kind="notification_unroutable", ref="werkgever",
+                        detail="geen ontvanger voor rol werkgever")
+    after = service.show_case("RMD-2026-0900")
+    assert after.version == before.version
+    assert after.history[-1].kind == "notification_unroutable" and after.history[-1].version == before.version
+    with pytest.raises(CaseNotFound):
+        service.record_note("RMD-2026-0999", kind="x")
