@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.loader import DEFAULT_DIR
@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     definitions_dir: Path = Field(DEFAULT_DIR, description="process definitions, catalogue and profiles")
     default_profile: str | None = Field(None, description="municipality profile for cases that name none")
     sweep_batch_size: int = Field(100, ge=1, description="due cases claimed per transaction by the sweep")
+    pseudonym_key: SecretStr = Field(
+        SecretStr(""),
+        description="the municipality's secret for case references made from V-numbers (COA import); "
+                    "keep it stable and out of the repository",
+    )
 
     @model_validator(mode="after")
     def _resolve(self) -> "Settings":

@@ -98,3 +98,35 @@ def test_the_case_reference_reveals_nothing_without_the_key():
     assert "1234567890" not in ref and ref != case_ref_for("1234567890", "tilburg",
                                                            datetime(2026, 2, 2).date(), b"other")
     assert ref == case_ref_for("1234567890", "tilburg", datetime(2026, 2, 2).date(), KEY)
+
+
+def test_regie_import_koppelingen_reports_bad_rows_by_line_and_imports_nothing(tmp_path, monkeypatch, capsys):
+    from cli.main import main
+
+    monkeypatch.setenv("REGIE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REGIE_PSEUDONYM_KEY", "test-key")
+    bad = tmp_path / "koppelingen.csv"
+    bad.write_text(BAD, encoding="utf-8")
+    assert main(["import", "koppelingen", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert f"{bad}: line 5: v_nummer must be 10 digits" in captured.err
+    assert "0 started, 0 already imported, 3 bad row(s) — nothing imported because of bad rows" in captured.out
+    assert "Testpersoon" not in captured.out + captured.err
+
+    good = tmp_path / "goed.csv"
+    good.write_text(GOOD, encoding="utf-8")
+    assert main(["import", "koppelingen", str(good)]) == 0
+    assert "2 started, 0 already imported, 0 bad row(s)" in capsys.readouterr().out
+    assert main(["import", "koppelingen", str(good)]) == 0
+    assert "0 started, 2 already imported" in capsys.readouterr().out
+
+
+def test_regie_import_refuses_to_run_without_a_pseudonym_key(tmp_path, monkeypatch, capsys):
+    from cli.main import main
+
+    monkeypatch.setenv("REGIE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("REGIE_PSEUDONYM_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "k.csv").write_text(GOOD)
+    assert main(["import", "koppelingen", str(tmp_path / "k.csv")]) == 2
+    assert "REGIE_PSEUDONYM_KEY is not set" in capsys.readouterr().err
