@@ -7,7 +7,7 @@ each pass their own environment. Two instances need only a different `REGIE_DATA
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     definitions_dir: Path = Field(DEFAULT_DIR, description="process definitions, catalogue and profiles")
     default_profile: str | None = Field(None, description="municipality profile for cases that name none")
     sweep_batch_size: int = Field(100, ge=1, description="due cases claimed per transaction by the sweep")
+    notifier: Literal["apprise", "log"] = Field(
+        "apprise",
+        description="apprise: send to the partners in the profiles; log: only log and record each notice "
+                    "(regie up --demo, whose partners are fictional)",
+    )
     pseudonym_key: SecretStr = Field(
         SecretStr(""),
         description="the municipality's secret for case references made from V-numbers (COA import); "

@@ -1,0 +1,204 @@
+"""`regie case start|complete|message|show|list`: operators' commands on cases.
+
+They change cases through the same service calls as the Prefect deployments and the inbox, then
+deliver the outbox to Prefect at once (inbox runs, events, notices): to the server PREFECT_API_URL
+names, else to the local `regie up` server. If Prefect cannot be reached the change is still saved,
+and the next timer sweep delivers it.
+
+Personal data (`--personal naam=...`) goes to the case store only; it is never sent to Prefect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from typing import Any
+
+from cli.up_cmd import prefect_environment
+
+
+def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
+    """`key=value` pairs; a value that is JSON (true, 3, "x") is read as JSON, anything else as text."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what} '{pair}': expected key=value")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def _runtime():
+    from store.settings import get_settings
+    from tasks.runtime import build_runtime
+
+    settings = get_settings()
+    for key, value in prefect_environment(settings).items():
+        os.environ.setdefault(key, value)  # before Prefect is imported (by delivery, below)
+    return build_runtime(settings)
+
+
+def _deliver(rt) -> str:
+    """Deliver pending commands to Prefect now; a line saying what happened."""
+    import asyncio
+
+    import httpx
+    from prefect.client.orchestration import get_client
+
+    from tasks.outbox import DeliveryFailed, drain
+
+    async def run() -> str:
+        async with get_client() as client:
+            report = await drain(rt, client)
+        return f"delivered to Prefect: {report.delivered} command(s)"
+
+    try:
+        return asyncio.run(run())
+    except (httpx.HTTPError, DeliveryFailed) as exc:
+        url = os.environ.get("PREFECT_API_URL")
+        return f"saved; not yet delivered to Prefect at {url} ({type(exc).__name__}): the next timer sweep will"
+
+
+def _print_view(view: Any, as_json: bool) -> None:
+    if as_json:
+        print(view.model_dump_json(indent=2))
+        return
+    print(f"{view.case_ref}  {view.municipality}  {view.definition}  version {view.version}  {view.status}"
+          + (f"  phase {view.phase}" if view.phase else ""))
+    for t in view.open_tasks:
+        due = f"due {t.due_on}" + (" (MISSED)" if t.missed else "") if t.due_on else "no deadline"
+        print(f"  open  {t.task_id:<24} {t.role:<20} {due}  {t.name}")
+    for c in view.clocks:
+        print(f"  clock {c.clock:<24} {c.status:<20} {c.started_on} .. {c.end_on}")
+    for d in view.next_due[:5]:
+        print(f"  next  {d.due_at:%Y-%m-%d %H:%M}  {d.kind} {d.subject}")
+    for h in view.history[-10:]:
+        print(f"  {h.at:%Y-%m-%d %H:%M}  v{h.version:<3} {h.kind} {h.ref}" + (f" ({h.detail})" if h.detail else ""))
+
+
+def _report(rt: Any, view: Any, as_json: bool) -> int:
+    """Show the case as it is now, then deliver what the change caused."""
+    _print_view(view, as_json)
+    print(_deliver(rt), file=sys.stderr)
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    rt = _runtime()
+    view = rt.service.start_trajectory(
+        case_ref=args.case_ref, definition=args.definition, municipality=args.municipality,
+        start_message=args.message, data=parse_pairs(args.data, "--data"),
+        personal=parse_pairs(args.personal, "--personal") or None, occurred_on=args.occurred_on,
+        profile=args.profile, actor=args.actor)
+    return _report(rt, view, args.json)
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    rt = _runtime()
+    view = rt.service.complete_step(case_ref=args.case_ref, task=args.step, data=parse_pairs(args.data, "--data"),
+                                    actor=args.actor, expected_version=args.expected_version)
+    return _report(rt, view, args.json)
+
+
+def cmd_message(args: argparse.Namespace) -> int:
+    rt = _runtime()
+    view = rt.service.deliver_message(case_ref=args.case_ref, message=args.message,
+                                      data=parse_pairs(args.data, "--data"), occurred_on=args.occurred_on,
+                                      actor=args.actor)
+    return _report(rt, view, args.json)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    _print_view(_runtime().service.show_case(args.case_ref), args.json)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    cases = _runtime().service.list_cases(municipality=args.municipality, phase=args.phase, status=args.status,
+                                          limit=args.limit)
+    if args.json:
+        print(json.dumps([c.model_dump(mode="json") for c in cases], indent=2))
+        return 0
+    for c in cases:
+        due = f"next {c.next_due_at:%Y-%m-%d}" if c.next_due_at else ""
+        missed = f", {c.missed_tasks} missed" if c.missed_tasks else ""
+        print(f"{c.case_ref:<18} {c.municipality:<16} {c.status:<10} {c.phase or '-':<18} "
+              f"{c.open_tasks} open{missed}  {due}")
+    print(f"{len(cases)} case(s)", file=sys.stderr)
+    return 0
+
+
+def _guarded(func):
+    # Expected refusals (unknown case, conflict, bad form data) are one line on stderr, exit code 1.
+    def run(args: argparse.Namespace) -> int:
+        from engine.errors import DefinitionError, EngineError
+        from store.errors import StoreError
+
+        try:
+            return func(args)
+        except (DefinitionError, EngineError, StoreError, ValueError) as exc:
+            print(f"regie case {args.case_command}: {exc}", file=sys.stderr)
+            return 1
+    return run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `regie case ...` to the `regie` parser."""
+    case = sub.add_parser("case", help="start, complete, message, show and list cases")
+    cases = case.add_subparsers(dest="case_command", required=True)
+
+    def common(p: argparse.ArgumentParser, actor: bool = True) -> None:
+        p.add_argument("--json", action="store_true", help="print JSON")
+        if actor:
+            p.add_argument("--actor", default=os.environ.get("USER", "operator"), help="who does this")
+
+    def data(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument("--data", action="append", default=[], metavar="KEY=VALUE", help=f"{what}; repeatable")
+
+    p = cases.add_parser("start", help="start a trajectory")
+    p.add_argument("case_ref", help="pseudonymous case reference, e.g. RMD-2026-0042")
+    p.add_argument("--definition", required=True, help="process definition id (or id@version)")
+    p.add_argument("--municipality", required=True)
+    p.add_argument("--message", help="life event that starts it, e.g. koppeling")
+    data(p, "process data")
+    p.add_argument("--personal", action="append", default=[], metavar="KEY=VALUE",
+                   help="personal data (naam, bsn, ...): kept in the case store only; repeatable")
+    p.add_argument("--occurred-on", type=date.fromisoformat, help="date of the life event (YYYY-MM-DD)")
+    p.add_argument("--profile", help="municipality profile (default: the municipality's own, if any)")
+    common(p)
+    p.set_defaults(func=_guarded(cmd_start))
+
+    p = cases.add_parser("complete", help="complete an open step with its form data")
+    p.add_argument("case_ref")
+    p.add_argument("step", help="step (element id), or task id when several are open")
+    data(p, "form field")
+    p.add_argument("--expected-version", type=int, help="the version you saw; refused if the case changed")
+    common(p)
+    p.set_defaults(func=_guarded(cmd_complete))
+
+    p = cases.add_parser("message", help="deliver a life event or signal to a case")
+    p.add_argument("case_ref")
+    p.add_argument("message", help="message name, e.g. huisvesting")
+    data(p, "message data")
+    p.add_argument("--occurred-on", type=date.fromisoformat, help="when it happened (YYYY-MM-DD)")
+    common(p)
+    p.set_defaults(func=_guarded(cmd_message))
+
+    p = cases.add_parser("show", help="show one case (process data only)")
+    p.add_argument("case_ref")
+    common(p, actor=False)
+    p.set_defaults(func=_guarded(cmd_show))
+
+    p = cases.add_parser("list", help="list cases")
+    p.add_argument("--municipality")
+    p.add_argument("--phase")
+    p.add_argument("--status", choices=["new", "active", "completed", "terminated"])
+    p.add_argument("--limit", type=int)
+    common(p, actor=False)
+    p.set_defaults(func=_guarded(cmd_list), case_ref=None)

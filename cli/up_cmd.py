@@ -1,0 +1,164 @@
+"""`regie up`: a local Prefect server, every deployment served, the timer sweep on its schedule.
+
+The server is `prefect server start` in a subprocess with its home (and SQLite database) under
+`<data_dir>/prefect` and its port from REGIE_PORT, so two instances with their own REGIE_DATA_DIR and
+REGIE_PORT run side by side. With PREFECT_API_URL set, that server is used and none is started.
+Ctrl-C stops the runner first, then the server.
+
+Prefect reads its settings when it is first imported, so the environment is set before that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.settings import Settings
+
+HEALTH_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 20.0
+
+
+def local_api_url(settings: "Settings") -> str:
+    """The API of the local server `regie up` runs for these settings."""
+    return f"http://127.0.0.1:{settings.port}/api"
+
+
+def prefect_environment(settings: "Settings", environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The Prefect settings Regie runs with; values already in `environ` win (except the server's port)."""
+    environ = os.environ if environ is None else environ
+    wanted = {
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_API_URL": local_api_url(settings),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # Flow-run logs reach the UI at INFO; the console shows warnings and worse only.
+        "PREFECT_LOGGING_LEVEL": "INFO",
+        "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+        "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+        # A resumed inbox run starts within a couple of seconds.
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+    }
+    env = {k: environ.get(k, v) for k, v in wanted.items()}
+    # The port is Regie's to choose (REGIE_PORT); `--port` would leave the UI calling 4200.
+    env["PREFECT_SERVER_API_HOST"] = "127.0.0.1"
+    env["PREFECT_SERVER_API_PORT"] = str(settings.port)
+    return env
+
+
+def uses_external_server(environ: dict[str, str] | None = None) -> bool:
+    """Whether PREFECT_API_URL names a server that someone else runs."""
+    return bool((os.environ if environ is None else environ).get("PREFECT_API_URL"))
+
+
+def health_ok(api_url: str) -> bool:
+    """Whether a Prefect API answers its health check."""
+    import httpx
+
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_server(home: Path, env: dict[str, str]) -> subprocess.Popen:
+    """Start `prefect server start` in its own session (so Ctrl-C reaches us first); output to home/server.log."""
+    home.mkdir(parents=True, exist_ok=True)
+    log = (home / "server.log").open("ab")
+    prefect = Path(sys.executable).with_name("prefect")
+    command = [str(prefect)] if prefect.exists() else [sys.executable, "-m", "prefect"]
+    return subprocess.Popen([*command, "server", "start"], env={**os.environ, **env}, stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_healthy(api_url: str, process: subprocess.Popen | None, timeout: float = HEALTH_TIMEOUT_S) -> None:
+    """Poll the health endpoint until it answers; raise if the server exits or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if health_ok(api_url):
+            return
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited with code {process.returncode}")
+        time.sleep(0.25)
+    raise TimeoutError(f"no healthy Prefect API at {api_url} after {timeout:.0f} s")
+
+
+def stop_server(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> None:
+    """Ask the server to stop (SIGINT, as Ctrl-C would), then insist."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from store.settings import get_settings
+
+    if args.demo:
+        # The demo's partners are fictional: log and record notices instead of sending them (an
+        # explicit REGIE_NOTIFIER wins). Served flow runs inherit this environment.
+        os.environ.setdefault("REGIE_NOTIFIER", "log")
+    settings = get_settings(**({"port": args.port} if args.port else {}))
+    external = uses_external_server()
+    env = prefect_environment(settings)
+    api_url = env["PREFECT_API_URL"]  # the one PREFECT_API_URL names, else the local server's
+    if not external and health_ok(api_url):
+        print(f"port {settings.port} is taken by another server; set REGIE_PORT (or --port) to a free one",
+              file=sys.stderr)
+        return 1
+    os.environ.update(env)  # before Prefect is imported, below
+    server = None if external else start_server(settings.prefect_home, env)
+    try:
+        wait_healthy(api_url, server)
+        return _serve(settings, api_url, demo=args.demo, sweep=not args.no_sweep)
+    except KeyboardInterrupt:
+        return 130
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"regie up: {exc} (server log: {settings.prefect_home / 'server.log'})", file=sys.stderr)
+        return 1
+    finally:
+        if server is not None:
+            print("stopping the Prefect server ...", flush=True)
+            stop_server(server)
+            print("stopped", flush=True)
+
+
+def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool) -> int:
+    import asyncio
+
+    from flows.serve import SWEEP_EVERY, deployments, serve_all
+    from tasks.runtime import build_runtime, use_runtime
+
+    rt = build_runtime(settings)  # migrates the case store before anything runs
+    if demo:
+        from flows.demo import load_demo
+
+        for deployment in deployments(None):
+            deployment.apply()  # the inbox deployment must exist before demo tasks are delivered
+        with use_runtime(rt):
+            print(asyncio.run(load_demo(rt)), flush=True)
+    ui = api_url.removesuffix("/api")
+    every = f"every {SWEEP_EVERY.total_seconds():.0f} s" if sweep else "off"
+    print(f"Regie is up.\n  Prefect UI: {ui}\n  API:        {api_url}\n  data:       {settings.data_dir}\n"
+          f"  timer sweep: {every}\nCtrl-C stops everything.", flush=True)
+    serve_all(SWEEP_EVERY if sweep else None)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `regie up` to the `regie` parser."""
+    p = sub.add_parser("up", help="start a local Prefect server and serve every Regie deployment")
+    p.add_argument("--demo", action="store_true", help="also load demo cases (made-up people, backdated)")
+    p.add_argument("--port", type=int, help="port of the local server (default: REGIE_PORT, 4200)")
+    p.add_argument("--no-sweep", action="store_true", help="do not schedule the timer sweep")
+    p.set_defaults(func=cmd_up)

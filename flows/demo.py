@@ -1,0 +1,113 @@
+"""Demo cases for `regie up --demo`: made-up people, histories backdated so the UI has something to show.
+
+Each case is driven through the same service calls an operator makes, with the service's clock set
+back to the moment of each step, and timers fired at the moment they came due. After loading, the
+outbox is delivered, so the UI shows open inbox tasks, sent reminders and a missed deadline at once.
+Timers that came due since midnight are left for the first scheduled sweep, so there is something to
+watch it do: DEMO-2026-0006's deadline passed at midnight, and the sweep escalates it.
+
+The names and BSNs are invented and stay in the case store's personal record; none reaches Prefect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect.client.orchestration import get_client
+
+from engine.calendar import local_date, start_of_day
+from store.service import CaseService
+from tasks.outbox import drain
+from tasks.runtime import DEMO_DEFINITION, Runtime
+
+MUNICIPALITY = "voorbeeldstad"
+ACTOR = "demo"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happens to a demo case, `days_ago` days before now."""
+
+    days_ago: float
+    action: str  # "start", "complete" or "message"
+    case_ref: str
+    args: dict[str, Any]
+
+
+def _start(ref: str, days_ago: float, name: str, bsn: str) -> Step:
+    return Step(days_ago, "start", ref, {"personal": {"naam": name, "bsn": bsn}})
+
+
+# Invented people; BSNs from the 99999xxxx range, which is never issued.
+DEMO_STEPS: list[Step] = [
+    # Klantprofiel not received in time: the deadline was missed and escalated to the coordinator.
+    _start("DEMO-2026-0001", 20, "Yara Demo", "999990019"),
+    # Klantprofiel due in two days: the reminder has gone out.
+    _start("DEMO-2026-0002", 12, "Samir Voorbeeld", "999990020"),
+    # Just linked to the municipality.
+    _start("DEMO-2026-0003", 1, "Lina Proef", "999990031"),
+    # Fast start: the language school plans the first lesson.
+    _start("DEMO-2026-0004", 15, "Omar Fictief", "999990043"),
+    Step(13, "complete", "DEMO-2026-0004", {"task": "klantprofiel", "data": {"scenario": "snelle_start"}}),
+    # Waiting for housing; DUO's notice and the BRP registration started the PIP term.
+    _start("DEMO-2026-0005", 30, "Noor Verzonnen", "999990055"),
+    Step(25, "complete", "DEMO-2026-0005", {"task": "klantprofiel", "data": {"scenario": "gecombineerd"}}),
+    Step(20, "message", "DEMO-2026-0005", {"message": "duo_kennisgeving"}),
+    Step(18, "message", "DEMO-2026-0005", {"message": "brp_inschrijving"}),
+    # The klantprofiel was due yesterday: the deadline passed at midnight, for the sweep to notice.
+    _start("DEMO-2026-0006", 15, "Daan Bedacht", "999990067"),
+]
+
+
+class _Clock:
+    """A clock the loader sets to each step's moment (the service reads it through `__call__`)."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def play(service_for: Callable[[Callable[[], datetime]], CaseService], now: datetime, sweep_until: datetime,
+         steps: list[Step] = DEMO_STEPS, definition: str = DEMO_DEFINITION) -> int:
+    """Apply the steps in time order, firing due timers before each and up to `sweep_until` (before now);
+    returns the number of cases started."""
+    clock = _Clock(now)
+    service = service_for(clock)
+    started = 0
+    for step in sorted(steps, key=lambda s: -s.days_ago):
+        clock.at = now - timedelta(days=step.days_ago)
+        service.fire_due_timers()
+        if step.action == "start":
+            service.start_trajectory(case_ref=step.case_ref, definition=definition, municipality=MUNICIPALITY,
+                                     start_message="koppeling", personal=step.args["personal"], actor=ACTOR)
+            started += 1
+        elif step.action == "complete":
+            service.complete_step(case_ref=step.case_ref, actor=ACTOR, **step.args)
+        else:
+            service.deliver_message(case_ref=step.case_ref, actor=ACTOR, **step.args)
+    clock.at = sweep_until
+    service.fire_due_timers()
+    return started
+
+
+async def load_demo(rt: Runtime) -> str:
+    """Load the demo cases once (again: nothing happens) and deliver them to Prefect; says what it did."""
+    service = rt.service
+    first = DEMO_STEPS[0].case_ref
+    if service.list_cases(municipality=MUNICIPALITY, limit=1):
+        return f"demo cases already loaded (e.g. {first})"
+    now = service.now()
+    started = play(lambda clock: CaseService(service.engine, service.library, clock,
+                                             default_profile=service.default_profile), now,
+                   sweep_until=start_of_day(local_date(now)) - timedelta(minutes=1))
+    async with get_client() as client:
+        report = await drain(rt, client)
+    tasks = service.open_tasks(municipality=MUNICIPALITY)
+    missed = sum(t.missed for t in tasks)
+    return (f"demo: {started} cases in {MUNICIPALITY} ({first} ...), {len(tasks)} open tasks in the inbox, "
+            f"{missed} past their deadline, {report.counts.get('notices', 0)} notices sent")

@@ -1,0 +1,49 @@
+"""The daily digest: partners who chose `digest: daily` get one message a day with what was queued for them.
+
+`send-digests` runs once a day (07:00 Europe/Amsterdam in prefect.yaml / flows/serve.py). Running it
+twice on one day sends nothing new: each partner gets at most one digest per calendar day, and messages
+queued after it wait for the next day's. A digest that could not be sent keeps its messages queued and
+fails the run, so Prefect retries it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from integrations.apprise_notifier import AppriseNotifier, DigestReport
+from tasks.runtime import runtime
+
+
+class DigestsUnavailable(RuntimeError):
+    """The runtime's notifier does not send digests (it is not the apprise notifier)."""
+
+
+def digest_notifier() -> AppriseNotifier:
+    """The apprise notifier of this process's runtime."""
+    notifier = runtime().notifier
+    if not isinstance(notifier, AppriseNotifier):
+        raise DigestsUnavailable(f"digests need the apprise notifier; the runtime has {type(notifier).__name__}")
+    return notifier
+
+
+@task(name="send-partner-digests", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[300, 900])
+def send_partner_digests() -> DigestReport:
+    """Send today's digest to every partner with queued messages; raises if any could not be sent."""
+    return digest_notifier().send_digests()
+
+
+def _run_name() -> str:
+    return f"digests {datetime.now(UTC):%Y-%m-%d}"
+
+
+@flow(name="send-digests", flow_run_name=_run_name)
+def send_digests() -> dict[str, int]:
+    """Send the partners' daily digests."""
+    report = send_partner_digests()
+    # Counts only: partner ids and case references stay out of the run's logs.
+    get_run_logger().info("sent %s digest(s); %s message(s) wait for a later digest",
+                          len(report.sent), report.waiting)
+    return {"digests_sent": len(report.sent), "messages_waiting": report.waiting}

@@ -1,0 +1,58 @@
+"""Serving every Regie deployment from one process (the embedded default that `regie up` runs).
+
+`prefect.yaml` declares the same deployments, names and schedule for running with a work pool and
+workers on PostgreSQL. Keep the two in step: the inbox finds its deployment by name (`user-task/user-task`).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect import serve
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.deployments.runner import RunnerDeployment
+
+from flows.cases import complete_step, deliver_message, start_trajectory
+from flows.digest import send_digests
+from flows.overview import publish_case_timeline_flow, publish_overview
+from flows.sweep import deliver_notifications, fire_due_timers
+from flows.user_task import user_task
+
+SWEEP_EVERY = timedelta(minutes=1)
+OVERVIEW_EVERY = timedelta(minutes=15)
+DIGEST_CRON = CronSchedule(cron="0 7 * * *", timezone="Europe/Amsterdam")
+TAGS = ["regie"]
+
+
+def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeployment]:
+    """Every deployment; the timer sweep on a schedule (none when `sweep_every` is None)."""
+    return [
+        start_trajectory.to_deployment(name="start-trajectory", tags=TAGS,
+                                       description="Start a trajectory for a case reference."),
+        complete_step.to_deployment(name="complete-step", tags=TAGS,
+                                    description="Complete an open step of a case with its form data."),
+        deliver_message.to_deployment(name="deliver-message", tags=TAGS,
+                                      description="Deliver a life event or signal to a case."),
+        user_task.to_deployment(name="user-task", tags=TAGS,
+                                description="The inbox: each open user task is a Suspended run; resume it "
+                                            "with the form to complete the step."),
+        fire_due_timers.to_deployment(name="fire-due-timers", tags=TAGS, interval=sweep_every,
+                                      description="Fire every due timer once, in batches."),
+        deliver_notifications.to_deployment(name="deliver-notifications", tags=TAGS,
+                                            description="Deliver pending outbox commands (the sweep does "
+                                                        "this every minute too)."),
+        # The overview and the digests follow the sweep's switch: schedules on when it is on.
+        publish_overview.to_deployment(
+            name="publish-overview", tags=TAGS, interval=OVERVIEW_EVERY if sweep_every else None,
+            description="Coordinators' overview: caseload, deadline radar and KPIs per municipality; "
+                        "timelines of the cases changed since the last run."),
+        publish_case_timeline_flow.to_deployment(name="publish-case-timeline", tags=TAGS,
+                                                 description="Publish the timeline artifact (case-<ref>) of one case."),
+        send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if sweep_every else [],
+                                   description="Send the daily digest to partners who chose one message a day."),
+    ]
+
+
+def serve_all(sweep_every: timedelta | None = SWEEP_EVERY, limit: int | None = None) -> None:
+    """Register and serve every deployment until interrupted (Ctrl-C); blocks."""
+    serve(*deployments(sweep_every), print_starting_message=False, limit=limit)

@@ -1,0 +1,112 @@
+"""Prefect tasks: one side effect each, through the one case service (tasks/runtime.py).
+
+Business rules stay in the engine and `store.service`; a task calls the service, logs what happened in
+process terms (case reference, step, version, phase) and returns process data only. Task results are
+not persisted, and no task takes or returns personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.runtime import flow_run
+
+from store.sweep import SweepReport
+from store.views import CaseView
+from tasks import inbox, labels
+from tasks.outbox import DrainReport, drain
+from tasks.runtime import runtime
+
+
+class PrivateDataRefused(ValueError):
+    """Identifying or special-category data was passed where Prefect would store it."""
+
+
+def refuse_private_data(data: dict[str, Any], fields: dict[str, Any], where: str) -> None:
+    """Raise when `data` holds a field that may not leave the case store (or one that is undeclared)."""
+    bad = sorted(name for name in data if name not in fields or not fields[name].privacy.may_leave_case_store)
+    if bad:
+        raise PrivateDataRefused(f"{where}: field(s) {', '.join(bad)} may not go through Prefect (not declared "
+                                 "process data); enter them with the `regie case` command instead")
+
+
+@task(name="start-case", cache_policy=NO_CACHE)
+def start_case(*, case_ref: str, definition: str, municipality: str, start_message: str | None,
+               data: dict[str, Any], occurred_on: date | None, actor: str) -> CaseView:
+    """Start a trajectory (no personal data: that is entered with `regie case start --personal`)."""
+    service = runtime().service
+    refuse_private_data(data, service.library.process(definition).data_fields, f"start of {case_ref}")
+    view = service.start_trajectory(case_ref=case_ref, definition=definition, municipality=municipality,
+                                    start_message=start_message, data=data, occurred_on=occurred_on, actor=actor)
+    get_run_logger().info("case %s runs %s, version %s, phase %s", view.case_ref, view.definition, view.version,
+                          view.phase)
+    return view
+
+
+@task(name="complete-step", cache_policy=NO_CACHE)
+def complete_case_step(*, case_ref: str, task_ref: str, data: dict[str, Any], actor: str,
+                       expected_version: int | None) -> CaseView:
+    """Complete an open step with its form data."""
+    view = runtime().service.complete_step(case_ref=case_ref, task=task_ref, data=data, actor=actor,
+                                           expected_version=expected_version)
+    get_run_logger().info("case %s: step %s completed, now version %s", case_ref, task_ref, view.version)
+    return view
+
+
+@task(name="deliver-message", cache_policy=NO_CACHE)
+def deliver_case_message(*, case_ref: str, message: str, data: dict[str, Any], occurred_on: date | None,
+                         actor: str) -> CaseView:
+    """Deliver a life event or signal to a case (process data only; special data goes through the CLI)."""
+    service = runtime().service
+    case = service.show_case(case_ref, history=0)
+    refuse_private_data(data, service.process_for(case.definition, case.profile).data_fields,
+                        f"message {message} for {case_ref}")
+    view = service.deliver_message(case_ref=case_ref, message=message, data=data, occurred_on=occurred_on,
+                                   actor=actor)
+    get_run_logger().info("case %s: message %s delivered, now version %s", case_ref, message, view.version)
+    return view
+
+
+@task(name="check-step-open", cache_policy=NO_CACHE)
+def step_is_open(*, case_ref: str, task_id: str) -> bool:
+    """Whether the task is still open (it may have been completed elsewhere since the inbox showed it)."""
+    return any(t.task_id == task_id for t in runtime().service.open_tasks(case_ref=case_ref))
+
+
+@task(name="fire-due-timers", cache_policy=NO_CACHE)
+def sweep_timers(*, batch_size: int | None, limit: int | None) -> SweepReport:
+    """Fire every due timer once, a batch of cases per transaction."""
+    report = runtime().service.fire_due_timers(batch_size=batch_size, limit=limit)
+    get_run_logger().info("sweep at %s: %s cases advanced in %s batches, %s commands queued, %s failed",
+                          report.now.isoformat(), report.cases_advanced, report.batches,
+                          report.commands_queued, len(report.failed))
+    return report
+
+
+@task(name="deliver-outbox", cache_policy=NO_CACHE)
+async def deliver_outbox(batch: int = 500) -> DrainReport:
+    """Carry out pending outbox commands (inbox runs, events, notices); raise if any could not be."""
+    async with get_client() as client:
+        report = await drain(runtime(), client, batch=batch)
+    get_run_logger().info("delivered %s commands: %s", report.delivered,
+                          ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items())) or "nothing")
+    return report
+
+
+@task(name="read-inbox-form", cache_policy=NO_CACHE)
+async def read_inbox_form() -> dict[str, Any] | None:
+    """What the operator entered in the inbox form of this run (None: not resumed from the inbox)."""
+    async with get_client() as client:
+        return await inbox.submitted_form(client, flow_run.id)
+
+
+@task(name="tag-run", cache_policy=NO_CACHE)
+async def tag_run(view: CaseView) -> None:
+    """Give this flow run the case's tags, so coordinators can filter by case, municipality and phase."""
+    tags = labels.merge_tags(flow_run.tags or [], labels.case_tags(view.case_ref, view.municipality, view.phase))
+    async with get_client() as client:
+        await client.update_flow_run(flow_run.id, tags=tags)

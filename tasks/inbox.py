@@ -1,0 +1,255 @@
+"""The operators' inbox: each open user task is a Suspended run of the `user-task` deployment.
+
+An inbox entry costs no Python process and no runner time: it is created directly through the Prefect
+API as a flow run that is *already* Suspended, with its run-input schema and markdown description
+stored under the same keys `suspend_flow_run(wait_for_input=...)` uses (`suspended-<pause key>-schema`,
+`-description`, `-response`). The Prefect UI therefore shows the run as waiting for input and renders
+the form; the server validates what the operator submits against the schema, stores it under the
+`-response` key and schedules the run ("Resuming"). Only then does a runner execute the flow
+(flows/user_task.py), which reads the response and completes the step.
+
+Creating runs uses Prefect's bulk endpoint (100 runs per request); the two inputs of each run are
+written concurrently. Everything here is idempotent: a run is keyed by case and task, an input that
+exists already is left as it is, and closing a closed run does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+import pydantic
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.actions import DeploymentFlowRunCreate
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterIdempotencyKey,
+)
+from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from prefect.input.run_input import keyset_from_base_key
+from prefect.states import Cancelled, Completed, Suspended, to_state_create
+
+from engine.commands import FormFieldSpec, OpenUserTask
+from tasks import labels
+
+FLOW_NAME = "user-task"
+PAUSE_KEY = "regie-inbox"
+# `suspend_flow_run` names its keys `<state name, lower case>-<pause key>-...`; we do the same, so the
+# UI and `RunInput.load` find them where they always look.
+KEYSET = keyset_from_base_key(f"suspended-{PAUSE_KEY}")
+BULK_LIMIT = 100
+"""Prefect's limit on runs per bulk-create request (server/api/deployments.py, BULK_CREATE_LIMIT)."""
+RETRIES = 5
+"""Attempts after the first for a write the server refused for a transient reason."""
+BACKOFF = 0.1
+"""Seconds before the first retry; doubled each time."""
+
+
+class InboxTask(pydantic.BaseModel):
+    """The parameters of an inbox run: which step of which case. Process data only."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    case_ref: str = pydantic.Field(description="pseudonymous case reference")
+    task_id: str = pydantic.Field(description="the open task (unique within the case)")
+    step: str = pydantic.Field(description="the user task's element id")
+    role: str = pydantic.Field(description="who should do it")
+    municipality: str
+    phase: str | None = None
+    due_on: date | None = pydantic.Field(default=None, description="deadline")
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """What an inbox run shows: the task, its display name and instructions, and its form."""
+
+    task: InboxTask
+    name: str
+    instructions: str
+    form: tuple[FormFieldSpec, ...] = ()
+
+    @classmethod
+    def from_command(cls, command: OpenUserTask, municipality: str) -> "InboxEntry":
+        """The inbox entry for an engine `OpenUserTask` command of a case in `municipality`."""
+        task = InboxTask(case_ref=command.case_ref, task_id=command.task_id, step=command.element,
+                         role=command.role, municipality=municipality, phase=command.phase,
+                         due_on=command.due_on)
+        return cls(task=task, name=command.name, instructions=command.instructions, form=tuple(command.form))
+
+
+# --- the form ------------------------------------------------------------------------------------
+
+_TYPES: dict[str, Any] = {"text": str, "int": int, "bool": bool, "date": date}
+
+
+def form_model(fields: Sequence[FormFieldSpec]) -> type[pydantic.BaseModel]:
+    """A pydantic model of a step's form: one field per form field, optional ones may stay empty."""
+    definitions: dict[str, Any] = {}
+    for spec in fields:
+        kind = Literal[tuple(spec.values)] if spec.type == "enum" and spec.values else _TYPES[spec.type]
+        title = spec.label or spec.name
+        if spec.required:
+            definitions[spec.name] = (kind, pydantic.Field(title=title))
+        else:
+            definitions[spec.name] = (kind | None, pydantic.Field(default=None, title=title))
+    return pydantic.create_model("Formulier", __config__=pydantic.ConfigDict(extra="forbid"), **definitions)
+
+
+def form_schema(fields: Sequence[FormFieldSpec]) -> dict[str, Any]:
+    """The JSON schema the Prefect server validates the submitted form against (and the UI renders).
+
+    A flat model has no `$defs`, so this is exactly what `RunInput.save` stores for the same model.
+    """
+    return form_model(fields).model_json_schema(by_alias=True)
+
+
+def description(entry: InboxEntry) -> str:
+    """The markdown shown above the form: case, step, deadline, what to do."""
+    task = entry.task
+    rows = [("Zaak", task.case_ref), ("Stap", f"{entry.name} (`{task.step}`)"), ("Rol", task.role),
+            ("Uiterlijk", task.due_on.isoformat() if task.due_on else "geen termijn"),
+            ("Fase", task.phase or "-"), ("Gemeente", task.municipality)]
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    ending = "Vul het formulier in en kies **Resume** om de stap af te ronden." if entry.form else \
+        "Kies **Resume** om de stap af te ronden."
+    return f"### {entry.name}\n\n| | |\n|---|---|\n{table}\n\n**Wat u moet doen:** {entry.instructions}\n\n{ending}\n"
+
+
+# --- opening and closing entries -----------------------------------------------------------------
+
+def flow_run_create(entry: InboxEntry) -> dict[str, Any]:
+    """The API body that creates one inbox run, already Suspended and waiting for its form."""
+    task = entry.task
+    state = Suspended(pause_key=PAUSE_KEY)
+    state.state_details.run_input_keyset = KEYSET
+    create = DeploymentFlowRunCreate(
+        parameters={"task": task.model_dump(mode="json")},
+        name=labels.inbox_run_name(task.case_ref, task.step),
+        tags=labels.inbox_tags(task.case_ref, task.municipality, task.phase, task.step, task.role),
+        idempotency_key=labels.inbox_idempotency_key(task.case_ref, task.task_id),
+        state=to_state_create(state),
+    )
+    return create.model_dump(mode="json", exclude_unset=True)
+
+
+async def open_entries(client: PrefectClient, deployment_id: UUID, entries: Sequence[InboxEntry],
+                       concurrency: int = 8) -> list[UUID]:
+    """Create the inbox runs for `entries` (or find them, if they exist) and return their ids in order.
+
+    Raises when Prefect refuses any of them, so the caller marks none of them delivered; delivering
+    them again later creates nothing twice.
+    """
+    ids: list[UUID] = []
+    for start in range(0, len(entries), BULK_LIMIT):
+        ids.extend(await _create_runs(client, deployment_id, entries[start:start + BULK_LIMIT]))
+    limit = asyncio.Semaphore(concurrency)
+
+    async def inputs(flow_run_id: UUID, entry: InboxEntry) -> None:
+        async with limit:
+            await _put_input(client, flow_run_id, KEYSET["schema"], form_schema(entry.form))
+            await _put_input(client, flow_run_id, KEYSET["description"], description(entry))
+
+    await asyncio.gather(*(inputs(i, e) for i, e in zip(ids, entries, strict=True)))
+    return ids
+
+
+async def _create_runs(client: PrefectClient, deployment_id: UUID, chunk: Sequence[InboxEntry]) -> list[UUID]:
+    """One bulk request; entries the server could not write for a transient reason are sent again."""
+    created: dict[int, UUID] = {}
+    todo = list(range(len(chunk)))
+    for attempt in range(RETRIES + 1):
+        response = await client.request("POST", "/deployments/{id}/create_flow_run/bulk",  # type: ignore[arg-type]
+                                         path_params={"id": deployment_id},
+                                         json=[flow_run_create(chunk[i]) for i in todo])
+        response.raise_for_status()
+        failed: list[tuple[int, str]] = []
+        for i, result in zip(todo, response.json()["results"], strict=True):
+            if result["status"] == "CREATED":
+                created[i] = UUID(result["flow_run_id"])
+            else:
+                failed.append((i, result.get("error") or "refused"))
+        if not failed:
+            break
+        if attempt == RETRIES or not all(_transient(error) for _, error in failed):
+            i, error = failed[0]
+            raise RuntimeError(f"{len(failed)} inbox run(s) not created, e.g. {chunk[i].task.case_ref} "
+                               f"{chunk[i].task.task_id}: {error.splitlines()[0]}")
+        todo = [i for i, _ in failed]
+        await asyncio.sleep(BACKOFF * 2 ** attempt)
+    return [created[i] for i in range(len(chunk))]
+
+
+def _transient(error: str) -> bool:
+    # Prefect on SQLite refuses a write when another writer got in first ("database is locked", a known
+    # upstream limit); sending the same idempotent request again a moment later succeeds.
+    return "database is locked" in error
+
+
+async def _put_input(client: PrefectClient, flow_run_id: UUID, key: str, value: Any) -> None:
+    # Stored JSON-encoded, as prefect.input.actions.create_flow_run_input does.
+    for attempt in range(RETRIES + 1):
+        try:
+            await client.create_flow_run_input(flow_run_id, key, json.dumps(value))
+            return
+        except PrefectHTTPStatusError as exc:
+            if exc.response.status_code == 409:  # written by an earlier delivery of the same command
+                return
+            if exc.response.status_code < 500 or attempt == RETRIES:
+                raise
+        await asyncio.sleep(BACKOFF * 2 ** attempt)
+
+
+async def find_entry(client: PrefectClient, case_ref: str, task_id: str) -> FlowRun | None:
+    """The inbox run of a task, if one was created."""
+    runs = await client.read_flow_runs(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+        flow_run_filter=FlowRunFilter(idempotency_key=FlowRunFilterIdempotencyKey(
+            any_=[labels.inbox_idempotency_key(case_ref, task_id)])),
+        limit=1,
+    )
+    return runs[0] if runs else None
+
+
+CloseOutcome = Literal["closed", "running", "already_closed", "absent"]
+
+
+async def close_entry(client: PrefectClient, case_ref: str, task_id: str,
+                      reason: Literal["completed", "cancelled"]) -> CloseOutcome:
+    """Take a task's run out of the inbox because the step was completed elsewhere or cancelled.
+
+    A run still waiting for its form is set to Completed ("Completed elsewhere") or Cancelled. A run
+    that an operator already resumed is left alone: it finds the step closed and ends by itself.
+    """
+    run = await find_entry(client, case_ref, task_id)
+    if run is None:
+        return "absent"
+    if run.state is None or run.state.is_final():
+        return "already_closed"
+    if not run.state.is_paused():
+        return "running"
+    if reason == "completed":
+        state = Completed(name="Completed elsewhere", message="The step was completed outside the inbox.")
+    else:
+        state = Cancelled(message="The process no longer needs this step.")
+    # Forced: a Suspended run may not move to a final state by the normal rules (it should resume first).
+    await client.set_flow_run_state(run.id, state, force=True)
+    return "closed"
+
+
+async def submitted_form(client: PrefectClient, flow_run_id: UUID) -> dict[str, Any] | None:
+    """What the operator entered when resuming the run, or None if the run was not resumed with a form."""
+    try:
+        raw = await client.read_flow_run_input(flow_run_id, KEYSET["response"])
+    except (ObjectNotFound, PrefectHTTPStatusError) as exc:
+        if isinstance(exc, PrefectHTTPStatusError) and exc.response.status_code != 404:
+            raise
+        return None
+    return json.loads(raw) if raw else None

@@ -1,0 +1,90 @@
+"""What an inbox entry looks like in Prefect: its form, its description, its name and tags (no server)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pydantic
+import pytest
+
+from engine.commands import FormFieldSpec, OpenUserTask
+from tasks import inbox, labels
+
+COMMAND = OpenUserTask(
+    key="RMD-2026-0042:4:open", case_ref="RMD-2026-0042", task_id="klantprofiel-3", element="klantprofiel",
+    name="Klantprofiel ontvangen", role="klantregisseur", instructions="Bevestig dat het klantprofiel binnen is.",
+    due_on=date(2026, 3, 16), phase="warme_overdracht",
+    form=[FormFieldSpec(name="scenario", type="enum", required=True, label="Scenario",
+                        values=["snelle_start", "gecombineerd"]),
+          FormFieldSpec(name="gesprek_datum", type="date", required=False, label="Datum gesprek"),
+          FormFieldSpec(name="aantal_gesprekken", type="int", required=False, label="aantal_gesprekken"),
+          FormFieldSpec(name="intake_afgerond", type="bool", required=True, label="Intake afgerond"),
+          FormFieldSpec(name="opmerking", type="text", required=False, label="opmerking")],
+)
+ENTRY = inbox.InboxEntry.from_command(COMMAND, "rotterdam")
+
+
+def test_the_form_asks_for_each_field_with_its_type_and_choices():
+    schema = inbox.form_schema(ENTRY.form)
+    fields = schema["properties"]
+    assert fields["scenario"]["enum"] == ["snelle_start", "gecombineerd"]
+    assert fields["scenario"]["title"] == "Scenario"
+    assert {"format": "date", "type": "string"} in fields["gesprek_datum"]["anyOf"]
+    assert {"type": "integer"} in fields["aantal_gesprekken"]["anyOf"]
+    assert fields["intake_afgerond"]["type"] == "boolean"
+    assert sorted(schema["required"]) == ["intake_afgerond", "scenario"]
+    assert schema["additionalProperties"] is False
+
+
+def test_the_form_refuses_a_value_outside_the_choices_and_unknown_fields():
+    model = inbox.form_model(ENTRY.form)
+    assert model(scenario="gecombineerd", intake_afgerond=True).gesprek_datum is None
+    with pytest.raises(pydantic.ValidationError, match="scenario"):
+        model(scenario="iets_anders", intake_afgerond=True)
+    with pytest.raises(pydantic.ValidationError, match="naam"):
+        model(scenario="gecombineerd", intake_afgerond=True, naam="X")
+
+
+def test_the_description_says_which_case_which_step_by_when_and_what_to_do():
+    text = inbox.description(ENTRY)
+    for expected in ("RMD-2026-0042", "Klantprofiel ontvangen", "`klantprofiel`", "klantregisseur", "2026-03-16",
+                     "warme_overdracht", "rotterdam", "Bevestig dat het klantprofiel binnen is.", "**Resume**"):
+        assert expected in text
+
+
+def test_an_inbox_run_is_created_suspended_and_waiting_for_its_form():
+    body = inbox.flow_run_create(ENTRY)
+    assert body["name"] == "RMD-2026-0042 · klantprofiel"
+    assert body["state"]["type"] == "PAUSED" and body["state"]["name"] == "Suspended"
+    details = body["state"]["state_details"]
+    assert details["pause_reschedule"] is True
+    assert details["run_input_keyset"] == {"description": "suspended-regie-inbox-description",
+                                           "response": "suspended-regie-inbox-response",
+                                           "schema": "suspended-regie-inbox-schema"}
+    assert body["idempotency_key"] == "regie-inbox:RMD-2026-0042:klantprofiel-3"
+    assert set(body["tags"]) == {"inbox", "case:RMD-2026-0042", "municipality:rotterdam", "phase:warme_overdracht",
+                                 "step:klantprofiel", "role:klantregisseur"}
+    assert body["parameters"] == {"task": {
+        "case_ref": "RMD-2026-0042", "task_id": "klantprofiel-3", "step": "klantprofiel", "role": "klantregisseur",
+        "municipality": "rotterdam", "phase": "warme_overdracht", "due_on": "2026-03-16"}}
+
+
+def test_the_inbox_keys_are_the_ones_suspend_flow_run_uses():
+    from prefect.input.run_input import keyset_from_paused_state
+    from prefect.states import Suspended
+
+    assert keyset_from_paused_state(Suspended(pause_key=inbox.PAUSE_KEY)) == inbox.KEYSET
+
+
+def test_tags_are_merged_without_repeats_in_first_seen_order():
+    assert labels.merge_tags(["regie", "case:A"], labels.case_tags("A", "rotterdam", None)) == \
+        ["regie", "case:A", "municipality:rotterdam"]
+    assert labels.event_name("deadline-missed") == "regie.case.deadline-missed"
+    assert labels.case_resource_id("RMD-1") == "regie.case.RMD-1"
+
+
+def test_the_form_schema_is_the_one_suspend_flow_run_would_store_for_the_same_form():
+    # RunInput.save builds its schema this way; the UI renders whatever is stored under the schema key.
+    from prefect._internal.pydantic.v2_schema import create_v2_schema
+
+    assert inbox.form_schema(ENTRY.form) == create_v2_schema("Formulier", model_base=inbox.form_model(ENTRY.form))

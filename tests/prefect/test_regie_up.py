@@ -1,0 +1,116 @@
+"""`regie up --demo` for real: its own Prefect server, the demo cases in the inbox, a resumed task
+completed by the served runner, a sweep run by it, and everything stopped by Ctrl-C. About 30 seconds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.prefect.helpers import poll
+
+# `regie up` without going through cli/main.py, so the test does not depend on its command list.
+RUN_UP = ("import argparse, sys; from cli import up_cmd; p = argparse.ArgumentParser(); "
+          "up_cmd.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Output:
+    """The process's output, read by a thread so the test can wait for a line with a bound."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return "".join(self.lines)
+            time.sleep(0.2)
+        raise AssertionError(f"no '{text}' within {timeout} s; output so far:\n{''.join(self.lines)}")
+
+
+def call(method: str, url: str, **kwargs) -> httpx.Response:
+    """An API call that, like Prefect's own client, tries again on 503: Prefect's SQLite database was
+    busy with another writer (a known upstream limit of the embedded default)."""
+    for _ in range(10):
+        response = httpx.request(method, url, timeout=10, **kwargs)
+        if response.status_code != 503:
+            return response
+        time.sleep(0.5)
+    return response
+
+
+@pytest.mark.prefect
+def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Path, definitions_dir: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
+    env.update(REGIE_DATA_DIR=str(tmp_path / "data"), REGIE_PORT=str(port),
+               REGIE_DEFINITIONS_DIR=str(definitions_dir))
+    process = subprocess.Popen([sys.executable, "-c", RUN_UP, "up", "--demo"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+    output = Output(process)
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        text = output.wait_for("Ctrl-C stops everything.", timeout=120)
+        assert f"Prefect UI: http://127.0.0.1:{port}" in text
+        assert "demo: 6 cases in voorbeeldstad" in text and "1 past their deadline" in text
+        assert call("GET", f"{api}/health").json() is True
+
+        inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]}}}).json()
+        assert sorted(r["name"] for r in inbox if r["state_type"] == "PAUSED") == [
+            "DEMO-2026-0001 · klantprofiel", "DEMO-2026-0002 · klantprofiel", "DEMO-2026-0003 · klantprofiel",
+            "DEMO-2026-0004 · taalspoor", "DEMO-2026-0006 · klantprofiel"]
+
+        # An operator resumes the fresh case's task; the served runner completes the step.
+        run = next(r for r in inbox if r["name"] == "DEMO-2026-0003 · klantprofiel")
+        answer = call("POST", f"{api}/flow_runs/{run['id']}/resume", json={"run_input": {"scenario": "snelle_start"}})
+        assert answer.status_code in (200, 201) and answer.json()["status"] == "ACCEPT", answer.text
+        state = poll(lambda: call("GET", f"{api}/flow_runs/{run['id']}").json()["state_type"],
+                      lambda s: s in ("COMPLETED", "FAILED", "CRASHED"), timeout=60)
+        assert state == "COMPLETED"
+        taalspoor = poll(lambda: call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"name": {
+            "any_": ["DEMO-2026-0003 · taalspoor"]}}}).json(), lambda runs: runs, timeout=10)
+        assert taalspoor and taalspoor[0]["state_name"] == "Suspended"
+
+        # A sweep (run now rather than waiting for the schedule) notices the deadline that passed at midnight.
+        sweep = call("GET", f"{api}/deployments/name/fire-due-timers/fire-due-timers").json()
+        run = call("POST", f"{api}/deployments/{sweep['id']}/create_flow_run", json={}).json()
+        state = poll(lambda: call("GET", f"{api}/flow_runs/{run['id']}").json()["state_type"],
+                     lambda s: s in ("COMPLETED", "FAILED", "CRASHED"), timeout=60)
+        assert state == "COMPLETED"
+        missed = {"filter": {"event": {"name": ["regie.case.deadline-missed"]},
+                             "resource": {"id": ["regie.case.DEMO-2026-0006"]}}}
+        events = poll(lambda: call("POST", f"{api}/events/filter", json=missed).json()["events"], bool, timeout=20)
+        assert events and events[0]["resource"]["regie.municipality"] == "voorbeeldstad"
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    text = "".join(output.lines)
+    assert process.returncode == 0, text
+    assert "stopped" in text
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{api}/health", timeout=2)
