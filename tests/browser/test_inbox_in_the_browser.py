@@ -1,0 +1,180 @@
+"""The operators' inbox in a real browser: `regie up --demo` as the README starts it, headless Chromium.
+
+An operator opens a suspended inbox run, fills in its form and resumes it; the case's next task
+appears in the inbox, and the coordinators' caseload artifact shows the change. Screenshots of the run
+go to docs/img/ when REGIE_SCREENSHOTS is set (they illustrate docs/operators.md and
+docs/coordinators.md).
+
+Needs Debian's chromium (`apt-get install chromium`) and the playwright package (test extra); the test
+says so and skips where they are missing. No browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "docs" / "img"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs the playwright package")
+pytestmark = [
+    pytest.mark.prefect,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="the browser test needs Debian's chromium "
+                                                           "(apt-get install chromium)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Output:
+    """Collects a process's output on a thread, so waiting for a line has a bound and never blocks."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            joined = "".join(self.lines)
+            if text in joined:
+                return joined
+            threading.Event().wait(0.2)
+        raise AssertionError(f"no '{text}' within {timeout} s; output:\n{''.join(self.lines)}")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("regie")
+
+
+@pytest.fixture(scope="module")
+def regie_up(data_dir):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
+    env.update(REGIE_DATA_DIR=str(data_dir), REGIE_PORT=str(port))
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--demo"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = Output(process)
+    try:
+        output.wait_for("Ctrl-C stops everything.", timeout=180)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def shot(page, name: str) -> None:
+    if os.environ.get("REGIE_SCREENSHOTS"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def reload_until(page, url: str, text: str, timeout: float) -> None:
+    """Reload a page until it shows `text` (a served run takes a few seconds); bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url, wait_until="networkidle")
+        if text in page.locator("body").inner_text():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"'{text}' did not appear on {url} within {timeout} s")
+        page.wait_for_timeout(2000)
+
+
+def choose_first_option(page, modal, attempts: int = 5) -> None:
+    """The UI's select opens on keyboard focus; pick its first option (a few tries, it renders late)."""
+    value = modal.locator(".p-select-button__value").first
+    for _ in range(attempts):
+        modal.locator("button.p-select-button__control").first.click()
+        page.wait_for_timeout(300)
+        page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(300)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(300)
+        if value.inner_text().strip():
+            return
+
+
+def run_deployment(ui: str, name: str) -> None:
+    """Ask the Prefect API for a run of a deployment now; the served runner picks it up."""
+    import httpx
+
+    deployment = httpx.get(f"{ui}/api/deployments/name/{name}", timeout=30).raise_for_status().json()
+    httpx.post(f"{ui}/api/deployments/{deployment['id']}/create_flow_run", json={}, timeout=30).raise_for_status()
+
+
+def open_now(data_dir: Path) -> tuple[int, int]:
+    """Open cases and open tasks in the demo's case store, as the caseload shows them."""
+    from store.settings import get_settings
+    from tasks.runtime import build_runtime
+
+    service = build_runtime(get_settings(data_dir=data_dir, notifier="log"), migrate=False).service
+    tasks = service.open_tasks(municipality="voorbeeldstad")
+    cases = service.list_cases(municipality="voorbeeldstad", status="active")
+    return len(cases), len(tasks)
+
+
+def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, data_dir):
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · klantprofiel", timeout=60)
+        shot(page, "inbox")
+
+        page.get_by_text("DEMO-2026-0003 · klantprofiel").first.click()
+        page.wait_for_load_state("networkidle")
+        page.get_by_role("button", name="Resume").first.click()
+        modal = page.locator(".p-modal")
+        modal.get_by_text("Wat u moet doen:").wait_for()
+        assert "DEMO-2026-0003" in modal.inner_text() and "klantregisseur" in modal.inner_text()
+        choose_first_option(page, modal)
+        assert modal.locator(".p-select-button__value").first.inner_text() == "snelle_start"
+        shot(page, "inbox-form")
+        modal.get_by_role("button", name="Submit").click()
+
+        # Snelle start: the language school's first lesson is the next task in the inbox.
+        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · taalspoor", timeout=120)
+        shot(page, "inbox-next-task")
+
+        # Refresh the overview now rather than at its 15-minute schedule (a coordinator's "Quick run").
+        run_deployment(regie_up, "publish-overview/publish-overview")
+        cases, tasks = open_now(data_dir)
+        reload_until(page, f"{regie_up}/artifacts/key/caseload-voorbeeldstad",
+                     f"Caseload voorbeeldstad: {cases} open zaken", timeout=120)
+        page.locator("a[href*='/artifacts/artifact/']").first.click()
+        page.wait_for_load_state("networkidle")
+        page.get_by_text("Per klantregisseur").wait_for()
+        shot(page, "caseload")
+        text = page.locator("body").inner_text()
+        # Overdue in the artifact means "due date passed", which can run ahead of the sweep's mark.
+        assert f"{cases} open zaken · {tasks} open taken · " in text
+        assert "Yara Demo" not in text
+        shot(page, "caseload")
+        assert "Yara Demo" not in page.locator("body").inner_text()
+        browser.close()
