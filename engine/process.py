@@ -72,10 +72,10 @@ class Process:
     def form(self, task: Any) -> list[FormFieldSpec]:
         """A user task's form as the inbox shows it: each field with its declared type and values."""
         specs = []
-        for field in task.form:
-            data = self.data_fields[field.field]
-            specs.append(FormFieldSpec(name=field.field, type=data.type.value, required=field.required,
-                                       label=field.label or field.field, values=data.values))
+        for item in task.form:
+            data = self.data_fields[item.field]
+            specs.append(FormFieldSpec(name=item.field, type=data.type.value, required=item.required,
+                                       label=item.label or item.field, values=data.values))
         return specs
 
     def is_join(self, definition_ref: str, element: Any) -> bool:

@@ -14,14 +14,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.serverproc import Output, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -35,34 +35,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="the browser test needs Debian's chromium "
                                                            "(apt-get install chromium)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Output:
-    """Collects a process's output on a thread, so waiting for a line has a bound and never blocks."""
-
-    def __init__(self, process: subprocess.Popen):
-        self.lines: list[str] = []
-        self.thread = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self.thread.start()
-
-    def _read(self, process: subprocess.Popen) -> None:
-        for line in process.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            joined = "".join(self.lines)
-            if text in joined:
-                return joined
-            threading.Event().wait(0.2)
-        raise AssertionError(f"no '{text}' within {timeout} s; output:\n{''.join(self.lines)}")
 
 
 @pytest.fixture(scope="module")

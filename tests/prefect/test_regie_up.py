@@ -5,48 +5,21 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.serverproc import Output, free_port
+
 from tests.prefect.helpers import poll
 
 # `regie up` without going through cli/main.py, so the test does not depend on its command list.
 RUN_UP = ("import argparse, sys; from cli import up_cmd; p = argparse.ArgumentParser(); "
           "up_cmd.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Output:
-    """The process's output, read by a thread so the test can wait for a line with a bound."""
-
-    def __init__(self, process: subprocess.Popen):
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self._thread.start()
-
-    def _read(self, process: subprocess.Popen) -> None:
-        for line in process.stdout:
-            self.lines.append(line)
-
-    def wait_for(self, text: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return "".join(self.lines)
-            time.sleep(0.2)
-        raise AssertionError(f"no '{text}' within {timeout} s; output so far:\n{''.join(self.lines)}")
 
 
 def call(method: str, url: str, **kwargs) -> httpx.Response:
