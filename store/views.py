@@ -68,8 +68,8 @@ class HistoryView(_View):
     detail: str
 
 
-class CaseSummary(_View):
-    """A case in a list."""
+class _CaseHeader(_View):
+    """What every view of a case starts with."""
 
     case_ref: str
     municipality: str
@@ -79,22 +79,19 @@ class CaseSummary(_View):
     status: str
     phase: str | None
     next_due_at: datetime | None
+
+
+class CaseSummary(_CaseHeader):
+    """A case in a list."""
+
     open_tasks: int
     missed_tasks: int
     updated_at: datetime
 
 
-class CaseView(_View):
+class CaseView(_CaseHeader):
     """One case in full, as far as process data goes."""
 
-    case_ref: str
-    municipality: str
-    definition: str
-    profile: str | None
-    version: int
-    status: str
-    phase: str | None
-    next_due_at: datetime | None
     open_tasks: list[TaskView]
     clocks: list[ClockView]
     next_due: list[DueView]
