@@ -14,6 +14,7 @@ from prefect.deployments.runner import RunnerDeployment
 
 from flows.cases import complete_step, deliver_message, start_trajectory
 from flows.digest import send_digests
+from flows.import_koppelingen import import_koppelingen
 from flows.overview import publish_case_timeline_flow, publish_overview
 from flows.sweep import deliver_notifications, fire_due_timers
 from flows.user_task import user_task
@@ -48,6 +49,9 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
                         "timelines of the cases changed since the last run."),
         publish_case_timeline_flow.to_deployment(name="publish-case-timeline", tags=TAGS,
                                                  description="Publish the timeline artifact (case-<ref>) of one case."),
+        import_koppelingen.to_deployment(
+            name="import-koppelingen", tags=TAGS,
+            description="Import COA's koppeling list (CSV) from a path on the worker; nothing starts twice."),
         send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if sweep_every else [],
                                    description="Send the daily digest to partners who chose one message a day."),
     ]

@@ -133,7 +133,9 @@ def _check_row(row: dict[str, str], municipalities: set[str]) -> list[str]:
             try:
                 _date(row[column])
             except ValueError:
-                reasons.append(f"{column} '{row[column]}' is not a date (YYYY-MM-DD or DD-MM-YYYY)")
+                # Echo the value only for process data: a date of birth is personal, even a malformed one.
+                shown = f" '{row[column]}'" if column not in PERSONAL else ""
+                reasons.append(f"{column}{shown} is not a date (YYYY-MM-DD or DD-MM-YYYY)")
     if row.get("gemeente") and row["gemeente"] not in municipalities:
         reasons.append(f"unknown gemeente '{row['gemeente']}' (known: {', '.join(sorted(municipalities))})")
     return reasons

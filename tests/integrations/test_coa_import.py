@@ -130,3 +130,9 @@ def test_regie_import_refuses_to_run_without_a_pseudonym_key(tmp_path, monkeypat
     (tmp_path / "k.csv").write_text(GOOD)
     assert main(["import", "koppelingen", str(tmp_path / "k.csv")]) == 2
     assert "REGIE_PSEUDONYM_KEY is not set" in capsys.readouterr().err
+
+
+def test_a_malformed_date_of_birth_is_reported_without_its_value():
+    rows, problems = parse("v_nummer;koppelingsdatum;gemeente;geboortedatum\n1234567890;2026-02-02;tilburg;31-31-1990\n",
+                           key=KEY, municipalities={"tilburg"})
+    assert [str(p) for p in problems] == ["line 2: geboortedatum is not a date (YYYY-MM-DD or DD-MM-YYYY)"]
