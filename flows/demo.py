@@ -23,7 +23,7 @@ from store.service import CaseService
 from tasks.outbox import drain
 from tasks.runtime import DEMO_DEFINITION, Runtime
 
-MUNICIPALITY = "voorbeeldstad"
+MUNICIPALITY = "tilburg"
 ACTOR = "demo"
 
 
@@ -32,7 +32,7 @@ class Step:
     """One thing that happens to a demo case, `days_ago` days before now."""
 
     days_ago: float
-    action: str  # "start", "complete" or "message"
+    action: str  # "start", "complete", "plan-driegesprek" or "message"
     case_ref: str
     args: dict[str, Any]
 
@@ -41,23 +41,36 @@ def _start(ref: str, days_ago: float, name: str, bsn: str) -> Step:
     return Step(days_ago, "start", ref, {"personal": {"naam": name, "bsn": bsn}})
 
 
-# Invented people; BSNs from the 99999xxxx range, which is never issued.
+# Invented people; BSNs from the 99999xxxx range, which is never issued. Asielstatushouders in the
+# Tilburg example profile, at different points of the warm handover from COA.
+CHECKLIST = {"checklist_voorinburgering": True, "checklist_werk_azc": True, "checklist_opleiding_werkervaring": True}
+
+
+def _done(ref: str, days_ago: float, task: str, **data: Any) -> Step:
+    return Step(days_ago, "complete", ref, {"task": task, "data": data})
+
+
 DEMO_STEPS: list[Step] = [
-    # Klantprofiel not received in time: the deadline was missed and escalated to the coordinator.
+    # The klantprofiel never came: its deadline was missed and escalated; the driegesprek is to plan.
     _start("DEMO-2026-0001", 20, "Yara Demo", "999990019"),
-    # Klantprofiel due in two days: the reminder has gone out.
+    _done("DEMO-2026-0001", 10, "gesprek_azc", gesprek_vorm="online", nog_een_gesprek=False),
+    # Linked twelve days ago: profile and first conversation due in two days, COA reminded.
     _start("DEMO-2026-0002", 12, "Samir Voorbeeld", "999990020"),
+    # The driegesprek is planned: the klantregisseur holds it and chooses the handover scenario.
+    _start("DEMO-2026-0003", 20, "Lina Proef", "999990031"),
+    _done("DEMO-2026-0003", 18, "klantprofiel_ontvangen", **CHECKLIST),
+    _done("DEMO-2026-0003", 15, "gesprek_azc", gesprek_vorm="azc", nog_een_gesprek=False),
+    Step(10, "plan-driegesprek", "DEMO-2026-0003", {"in_days": 13}),
     # Just linked to the municipality.
-    _start("DEMO-2026-0003", 1, "Lina Proef", "999990031"),
-    # Fast start: the language school plans the first lesson.
-    _start("DEMO-2026-0004", 15, "Omar Fictief", "999990043"),
-    Step(13, "complete", "DEMO-2026-0004", {"task": "klantprofiel", "data": {"scenario": "snelle_start"}}),
-    # Waiting for housing; DUO's notice and the BRP registration started the PIP term.
-    _start("DEMO-2026-0005", 30, "Noor Verzonnen", "999990055"),
-    Step(25, "complete", "DEMO-2026-0005", {"task": "klantprofiel", "data": {"scenario": "gecombineerd"}}),
+    _start("DEMO-2026-0004", 1, "Omar Fictief", "999990043"),
+    # Handover done, start after the move: waiting for housing; DUO's notice has arrived.
+    _start("DEMO-2026-0005", 40, "Noor Verzonnen", "999990055"),
+    _done("DEMO-2026-0005", 38, "klantprofiel_ontvangen", **CHECKLIST),
+    _done("DEMO-2026-0005", 35, "gesprek_azc", gesprek_vorm="azc", nog_een_gesprek=False),
+    Step(33, "plan-driegesprek", "DEMO-2026-0005", {"in_days": 3}),
+    _done("DEMO-2026-0005", 30, "driegesprek", overdrachtsscenario="start_na_verhuizing"),
     Step(20, "message", "DEMO-2026-0005", {"message": "duo_kennisgeving"}),
-    Step(18, "message", "DEMO-2026-0005", {"message": "brp_inschrijving"}),
-    # The klantprofiel was due yesterday: the deadline passed at midnight, for the sweep to notice.
+    # Profile and first conversation were due yesterday: the deadlines passed at midnight, for the sweep.
     _start("DEMO-2026-0006", 15, "Daan Bedacht", "999990067"),
 ]
 
@@ -88,6 +101,11 @@ def play(service_for: Callable[[Callable[[], datetime]], CaseService], now: date
             started += 1
         elif step.action == "complete":
             service.complete_step(case_ref=step.case_ref, actor=ACTOR, **step.args)
+        elif step.action == "plan-driegesprek":
+            # The date is relative to the step's own moment, so the demo stays current on any day.
+            when = local_date(clock.at) + timedelta(days=step.args["in_days"])
+            service.complete_step(case_ref=step.case_ref, actor=ACTOR, task="driegesprek_plannen",
+                                  data={"driegesprek_datum": when.isoformat()})
         else:
             service.deliver_message(case_ref=step.case_ref, actor=ACTOR, **step.args)
     clock.at = sweep_until

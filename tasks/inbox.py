@@ -118,8 +118,9 @@ def description(entry: InboxEntry) -> str:
             ("Uiterlijk", task.due_on.isoformat() if task.due_on else "geen termijn"),
             ("Fase", task.phase or "-"), ("Gemeente", task.municipality)]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    ending = "Vul het formulier in en kies **Resume** om de stap af te ronden." if entry.form else \
-        "Kies **Resume** om de stap af te ronden."
+    # The dialog's button says Submit (the run page's button says Resume).
+    ending = "Vul het formulier in en kies **Submit** om de stap af te ronden." if entry.form else \
+        "Kies **Submit** om de stap af te ronden."
     return f"### {entry.name}\n\n| | |\n|---|---|\n{table}\n\n**Wat u moet doen:** {entry.instructions}\n\n{ending}\n"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from engine.errors import DefinitionError
 from engine.loader import Library
@@ -20,12 +19,8 @@ from store.db import make_engine, upgrade
 from store.service import CaseService, utc_now
 from store.settings import Settings, get_settings
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_DEFINITION = "rondleiding"
-"""The definition demo cases run. Switch to the Wi2021 trajectory when process_definitions/ has it."""
-DEMO_DEFINITIONS_DIR: Path | None = ROOT / "tests" / "fixtures" / "definitions"
-"""Extra definitions loaded next to `Settings.definitions_dir` so demo cases can run; None when the
-demo definition lives in process_definitions/ itself."""
+DEMO_DEFINITION = "asielstatushouder"
+"""The definition demo cases run (`regie up --demo`): the Wi2021 asielstatushouder trajectory."""
 
 
 @dataclass
@@ -38,11 +33,8 @@ class Runtime:
 
 
 def load_definitions(settings: Settings) -> Library:
-    """The definitions the service runs: the configured folder, plus the demo definitions if separate."""
-    paths = [settings.definitions_dir]
-    if DEMO_DEFINITIONS_DIR is not None and not DEMO_DEFINITIONS_DIR.is_relative_to(settings.definitions_dir):
-        paths.append(DEMO_DEFINITIONS_DIR)
-    library, problems = validate_paths(paths)
+    """The definitions the service runs: the configured folder."""
+    library, problems = validate_paths([settings.definitions_dir])
     if problems:
         raise DefinitionError(problems)
     return library

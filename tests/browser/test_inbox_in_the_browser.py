@@ -107,8 +107,8 @@ def open_now(data_dir: Path) -> tuple[int, int]:
     from tasks.runtime import build_runtime
 
     service = build_runtime(get_settings(data_dir=data_dir, notifier="log"), migrate=False).service
-    tasks = service.open_tasks(municipality="voorbeeldstad")
-    cases = service.list_cases(municipality="voorbeeldstad", status="active")
+    tasks = service.open_tasks(municipality="tilburg")
+    cases = service.list_cases(municipality="tilburg", status="active")
     return len(cases), len(tasks)
 
 
@@ -116,10 +116,10 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · klantprofiel", timeout=60)
+        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · driegesprek", timeout=60)
         shot(page, "inbox")
 
-        page.get_by_text("DEMO-2026-0003 · klantprofiel").first.click()
+        page.get_by_text("DEMO-2026-0003 · driegesprek", exact=True).first.click()
         page.wait_for_load_state("networkidle")
         page.get_by_role("button", name="Resume").first.click()
         modal = page.locator(".p-modal")
@@ -130,15 +130,15 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
         shot(page, "inbox-form")
         modal.get_by_role("button", name="Submit").click()
 
-        # Snelle start: the language school's first lesson is the next task in the inbox.
-        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · taalspoor", timeout=120)
+        # Snelle start: the brede intake begins at once with its first conversation.
+        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · intakegesprek", timeout=120)
         shot(page, "inbox-next-task")
 
         # Refresh the overview now rather than at its 15-minute schedule (a coordinator's "Quick run").
         run_deployment(regie_up, "publish-overview/publish-overview")
         cases, tasks = open_now(data_dir)
-        reload_until(page, f"{regie_up}/artifacts/key/caseload-voorbeeldstad",
-                     f"Caseload voorbeeldstad: {cases} open zaken", timeout=120)
+        reload_until(page, f"{regie_up}/artifacts/key/caseload-tilburg",
+                     f"Caseload tilburg: {cases} open zaken", timeout=120)
         page.locator("a[href*='/artifacts/artifact/']").first.click()
         page.wait_for_load_state("networkidle")
         page.get_by_text("Per klantregisseur").wait_for()

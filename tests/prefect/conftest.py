@@ -43,10 +43,12 @@ def prefect_server() -> Iterator[None]:
 
 @pytest.fixture
 def definitions_dir(tmp_path: Path) -> Path:
-    """The project's catalogue alone; the demo definitions (tests/fixtures) are added by the runtime."""
+    """The project's catalogue with the small test definitions (rondleiding): quick cases to drive."""
     folder = tmp_path / "definitions"
     folder.mkdir()
     shutil.copy(CATALOG, folder / "catalog.yaml")
+    for path in (CATALOG.parents[1] / "tests" / "fixtures" / "definitions").glob("*.yaml"):
+        shutil.copy(path, folder / path.name)
     return folder
 
 

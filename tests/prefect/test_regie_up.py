@@ -34,11 +34,10 @@ def call(method: str, url: str, **kwargs) -> httpx.Response:
 
 
 @pytest.mark.prefect
-def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Path, definitions_dir: Path):
+def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
-    env.update(REGIE_DATA_DIR=str(tmp_path / "data"), REGIE_PORT=str(port),
-               REGIE_DEFINITIONS_DIR=str(definitions_dir))
+    env.update(REGIE_DATA_DIR=str(tmp_path / "data"), REGIE_PORT=str(port))
     process = subprocess.Popen([sys.executable, "-c", RUN_UP, "up", "--demo"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     output = Output(process)
@@ -46,24 +45,28 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
     try:
         text = output.wait_for("Ctrl-C stops everything.", timeout=120)
         assert f"Prefect UI: http://127.0.0.1:{port}" in text
-        assert "demo: 6 cases in voorbeeldstad" in text and "1 past their deadline" in text
+        assert "demo: 6 cases in tilburg" in text and "9 open tasks" in text and "1 past their deadline" in text
         assert call("GET", f"{api}/health").json() is True
 
         inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]}}}).json()
         assert sorted(r["name"] for r in inbox if r["state_type"] == "PAUSED") == [
-            "DEMO-2026-0001 · klantprofiel", "DEMO-2026-0002 · klantprofiel", "DEMO-2026-0003 · klantprofiel",
-            "DEMO-2026-0004 · taalspoor", "DEMO-2026-0006 · klantprofiel"]
+            "DEMO-2026-0001 · driegesprek_plannen", "DEMO-2026-0001 · klantprofiel_ontvangen",
+            "DEMO-2026-0002 · gesprek_azc", "DEMO-2026-0002 · klantprofiel_ontvangen", "DEMO-2026-0003 · driegesprek",
+            "DEMO-2026-0004 · gesprek_azc", "DEMO-2026-0004 · klantprofiel_ontvangen",
+            "DEMO-2026-0006 · gesprek_azc", "DEMO-2026-0006 · klantprofiel_ontvangen"]
 
-        # An operator resumes the fresh case's task; the served runner completes the step.
-        run = next(r for r in inbox if r["name"] == "DEMO-2026-0003 · klantprofiel")
-        answer = call("POST", f"{api}/flow_runs/{run['id']}/resume", json={"run_input": {"scenario": "snelle_start"}})
+        # An operator holds the driegesprek and resumes its task; the served runner completes the step.
+        run = next(r for r in inbox if r["name"] == "DEMO-2026-0003 · driegesprek")
+        answer = call("POST", f"{api}/flow_runs/{run['id']}/resume",
+                      json={"run_input": {"overdrachtsscenario": "snelle_start"}})
         assert answer.status_code in (200, 201) and answer.json()["status"] == "ACCEPT", answer.text
         state = poll(lambda: call("GET", f"{api}/flow_runs/{run['id']}").json()["state_type"],
                       lambda s: s in ("COMPLETED", "FAILED", "CRASHED"), timeout=60)
         assert state == "COMPLETED"
-        taalspoor = poll(lambda: call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"name": {
-            "any_": ["DEMO-2026-0003 · taalspoor"]}}}).json(), lambda runs: runs, timeout=10)
-        assert taalspoor and taalspoor[0]["state_name"] == "Suspended"
+        # Snelle start: the brede intake begins at once with its first conversation.
+        intake = poll(lambda: call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"name": {
+            "any_": ["DEMO-2026-0003 · intakegesprek"]}}}).json(), lambda runs: runs, timeout=10)
+        assert intake and intake[0]["state_name"] == "Suspended"
 
         # A sweep (run now rather than waiting for the schedule) notices the deadline that passed at midnight.
         sweep = call("GET", f"{api}/deployments/name/fire-due-timers/fire-due-timers").json()
@@ -74,7 +77,7 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         missed = {"filter": {"event": {"name": ["regie.case.deadline-missed"]},
                              "resource": {"id": ["regie.case.DEMO-2026-0006"]}}}
         events = poll(lambda: call("POST", f"{api}/events/filter", json=missed).json()["events"], bool, timeout=20)
-        assert events and events[0]["resource"]["regie.municipality"] == "voorbeeldstad"
+        assert events and events[0]["resource"]["regie.municipality"] == "tilburg"
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C
         try:
