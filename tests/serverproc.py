@@ -1,5 +1,5 @@
-"""Helpers for tests that start a real server process (`regie up`): a free port, and its output read
-on a thread so waiting for a line always has a bound."""
+"""Helpers for tests that talk to a real server (`regie up`, a Prefect test server): a free port, the
+process's output read on a thread, and the one bounded poll every such test waits with."""
 
 from __future__ import annotations
 
@@ -7,6 +7,21 @@ import socket
 import subprocess
 import threading
 import time
+from typing import Any, Callable
+
+
+def poll(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0,
+         interval: float = 0.2) -> Any:
+    """Read until `done(value)` holds or `timeout` seconds pass; returns the last value read.
+
+    Servers store runs and events a moment after they answer, so tests look again instead of sleeping
+    a fixed time; the bound keeps a broken server from hanging the suite."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
 
 
 def free_port() -> int:
@@ -28,9 +43,7 @@ class Output:
             self.lines.append(line)
 
     def wait_for(self, text: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return "".join(self.lines)
-            time.sleep(0.2)
-        raise AssertionError(f"no '{text}' within {timeout} s; output so far:\n{''.join(self.lines)}")
+        found = poll(lambda: "".join(self.lines), lambda out: text in out, timeout)
+        if text not in found:
+            raise AssertionError(f"no '{text}' within {timeout} s; output so far:\n{found}")
+        return found

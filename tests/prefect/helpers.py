@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.serverproc import poll  # noqa: F401  (the shared bounded wait, used by these tests)
+
 import asyncio
 import json
 from typing import Any
@@ -79,15 +81,3 @@ def case_events(case_ref: str) -> list[dict[str, Any]]:
     """The `regie.case.*` events about one case, oldest first."""
     found = [e for e in all_events() if e["resource"]["prefect.resource.id"] == f"regie.case.{case_ref}"]
     return sorted(found, key=lambda e: e["occurred"])
-
-
-def poll(read: Any, done: Any, timeout: float = 20.0) -> Any:
-    """Read until `done(value)` holds or `timeout` seconds pass (the server stores events a moment later)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)

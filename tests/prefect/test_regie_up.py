@@ -7,15 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.serverproc import Output, free_port
+from tests.serverproc import Output, free_port, poll
 
-from tests.prefect.helpers import poll
 
 # `regie up` without going through cli/main.py, so the test does not depend on its command list.
 RUN_UP = ("import argparse, sys; from cli import up_cmd; p = argparse.ArgumentParser(); "
@@ -25,12 +23,8 @@ RUN_UP = ("import argparse, sys; from cli import up_cmd; p = argparse.ArgumentPa
 def call(method: str, url: str, **kwargs) -> httpx.Response:
     """An API call that, like Prefect's own client, tries again on 503: Prefect's SQLite database was
     busy with another writer (a known upstream limit of the embedded default)."""
-    for _ in range(10):
-        response = httpx.request(method, url, timeout=10, **kwargs)
-        if response.status_code != 503:
-            return response
-        time.sleep(0.5)
-    return response
+    return poll(lambda: httpx.request(method, url, timeout=10, **kwargs), lambda r: r.status_code != 503,
+                timeout=5, interval=0.5)
 
 
 @pytest.mark.prefect
