@@ -9,15 +9,12 @@ A pause adds its length in days to the end; milestones after the start shift wit
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from engine.calendar import start_of_day
-from engine.definitions import Clock, Definition, Trigger
+from engine.definitions import Clock, Definition, Extension, Trigger
 from engine.durations import Duration
+from engine.run import Run
 from engine.state import ClockState, Timer
-
-if TYPE_CHECKING:
-    from engine.interpreter import _Run
 
 
 # A clock with `first_only: false` restarts from a recomputed start while it runs, is paused, or has
@@ -42,7 +39,7 @@ def _applies(definition: Definition, kind: str, element_definition: str | None) 
     return kind == "message" or element_definition == definition.ref
 
 
-def listeners(run: "_Run", message: str) -> list[str]:
+def listeners(run: Run, message: str) -> list[str]:
     """Clocks that would act on this message now (so the message is expected)."""
     found = []
     for clock_id, (_definition, clock) in run.process.clocks.items():
@@ -67,7 +64,7 @@ def listeners(run: "_Run", message: str) -> list[str]:
     return found
 
 
-def on_trigger(run: "_Run", kind: str, name: str, on: date, definition: str | None = None) -> None:
+def on_trigger(run: Run, kind: str, name: str, on: date, definition: str | None = None) -> None:
     """Let every clock react to something that happened in the case, in definition order."""
     for clock_id, (owner, clock) in run.process.clocks.items():
         if not _applies(owner, kind, definition):
@@ -92,7 +89,7 @@ def on_trigger(run: "_Run", kind: str, name: str, on: date, definition: str | No
                 _extend(run, clock, extension)
 
 
-def _start(run: "_Run", clock: Clock, on: date, restart: bool = False) -> None:
+def _start(run: Run, clock: Clock, on: date, restart: bool = False) -> None:
     if clock.start_from is not None:
         started_on = run.eval.required_date(clock.start_from, f"start of clock '{clock.id}'")
     else:
@@ -103,11 +100,12 @@ def _start(run: "_Run", clock: Clock, on: date, restart: bool = False) -> None:
     end = last_day(started_on, run.eval.duration(clock.duration))
     run.state.clocks[clock.id] = ClockState(id=clock.id, status="running", started_on=started_on, base_end=end)
     run.cancel_timers(clock=clock.id)
-    run.record("clock_restarted" if restart else "clock_started", clock.id, f"{started_on} to {end}")
+    run.record("clock_restarted" if restart else "clock_started", clock.id, f"{started_on} to {end}",
+               clock=clock.id, due_on=end)
     _schedule(run, clock)
 
 
-def _schedule(run: "_Run", clock: Clock) -> None:
+def _schedule(run: Run, clock: Clock) -> None:
     """(Re)schedule the milestones not yet fired and the expiry of a running clock."""
     state = run.state.clocks[clock.id]
     run.cancel_timers(clock=clock.id)
@@ -125,44 +123,48 @@ def _schedule(run: "_Run", clock: Clock) -> None:
     run.schedule("clock_expiry", start_of_day(state.end_on + timedelta(days=1)), clock=clock.id)
 
 
-def _pause(run: "_Run", clock: Clock, on: date) -> None:
-    state = run.state.clocks[clock.id]
-    run.state.clocks[clock.id] = state.model_copy(update={"status": "paused", "paused_since": on})
+def _pause(run: Run, clock: Clock, on: date) -> None:
+    state = run.state.clocks[clock.id].model_copy(update={"status": "paused", "paused_since": on})
+    run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
-    run.record("clock_paused", clock.id, f"since {on}")
+    run.record("clock_paused", clock.id, f"since {on}", clock=clock.id, due_on=state.last_day_on(run.today))
 
 
-def _resume_requested(run: "_Run", clock: Clock, on: date) -> None:
+def _resume_requested(run: Run, clock: Clock, on: date) -> None:
     if clock.resume_delay is None:
         _resume(run, clock, on)
         return
     resume_on = run.eval.duration(clock.resume_delay).after(on)
-    run.state.clocks[clock.id] = run.state.clocks[clock.id].model_copy(update={"resume_on": resume_on})
+    state = run.state.clocks[clock.id].model_copy(update={"resume_on": resume_on})
+    run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
     run.schedule("clock_resume", start_of_day(resume_on), clock=clock.id)
-    run.record("clock_resume_planned", clock.id, f"on {resume_on}")
+    run.record("clock_resume_planned", clock.id, f"on {resume_on}", clock=clock.id,
+               due_on=state.last_day_on(run.today))
 
 
-def _resume(run: "_Run", clock: Clock, on: date) -> None:
+def _resume(run: Run, clock: Clock, on: date) -> None:
     state = run.state.clocks[clock.id]
     paused = max((on - state.paused_since).days, 0)
     state = state.model_copy(update={
         "status": "running", "paused_since": None, "resume_on": None, "paused_days": state.paused_days + paused,
     })
     run.state.clocks[clock.id] = state
-    run.record("clock_resumed", clock.id, f"paused {paused} days, ends {state.end_on}")
+    run.record("clock_resumed", clock.id, f"paused {paused} days, ends {state.end_on}",
+               clock=clock.id, due_on=state.end_on)
     _schedule(run, clock)
 
 
-def _stop(run: "_Run", clock: Clock) -> None:
+def _stop(run: Run, clock: Clock) -> None:
     state = run.state.clocks[clock.id]
     run.state.clocks[clock.id] = state.model_copy(update={"status": "stopped"})
     run.cancel_timers(clock=clock.id)
-    verdict = "met" if run.today <= state.end_on else "late"
-    run.record("clock_stopped", clock.id, f"{verdict}, last day {state.end_on}")
+    met = run.today <= state.end_on
+    run.record("clock_stopped", clock.id, f"{'met' if met else 'late'}, last day {state.end_on}",
+               clock=clock.id, due_on=state.end_on, verdict="on_time" if met else "late")
 
 
-def _extend(run: "_Run", clock: Clock, extension) -> None:
+def _extend(run: Run, clock: Clock, extension: Extension) -> None:
     state = run.state.clocks[clock.id]
     if extension.new_end is not None:
         new_end = run.eval.required_date(extension.new_end, f"extension of clock '{clock.id}'")
@@ -174,19 +176,21 @@ def _extend(run: "_Run", clock: Clock, extension) -> None:
         "base_end": new_end - timedelta(days=state.paused_days), "extended": True, "status": status, "fired": fired,
     })
     run.state.clocks[clock.id] = state
-    run.record("clock_extended", clock.id, f"ends {state.end_on}")
+    run.record("clock_extended", clock.id, f"ends {state.end_on}", clock=clock.id, due_on=state.end_on)
     _schedule(run, clock)
 
 
-def close_all(run: "_Run") -> None:
+def close_all(run: Run) -> None:
     """The case ended: clocks still running stop with it (no milestones or expiry for a closed case)."""
     for clock_id, state in list(run.state.clocks.items()):
         if state.status in ("running", "paused"):
             run.state.clocks[clock_id] = state.model_copy(update={"status": "stopped", "paused_since": None})
-            run.record("clock_stopped", clock_id, f"case closed, last day {state.end_on}")
+            # No verdict: the term neither was met nor ran out, the case ended around it.
+            run.record("clock_stopped", clock_id, f"case closed, last day {state.end_on}",
+                       clock=clock_id, due_on=state.end_on)
 
 
-def fire(run: "_Run", timer: Timer) -> None:
+def fire(run: Run, timer: Timer) -> None:
     """A clock's timer came due: a milestone, the expiry, or the end of a pause."""
     _owner, clock = run.process.clocks[timer.clock]
     state = run.state.clocks[clock.id]
@@ -196,15 +200,18 @@ def fire(run: "_Run", timer: Timer) -> None:
     if timer.kind == "milestone":
         milestone = next(m for m in clock.milestones if m.id == timer.ref)
         run.state.clocks[clock.id] = state.model_copy(update={"fired": state.fired + (milestone.id,)})
-        run.record("milestone_reached", f"{clock.id}.{milestone.id}", f"last day {state.end_on}")
+        run.record("milestone_reached", f"{clock.id}.{milestone.id}", f"last day {state.end_on}",
+                   clock=clock.id, element=milestone.id, due_on=state.end_on)
         if milestone.set:
             run.set_data(milestone.set, f"milestone '{milestone.id}'")
         if milestone.notify is not None:
             run.notify(milestone.notify, reason=f"milestone {clock.id}.{milestone.id}")
         return
     run.state.clocks[clock.id] = state.model_copy(update={"status": "expired"})
-    run.record("clock_expired", clock.id, f"last day was {state.end_on}")
+    run.record("clock_expired", clock.id, f"last day was {state.end_on}",
+               clock=clock.id, due_on=state.end_on, verdict="missed")
     if clock.deadline:
-        run.record("deadline_missed", clock.id, f"last day was {state.end_on}")
+        run.record("deadline_missed", clock.id, f"last day was {state.end_on}",
+                   clock=clock.id, due_on=state.end_on, verdict="missed")
     if clock.expiry is not None:
         run.notify(clock.expiry, reason=f"clock {clock.id} expired")

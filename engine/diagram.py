@@ -1,8 +1,9 @@
-"""Definitions as pictures and tables: a Mermaid flowchart per definition, and all of docs/processes.md.
+"""docs/processes.md from the definitions: per definition a diagram and a table of its deadlines.
 
 Pure: definitions in, text out. `regie docs` writes the page; a test checks that the checked-in page
 matches, so the documentation cannot drift from the definitions. Every timer, deadline and milestone
-is listed with the `source:` note that names the rule it encodes.
+is listed with the `source:` note that names the rule it encodes. The flowchart is drawn by
+`engine.flowchart` and the words come from `engine.describe`; both are importable from here too.
 """
 
 from __future__ import annotations
@@ -16,194 +17,21 @@ from engine.definitions import (
     CallActivity,
     Clock,
     Definition,
-    EndEvent,
-    ExclusiveGateway,
     IntermediateMessageEvent,
     IntermediateTimerEvent,
-    ParallelGateway,
-    ServiceTask,
     StartEvent,
-    TimerSpec,
-    Trigger,
     UserTask,
 )
-from engine.expressions import (
-    After,
-    AllOf,
-    AnchorDate,
-    AnyOf,
-    Before,
-    ClockDate,
-    Compare,
-    EarlierOf,
-    FieldDate,
-    LaterOf,
-    NotOf,
-    ParamRef,
-    Today,
+from engine.describe import (
+    describe_condition,
+    describe_date,
+    describe_duration,
+    describe_timer,
+    describe_trigger,
 )
+from engine.expressions import ParamRef
+from engine.flowchart import flowchart
 from engine.loader import Library
-
-_OPS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "in", "not_in": "not in",
-        "is_set": "is known", "is_not_set": "is not known"}
-
-
-# --- describing the small languages in words ------------------------------------------------------
-
-
-def describe_duration(spec: Any, defaults: Mapping[str, Any] | None = None) -> str:
-    """`P10W`, or `{param: x}` as the parameter's name with its default: `huisvestingsnorm` (P12W)."""
-    if not isinstance(spec, ParamRef):
-        return str(spec)
-    default = (defaults or {}).get(spec.param)
-    return f"`{spec.param}` ({default})" if default is not None else f"`{spec.param}`"
-
-
-def describe_date(expr: Any, defaults: Mapping[str, Any] | None = None) -> str:
-    """A date expression in words: `P1D after later of (date of duo_kennisgeving, …)`."""
-    match expr:
-        case FieldDate(field=name):
-            return f"`{name}`"
-        case AnchorDate(anchor=name):
-            return f"date of `{name}`"
-        case ClockDate(clock=name, at=at):
-            return f"{at} of `{name}`"
-        case Today():
-            return "today"
-        case LaterOf(later_of=items):
-            return "later of (" + ", ".join(describe_date(i, defaults) for i in items) + ")"
-        case EarlierOf(earlier_of=items):
-            return "earlier of (" + ", ".join(describe_date(i, defaults) for i in items) + ")"
-        case After(after=spec, from_=base):
-            return f"{describe_duration(spec, defaults)} after {describe_date(base, defaults)}"
-        case Before(before=spec, from_=base):
-            return f"{describe_duration(spec, defaults)} before {describe_date(base, defaults)}"
-    return repr(expr)
-
-
-def describe_condition(condition: Any) -> str:
-    """A gateway condition in words: `leerroute = b1_route`."""
-    match condition:
-        case AllOf(all=items):
-            return " and ".join(describe_condition(c) for c in items)
-        case AnyOf(any=items):
-            return " or ".join(describe_condition(c) for c in items)
-        case NotOf(not_=inner):
-            return f"not ({describe_condition(inner)})"
-        case Compare(field=name, op=op, value=value):
-            if op.value in ("is_set", "is_not_set"):
-                return f"{name} {_OPS[op.value]}"
-            shown = f"profile {value.param}" if isinstance(value, ParamRef) else _literal(value)
-            return f"{name} {_OPS[op.value]} {shown}"
-    return repr(condition)
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(_literal(v) for v in value)
-    return str(value)
-
-
-def describe_timer(timer: TimerSpec, started: str = "the wait starts",
-                   defaults: Mapping[str, Any] | None = None) -> str:
-    """When a timer fires, in words."""
-    if timer.duration is not None:
-        return f"{describe_duration(timer.duration, defaults)} after {started}"
-    if timer.date is not None:
-        return f"on {describe_date(timer.date, defaults)}"
-    cycle = timer.cycle
-    times = f", at most {cycle.times} times" if cycle.times else ""
-    base = f" from {describe_date(cycle.start, defaults)}" if cycle.start else f" after {started}"
-    return f"every {describe_duration(cycle.every, defaults)}{base}{times}"
-
-
-def _trigger(trigger: Trigger) -> str:
-    if trigger.message:
-        return f"message `{trigger.message}`"
-    if trigger.completed:
-        return f"`{trigger.completed}` completed"
-    return f"`{trigger.reached}` reached"
-
-
-# --- the flowchart --------------------------------------------------------------------------------
-
-
-def _label(text: str) -> str:
-    return '"' + text.replace('"', "#quot;") + '"'
-
-
-def _node(element: Any) -> str:
-    name = element.name or element.id
-    match element:
-        case StartEvent(message=message):
-            return f"{element.id}(({_label(f'✉ {message}' if message else 'start')}))"
-        case EndEvent(terminate=terminate):
-            return f"{element.id}((({_label(('■ ' if terminate else '') + (element.name or 'einde'))})))"
-        case UserTask(role=role):
-            return f"{element.id}[{_label(f'{name}<br/>({role})')}]"
-        case ServiceTask():
-            parts = []
-            if element.notify is not None:
-                parts.append(f"✉ {element.notify.role}: {element.notify.template}")
-            if element.set:
-                parts.append("set " + ", ".join(element.set))
-            return f"{element.id}[/{_label(element.name or '<br/>'.join(parts))}/]"
-        case CallActivity(process=process, version=version):
-            return f"{element.id}[[{_label(f'{name}<br/>{process}@{version}')}]]"
-        case ExclusiveGateway():
-            return f"{element.id}{{{_label(element.name or '×')}}}"
-        case ParallelGateway():
-            return f"{element.id}{{{_label('+')}}}"
-        case IntermediateTimerEvent(timer=timer):
-            return f"{element.id}([{_label(f'⏱ {name}<br/>{_plain(describe_timer(timer))}')}])"
-        case IntermediateMessageEvent(message=message):
-            return f"{element.id}([{_label(f'✉ {message}')}])"
-    return f"{element.id}[{_label(name)}]"
-
-
-def _plain(text: str) -> str:
-    return text.replace("`", "")
-
-
-def flowchart(definition: Definition) -> str:
-    """A Mermaid flowchart of one definition: its elements, flows, boundary events and timeouts."""
-    lines = ["flowchart TD"]
-    edges: list[str] = []
-    for element in definition.elements:
-        lines.append(f"    {_node(element)}")
-        match element:
-            case ExclusiveGateway(branches=branches, default=default):
-                for branch in branches:
-                    edges.append(f"    {element.id} -->|{_label(describe_condition(branch.when))}| {branch.next}")
-                if default and branches:
-                    edges.append(f"    {element.id} -->|{_label('otherwise')}| {default}")
-                elif default:
-                    edges.append(f"    {element.id} --> {default}")
-            case ParallelGateway(next=targets):
-                edges.extend(f"    {element.id} --> {target}" for target in targets)
-            case EndEvent():
-                pass
-            case _:
-                edges.append(f"    {element.id} --> {element.next}")
-        timeout = getattr(element, "timeout", None)
-        if timeout is not None:
-            edges.append(f"    {element.id} -->|{_label('⏱ ' + _plain(describe_timer(timeout.timer)))}| {timeout.next}")
-        for boundary in getattr(element, "boundary", []):
-            node = f"{element.id}__{boundary.id}"
-            if isinstance(boundary, BoundaryTimer):
-                text = f"⏱ {boundary.id}<br/>{_plain(describe_timer(boundary.timer, 'the step opens'))}"
-            else:
-                text = f"✉ {boundary.message}"
-            if boundary.notify is not None:
-                text += f"<br/>✉ {boundary.notify.role}: {boundary.notify.template}"
-            lines.append(f"    {node}{{{{{_label(text)}}}}}")
-            edges.append(f"    {element.id} -.- {node}")
-            if boundary.next is not None:
-                arrow = "-->" if boundary.interrupting else "-.->"
-                edges.append(f"    {node} {arrow} {boundary.next}")
-    return "\n".join(lines + edges) + "\n"
 
 
 # --- the table of deadlines -----------------------------------------------------------------------
@@ -255,17 +83,17 @@ def deadlines(definition: Definition, defaults: Mapping[str, Any] | None = None)
 def _clock_rows(clock: Clock, d: Mapping[str, Any]) -> list[Deadline]:
     start = describe_date(clock.start_from, d) if clock.start_from else "the day of the trigger"
     parts = [f"{describe_duration(clock.duration, d)} from {start}, started by "
-             + " or ".join(_trigger(t) for t in clock.start_on)
+             + " or ".join(describe_trigger(t) for t in clock.start_on)
              + ("" if clock.first_only else " (a later trigger restarts it)")]
     if clock.pause_on:
         delay = f" + {describe_duration(clock.resume_delay, d)}" if clock.resume_delay else ""
-        parts.append("paused by " + " or ".join(_trigger(t) for t in clock.pause_on)
-                     + " until " + " or ".join(_trigger(t) for t in clock.resume_on) + delay)
+        parts.append("paused by " + " or ".join(describe_trigger(t) for t in clock.pause_on)
+                     + " until " + " or ".join(describe_trigger(t) for t in clock.resume_on) + delay)
     if clock.stop_on:
-        parts.append("stopped by " + " or ".join(_trigger(t) for t in clock.stop_on))
+        parts.append("stopped by " + " or ".join(describe_trigger(t) for t in clock.stop_on))
     for extension in clock.extensions:
         to = describe_date(extension.new_end, d) if extension.new_end else f"+{describe_duration(extension.by, d)}"
-        parts.append(f"extended by {_trigger(extension.on)} to {to}")
+        parts.append(f"extended by {describe_trigger(extension.on)} to {to}")
     who = f"expiry: {clock.expiry.role} (`{clock.expiry.template}`)" if clock.expiry else ""
     rows = [Deadline(f"`{clock.id}`", "clock", "; ".join(parts), who, clock.source)]
     for milestone in clock.milestones:
@@ -408,4 +236,5 @@ def _anchor(definition: Definition) -> str:
 
 
 __all__ = ["Deadline", "deadlines", "definition_section", "describe_condition", "describe_date",
-           "describe_duration", "describe_timer", "flowchart", "processes_doc", "profiles_section"]
+           "describe_duration", "describe_timer", "describe_trigger", "flowchart", "processes_doc",
+           "profiles_section"]

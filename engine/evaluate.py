@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from engine.definitions import ContextValue, DataField, FieldType
+from engine.describe import describe_date
 from engine.durations import Duration
 from engine.errors import DataMissing
 from engine.expressions import (
@@ -57,12 +58,7 @@ class Scope:
                 clock = self.state.clocks.get(name)
                 if clock is None:
                     return None
-                if at == "start":
-                    return clock.started_on
-                if clock.status == "paused" and clock.paused_since is not None:
-                    # While paused the end moves a day for every day of the pause so far.
-                    return clock.end_on + timedelta(days=max((self.today - clock.paused_since).days, 0))
-                return clock.end_on
+                return clock.started_on if at == "start" else clock.last_day_on(self.today)
             case Today():
                 return self.today
             case LaterOf(later_of=items):
@@ -83,7 +79,7 @@ class Scope:
         """Like `date`, but a missing date is an error that names what needed it."""
         value = self.date(expr)
         if value is None:
-            raise DataMissing(f"{what}: the date {describe(expr)} is not known yet")
+            raise DataMissing(f"{what}: the date {describe_date(expr, self.params, style='text')} is not known yet")
         return value
 
     def holds(self, condition: Any) -> bool:
@@ -165,19 +161,3 @@ class Scope:
             return None if since is None else (self.today - since).days
         found = self.date(value)
         return None if found is None else found.isoformat()
-
-
-def describe(expr: Any) -> str:
-    """A short human description of a date expression, for error messages."""
-    match expr:
-        case FieldDate(field=name):
-            return f"in field '{name}'"
-        case AnchorDate(anchor=name):
-            return f"of message '{name}'"
-        case ClockDate(clock=name, at=at):
-            return f"of the {at} of clock '{name}'"
-        case LaterOf(later_of=items) | EarlierOf(earlier_of=items):
-            return "from " + " or ".join(describe(i) for i in items)
-        case After(from_=base) | Before(from_=base):
-            return describe(base)
-    return repr(expr)

@@ -22,6 +22,10 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="snake_case identifier")]
+"""The name of an element, clock, role, message, field or parameter (GLOSSARY.md style: snake_case)."""
+
+
 # --- durations -----------------------------------------------------------------------------------
 
 

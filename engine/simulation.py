@@ -75,15 +75,6 @@ class Scenario(BaseModel):
         return self
 
 
-class Happening(BaseModel):
-    """One line of the timeline."""
-
-    at: datetime
-    kind: str
-    ref: str
-    detail: str = ""
-
-
 class SimulationResult(BaseModel):
     """What happened, in time order, and where the case stands at `until`."""
 
@@ -91,7 +82,7 @@ class SimulationResult(BaseModel):
     definition: str
     profile: str | None
     until: date
-    timeline: list[Happening]
+    timeline: list[HistoryEntry]
     notifications: list[dict[str, Any]]
     status: str
     phase: str | None
@@ -216,7 +207,7 @@ def _result(process: Process, scenario: Scenario, state: CaseState, history: lis
         definition=process.ref,
         profile=scenario.profile,
         until=scenario.until,
-        timeline=[Happening(at=h.at, kind=h.kind, ref=h.ref, detail=h.detail) for h in history],
+        timeline=history,
         notifications=notifications,
         status=state.status,
         phase=state.phase,

@@ -98,14 +98,75 @@ class ClockState(_Part):
         """The last day of the term, counting finished pauses and extensions."""
         return self.base_end + timedelta(days=self.paused_days)
 
+    def last_day_on(self, today: date) -> date:
+        """The last day as it stands on `today`: while paused it moves a day for every day of the pause so far."""
+        if self.status == "paused" and self.paused_since is not None:
+            return self.end_on + timedelta(days=max((today - self.paused_since).days, 0))
+        return self.end_on
+
+
+Verdict = Literal["on_time", "late", "missed"]
+"""How a task or a term ended against its due date: done on time, done late, or missed (the date passed)."""
+
+HistoryKind = Literal[
+    # the case
+    "case_started", "case_completed", "case_terminated", "phase_entered", "message_received", "notified",
+    "migrated",
+    # user tasks and their deadlines
+    "task_opened", "task_completed", "task_cancelled", "deadline_changed", "deadline_missed", "reminder_sent",
+    "escalated",
+    # timers of elements
+    "timer_fired", "message_timeout",
+    # sub-processes (call activities)
+    "subprocess_started", "subprocess_completed", "subprocess_cancelled",
+    # legal clocks
+    "clock_started", "clock_restarted", "clock_paused", "clock_resume_planned", "clock_resumed", "clock_extended",
+    "clock_stopped", "clock_expired", "milestone_reached",
+]
+"""Every kind of thing the engine records in a case's history (`deadline_missed` is about a task or a clock)."""
+
 
 class HistoryEntry(_Part):
-    """One thing that happened in the case, in process terms only (no personal data)."""
+    """One thing that happened in the case, in process terms only (no personal data).
+
+    The typed fields say what it is about; `detail` is the same in words, for people only: nothing
+    may parse it. Which field each kind sets:
+
+    - task_opened, task_cancelled, reminder_sent, escalated: `element` (the step) and `due_on`;
+    - deadline_changed: `element`, `due_on` (the new due date, None when there is none any more);
+    - task_completed: `element`, `due_on`, `verdict` on_time or late (None without a due date);
+    - deadline_missed: of a task `element` and `due_on`, of a clock `clock` and its last day; `verdict` missed;
+    - clock_started, _restarted, _extended, _paused, _resume_planned, _resumed: `clock`, `due_on` its last day;
+    - clock_stopped: `clock`, `due_on`, `verdict` on_time (met) or late, None when it stopped because the
+      case closed;
+    - clock_expired: `clock`, `due_on`, `verdict` missed;
+    - milestone_reached: `clock`, `element` (the milestone id) and `due_on` (the clock's last day);
+    - timer_fired, message_timeout: `element` (for a boundary timer: the step it sits on; `ref` is the
+      boundary event);
+    - subprocess_started, _completed, _cancelled: `element` (the call activity).
+    """
 
     at: datetime
-    kind: str
-    ref: str
-    detail: str = ""
+    kind: HistoryKind
+    ref: str = Field(description="what it is about: step, clock, role, message, definition, 'clock.milestone'")
+    detail: str = Field(default="", description="words for people; nothing may parse it")
+    element: str | None = None
+    clock: str | None = None
+    due_on: date | None = Field(default=None, description="the task's due date or the clock's last day, then")
+    verdict: Verdict | None = None
+
+    def facts(self) -> dict[str, str]:
+        """The typed fields that are set, as JSON values (dates as ISO text), e.g. for an event payload."""
+        facts = {}
+        if self.element is not None:
+            facts["element"] = self.element
+        if self.clock is not None:
+            facts["clock"] = self.clock
+        if self.due_on is not None:
+            facts["due_on"] = self.due_on.isoformat()
+        if self.verdict is not None:
+            facts["verdict"] = self.verdict
+        return facts
 
 
 CaseStatus = Literal["new", "active", "completed", "terminated"]

@@ -1,14 +1,14 @@
-"""Graph and reference checks over a whole library of definitions; every problem is reported at once.
+"""Checks over a whole library of definitions; every problem is reported at once.
 
 The models already reject unknown keys, wrong types and bad durations. Here we check what needs the
-whole picture: references between elements, definitions, the catalogue and the profiles; that every
-element is reachable and can reach an end; that parallel paths split and join in balance; and that
-no notification can carry identifying or special-category data.
+whole picture, element by element and clock by clock: the names they use (`engine.references`: roles,
+messages, templates, fields, parameters, clocks; privacy of what notifications carry), ids, and the
+profiles' parameters; then the graph (`engine.graph`): every element reachable and able to reach an
+end, parallel paths that split and join in balance, no call-activity cycles.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,47 +17,25 @@ from engine.definitions import (
     BoundaryTimer,
     CallActivity,
     Clock,
-    ContextValue,
-    Definition,
     EndEvent,
     ExclusiveGateway,
     IntermediateMessageEvent,
     IntermediateTimerEvent,
-    Notify,
-    ParallelGateway,
     ServiceTask,
     StartEvent,
-    TimerSpec,
     UserTask,
     check_parameter_value,
 )
-from engine.durations import parse_duration
-from engine.expressions import (
-    After,
-    AllOf,
-    AnchorDate,
-    AnyOf,
-    Before,
-    ClockDate,
-    ClockMeasure,
-    Compare,
-    DaysSince,
-    EarlierOf,
-    FieldDate,
-    LaterOf,
-    NotOf,
-    ParamRef,
-    TermShare,
-)
+from engine.expressions import ParamRef
+from engine.graph import call_cycles, flow_problems, gateway_problems
 from engine.loader import Library, Problem, load_library
 from engine.process import successors
+from engine.references import References
 
-# Variables every task notification has (see interpreter.notify_task); other notifications get
+# Variables every task notification has (see engine.user_tasks.notify_task); other notifications get
 # `case_ref` plus their declared context.
 TASK_TEMPLATE_VARIABLES = {"case_ref", "step", "step_name", "task_id", "role", "instructions", "due_on"}
 TASK_TEMPLATE_DEFAULTS = ("taak_geopend",)
-NEVER_NOTIFIED = "inburgeraar"  # GLOSSARY.md: the person is never notified by this system directly
-_VARIABLE = re.compile(r"{{\s*([a-zA-Z_][a-zA-Z0-9_]*)")
 
 
 def validate_paths(paths: list[Path] | None = None, base: Path | None = None) -> tuple[Library, list[Problem]]:
@@ -75,7 +53,7 @@ def check_library(library: Library) -> list[Problem]:
     params = {name: (d, p) for d in library.definitions.values() for name, p in d.parameters.items()}
     for definition in library.definitions.values():
         problems.extend(_DefinitionCheck(library, definition, params).run())
-    problems.extend(_call_cycles(library))
+    problems.extend(Problem(library.files[ref], ref, message) for ref, message in call_cycles(library.definitions))
     for profile in library.profiles.values():
         file = library.files[f"profile:{profile.id}"]
         for name, value in profile.parameters.items():
@@ -90,30 +68,8 @@ def check_library(library: Library) -> list[Problem]:
     return problems
 
 
-class _DefinitionCheck:
-    def __init__(self, library: Library, definition: Definition, params: dict[str, Any]):
-        self.library = library
-        self.d = definition
-        self.file = library.files[definition.ref]
-        self.params = params
-        self.catalog = library.catalog
-        self.fields = dict(self.catalog.data) if self.catalog else {}
-        for other in library.definitions.values():
-            self.fields.update(other.data)
-        self.problems: list[Problem] = []
-        self.elements = {e.id: e for e in definition.elements}
-        self.clocks = {c.id for c in definition.clocks} | {
-            c.id for other in library.definitions.values() for c in other.clocks
-        }
-
-    def add(self, element: str, message: str, path: tuple = ()) -> None:
-        self.problems.append(Problem(self.file, element, message, self.library.line(self.file, path)))
-
-    def element_path(self, element_id: str) -> tuple:
-        for i, e in enumerate(self.d.elements):
-            if e.id == element_id:
-                return ("elements", i)
-        return ()
+class _DefinitionCheck(References):
+    """Every check of one definition: ids, data declarations, elements, clocks, handlers and the graph."""
 
     def run(self) -> list[Problem]:
         self.check_ids()
@@ -128,8 +84,11 @@ class _DefinitionCheck:
             for notify in handler.notify:
                 self.check_notify(handler.id, notify, path)
             self.check_set(handler.id, handler.set or {}, path)
+        for element, message in gateway_problems(self.d):
+            self.add(element, message, self.element_path(element))
         if not self.problems_with_references():
-            self.check_graph()
+            for element, message in flow_problems(self.d):
+                self.add(element, message, self.element_path(element))
         return self.problems
 
     def problems_with_references(self) -> bool:
@@ -165,133 +124,7 @@ class _DefinitionCheck:
                 self.add(name, "data field declared with another type, privacy or values than in the catalogue",
                          ("data", name))
 
-    def check_role(self, element: str, role: str, path: tuple) -> None:
-        if self.catalog and role not in self.catalog.roles:
-            self.add(element, f"unknown role '{role}' (known: {', '.join(sorted(self.catalog.roles))})", path)
-        if role == NEVER_NOTIFIED:
-            self.add(element, f"the {role} is never addressed by Regie directly; give the work to a partner role", path)
-
-    def check_template(self, element: str, template: str, path: tuple, available: set[str]) -> None:
-        if not self.catalog:
-            return
-        found = self.catalog.templates.get(template)
-        if found is None:
-            self.add(element, f"unknown template '{template}'", path)
-            return
-        used = set(_VARIABLE.findall(found.subject + found.body))
-        missing = sorted(used - available)
-        if missing:
-            self.add(element, f"template '{template}' uses {', '.join(missing)}, which this notification "
-                              f"does not provide", path)
-
-    def check_message(self, element: str, message: str, path: tuple) -> None:
-        if self.catalog and message not in self.catalog.messages:
-            self.add(element, f"unknown message '{message}'", path)
-
-    def check_field(self, element: str, name: str, path: tuple) -> None:
-        if name not in self.fields:
-            self.add(element, f"unknown data field '{name}'", path)
-
-    def check_param(self, element: str, spec: Any, path: tuple, kind: str = "duration") -> None:
-        if isinstance(spec, ParamRef):
-            if spec.param not in self.params:
-                self.add(element, f"unknown parameter '{spec.param}'", path)
-            elif self.params[spec.param][1].type != kind:
-                self.add(element, f"parameter '{spec.param}' is a {self.params[spec.param][1].type}, not a {kind}",
-                         path)
-
-    def check_date(self, element: str, expr: Any, path: tuple) -> None:
-        match expr:
-            case FieldDate(field=name):
-                self.check_field(element, name, path)
-                if name in self.fields and self.fields[name].type.value != "date":
-                    self.add(element, f"field '{name}' is not a date", path)
-            case AnchorDate(anchor=name):
-                self.check_message(element, name, path)
-            case ClockDate(clock=name):
-                if name not in self.clocks:
-                    self.add(element, f"unknown clock '{name}'", path)
-            case LaterOf(later_of=items) | EarlierOf(earlier_of=items):
-                for item in items:
-                    self.check_date(element, item, path)
-            case After(after=spec, from_=base) | Before(before=spec, from_=base):
-                self.check_param(element, spec, path)
-                self.check_date(element, base, path)
-
-    def check_condition(self, element: str, condition: Any, path: tuple) -> None:
-        match condition:
-            case AllOf(all=items) | AnyOf(any=items):
-                for item in items:
-                    self.check_condition(element, item, path)
-            case NotOf(not_=inner):
-                self.check_condition(element, inner, path)
-            case Compare(param=param) if param is not None:
-                if param not in self.params:
-                    self.add(element, f"unknown parameter '{param}'", path)
-            case Compare(field=name, value=value):
-                self.check_field(element, name, path)
-                field = self.fields.get(name)
-                if isinstance(value, ParamRef) and value.param not in self.params:
-                    self.add(element, f"unknown parameter '{value.param}'", path)
-                elif field is not None and field.values and value is not None and not isinstance(value, ParamRef):
-                    for v in value if isinstance(value, list) else [value]:
-                        if v not in field.values:
-                            self.add(element, f"'{v}' is not a value of field '{name}'", path)
-
-    def check_notify(self, element: str, notify: Notify, path: tuple) -> None:
-        self.check_role(element, notify.role, path)
-        available = {"case_ref"}
-        for item in notify.context:
-            if isinstance(item, ContextValue):
-                available.add(item.name)
-                value = item.value
-                if isinstance(value, ClockMeasure):
-                    if value.clock not in self.clocks:
-                        self.add(element, f"unknown clock '{value.clock}'", path)
-                elif isinstance(value, DaysSince):
-                    self.check_date(element, value.days_since, path)
-                elif isinstance(value, TermShare):
-                    if value.share_of not in self.clocks:
-                        self.add(element, f"unknown clock '{value.share_of}'", path)
-                    self.check_date(element, value.since, path)
-                else:
-                    self.check_date(element, value, path)
-                continue
-            available.add(item)
-            field = self.fields.get(item)
-            if field is None:
-                self.add(element, f"notification context names unknown data field '{item}'", path)
-            elif not field.privacy.may_leave_case_store:
-                self.add(element, f"notification context may not carry '{item}': it is {field.privacy.value} "
-                                  f"data and must stay in the case store", path)
-        self.check_template(element, notify.template, path, available)
-
-    def check_set(self, element: str, values: dict[str, Any], path: tuple) -> None:
-        for name, value in values.items():
-            self.check_field(element, name, path)
-            field = self.fields.get(name)
-            if isinstance(value, (bool, int, str)):
-                if field is not None and field.values and value not in field.values:
-                    self.add(element, f"'{value}' is not a value of field '{name}'", path)
-            elif isinstance(value, ParamRef):
-                if value.param not in self.params:
-                    self.add(element, f"unknown parameter '{value.param}'", path)
-            else:
-                self.check_date(element, value, path)
-
-    def check_timer(self, element: str, timer: TimerSpec, path: tuple) -> None:
-        if timer.duration is not None:
-            self.check_param(element, timer.duration, path)
-        if timer.date is not None:
-            self.check_date(element, timer.date, path)
-        if timer.cycle is not None:
-            self.check_param(element, timer.cycle.every, path)
-            if timer.cycle.start is not None:
-                self.check_date(element, timer.cycle.start, path)
-            if isinstance(timer.cycle.every, str) and parse_duration(timer.cycle.every).is_zero:
-                self.add(element, "a cycle needs a duration longer than zero", path)
-
-    # --- elements --------------------------------------------------------------------------------
+    # --- elements and clocks ----------------------------------------------------------------------
 
     def check_element(self, element: Any) -> None:
         path = self.element_path(element.id)
@@ -322,12 +155,6 @@ class _DefinitionCheck:
                     self.add(element.id, "exclusive gateway has no default flow", path)
                 for branch in element.branches:
                     self.check_condition(element.id, branch.when, path)
-            case ParallelGateway():
-                incoming = self.incoming().get(element.id, 0)
-                if incoming <= 1 and len(element.next) <= 1:
-                    self.add(element.id, "parallel gateway neither splits nor joins", path)
-                if incoming > 1 and len(element.next) > 1:
-                    self.add(element.id, "parallel gateway both joins and splits; use two gateways", path)
             case CallActivity():
                 ref = f"{element.process}@{element.version}"
                 if ref not in self.library.definitions:
@@ -401,138 +228,3 @@ class _DefinitionCheck:
             self.check_set(f"{clock.id}.{milestone.id}", milestone.set or {}, path)
         if clock.expiry is not None:
             self.check_notify(clock.id, clock.expiry, path)
-
-    # --- graph -----------------------------------------------------------------------------------
-
-    def incoming(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for element in self.d.elements:
-            for target in successors(element):
-                counts[target] = counts.get(target, 0) + 1
-        return counts
-
-    def check_graph(self) -> None:
-        starts = [e for e in self.d.elements if isinstance(e, StartEvent)]
-        if not starts:
-            self.add(self.d.id, "no start event")
-            return
-        plain = [s.id for s in starts if s.message is None]
-        if len(plain) > 1:
-            self.add(self.d.id, f"more than one plain start event: {', '.join(plain)}")
-        if not any(isinstance(e, EndEvent) for e in self.d.elements):
-            self.add(self.d.id, "no end event")
-        reachable = self.walk([s.id for s in starts], forward=True)
-        for element in self.d.elements:
-            if element.id not in reachable:
-                self.add(element.id, "unreachable from any start event", self.element_path(element.id))
-        ends = [e.id for e in self.d.elements if isinstance(e, EndEvent)]
-        can_end = self.walk(ends, forward=False)
-        for element in self.d.elements:
-            if element.id in reachable and element.id not in can_end:
-                self.add(element.id, "dead end: no path from here reaches an end event", self.element_path(element.id))
-        self.check_parallel_balance()
-
-    def walk(self, roots: list[str], forward: bool) -> set[str]:
-        edges: dict[str, list[str]] = {}
-        for element in self.d.elements:
-            for target in successors(element):
-                if forward:
-                    edges.setdefault(element.id, []).append(target)
-                else:
-                    edges.setdefault(target, []).append(element.id)
-        seen: set[str] = set()
-        stack = list(roots)
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            stack.extend(edges.get(node, []))
-        return seen
-
-    def check_parallel_balance(self) -> None:
-        """Each parallel split's branches must all meet at one join with exactly that many incoming flows.
-
-        A branch that ends, or meets another join first, would leave the join waiting for ever; a join
-        fed by an exclusive choice (fewer tokens than flows) deadlocks the same way.
-        """
-        incoming = self.incoming()
-        joins = {e.id for e in self.d.elements if isinstance(e, ParallelGateway) and incoming.get(e.id, 0) > 1}
-        matched: dict[str, str] = {}
-        for element in self.d.elements:
-            if not isinstance(element, ParallelGateway) or len(element.next) < 2:
-                continue
-            found = set()
-            for branch in element.next:
-                found |= self.first_joins(branch, joins, set())
-            path = self.element_path(element.id)
-            if len(found) != 1 or None in found:
-                what = ", ".join(sorted("an end event" if j is None else f"join '{j}'" for j in found))
-                self.add(element.id, f"unbalanced parallel split: its branches reach {what}, not one join", path)
-                continue
-            join = found.pop()
-            if incoming[join] != len(element.next):
-                self.add(element.id, f"unbalanced parallel split: {len(element.next)} branches but join "
-                                     f"'{join}' has {incoming[join]} incoming flows", path)
-            matched[join] = element.id
-        for join in sorted(joins - set(matched)):
-            self.add(join, "parallel join without a matching parallel split (it would wait for ever)",
-                     self.element_path(join))
-
-    def first_joins(self, start: str, joins: set[str], seen: set[str]) -> set[str | None]:
-        """The parallel joins first met on every path from `start` (None for an end event)."""
-        if start in seen:
-            return set()
-        seen = seen | {start}
-        element = self.elements[start]
-        if start in joins:
-            return {start}
-        if isinstance(element, EndEvent):
-            return {None}
-        if isinstance(element, ParallelGateway) and len(element.next) > 1:
-            inner: set[str | None] = set()
-            for branch in element.next:
-                inner |= self.first_joins(branch, joins, seen)
-            if len(inner) == 1 and None not in inner:
-                nested = next(iter(inner))
-                result: set[str | None] = set()
-                for target in self.elements[nested].next:
-                    result |= self.first_joins(target, joins, seen | {nested})
-                return result
-            return inner
-        result = set()
-        for target in _main_successors(element):
-            result |= self.first_joins(target, joins, seen)
-        return result
-
-
-def _main_successors(element: Any) -> list[str]:
-    """Where the token itself can go: a non-interrupting boundary event starts a side path on a token
-    of its own (which ends at an end event), so it does not count for split/join balance."""
-    side = {b.next for b in getattr(element, "boundary", []) if not b.interrupting and b.next}
-    main = [t for t in successors(element) if t not in side]
-    return main if main else successors(element)
-
-
-def _call_cycles(library: Library) -> list[Problem]:
-    problems = []
-    calls = {
-        ref: [f"{e.process}@{e.version}" for e in d.elements if isinstance(e, CallActivity)]
-        for ref, d in library.definitions.items()
-    }
-
-    def cycle_from(ref: str, path: list[str]) -> list[str] | None:
-        for callee in calls.get(ref, []):
-            if callee == path[0]:
-                return path + [callee]
-            if callee not in path and callee in calls:
-                found = cycle_from(callee, path + [callee])
-                if found:
-                    return found
-        return None
-
-    for ref in sorted(calls):
-        cycle = cycle_from(ref, [ref])
-        if cycle:
-            problems.append(Problem(library.files[ref], ref, "call-activity cycle: " + " -> ".join(cycle)))
-    return problems

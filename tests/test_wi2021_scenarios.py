@@ -66,8 +66,8 @@ def clock(result: SimulationResult, clock_id: str) -> dict:
 
 def opened(result: SimulationResult, step: str) -> list[str]:
     """'day due day' for every time a step was opened, e.g. '2026-06-15 due 2026-06-29'."""
-    return [f"{local_day(h.at)} {h.detail.split(', ')[-1] if 'due' in h.detail else 'no due date'}"
-            for h in result.timeline if h.kind == "task_opened" and h.ref == step]
+    return [f"{local_day(h.at)} {f'due {h.due_on}' if h.due_on else 'no due date'}"
+            for h in result.timeline if h.kind == "task_opened" and h.element == step]
 
 
 # --- an asielstatushouder in Tilburg, from koppeling through nazorg --------------------------------

@@ -19,7 +19,7 @@ from engine.events import MessageReceived, Started, TaskCompleted
 from engine.interpreter import Transition, advance, fire_due_timers
 from engine.loader import Library, load_yaml
 from engine.process import Process
-from engine.state import CaseState, new_case
+from engine.state import CaseState, HistoryEntry, HistoryKind, new_case
 from engine.validator import check_library
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +73,7 @@ class Case:
     case_ref: str = "TEST-0001"
     state: CaseState = None  # type: ignore[assignment]
     log: list[tuple[str, str, str, str]] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
     notified: list[tuple[str, str, str]] = field(default_factory=list)
     commands: list[Any] = field(default_factory=list)
 
@@ -89,6 +90,7 @@ class Case:
             self.notified.append((_day(moment), note.role, note.template))
         for h in step.happened:
             self.log.append((_day(h.at), h.kind, h.ref, h.detail))
+        self.history.extend(step.happened)
         self.commands.extend(step.commands)
         return step
 
@@ -121,6 +123,10 @@ class Case:
     def kinds(self, kind: str) -> list[tuple[str, str, str]]:
         """(date, ref, detail) of every logged happening of one kind."""
         return [(d, ref, detail) for d, k, ref, detail in self.log if k == kind]
+
+    def entries(self, kind: HistoryKind) -> list[HistoryEntry]:
+        """Every history entry of one kind, with its typed fields."""
+        return [h for h in self.history if h.kind == kind]
 
     @property
     def open_steps(self) -> list[str]:

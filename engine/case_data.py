@@ -1,0 +1,72 @@
+"""Case data checked against the declared data fields, and normalised to JSON values (dates as ISO text).
+
+Everything that enters case data passes here: the data a case starts with, a task's form, a message's
+data and the values `set:` computes. One wrong value refuses the whole event (FormInvalid).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from engine.definitions import DataField, FieldType, UserTask
+from engine.errors import FormInvalid
+
+
+def coerce(values: dict[str, Any], fields: dict[str, DataField], where: str,
+           form: UserTask | None = None) -> dict[str, Any]:
+    """Check `values` against the declared `fields` (and the task's `form`, if given) and normalise them.
+
+    Without a form every value needs a declared field; with one, every value must be on the form and
+    every required form field present. Raises FormInvalid naming `where` and every problem.
+    """
+    problems: list[str] = []
+    out: dict[str, Any] = {}
+    if form is not None:
+        on_form = {f.field: f for f in form.form}
+        for name in values:
+            if name not in on_form:
+                problems.append(f"field '{name}' is not on this form")
+        for name, f in on_form.items():
+            if f.required and values.get(name) is None:
+                problems.append(f"required field '{name}' is missing")
+    for name, value in values.items():
+        field = fields.get(name)
+        if field is None:
+            if form is None:
+                problems.append(f"unknown field '{name}'")
+            continue
+        if value is None:
+            out[name] = None
+            continue
+        try:
+            out[name] = _normalise(field.type, field.values, value)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"field '{name}': {exc}")
+    if problems:
+        raise FormInvalid(f"{where}: " + "; ".join(problems))
+    return out
+
+
+def _normalise(kind: FieldType, allowed: list[str] | None, value: Any) -> Any:
+    if kind is FieldType.date:
+        if isinstance(value, datetime):
+            raise TypeError(f"expected a date, got a date and time {value!r}")
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, str):
+            return date.fromisoformat(value).isoformat()
+        raise TypeError(f"expected a date (YYYY-MM-DD), got {value!r}")
+    if kind is FieldType.bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"expected true or false, got {value!r}")
+        return value
+    if kind is FieldType.int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected a whole number, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {value!r}")
+    if kind is FieldType.enum and value not in (allowed or []):
+        raise ValueError(f"{value!r} is not one of {', '.join(allowed or [])}")
+    return value
