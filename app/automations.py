@@ -16,7 +16,7 @@ from prefect.blocks.core import Block
 from prefect.client.orchestration import get_client
 from prefect.events.schemas.automations import Posture
 
-from tasks.labels import case_resource_id, event_name
+from integrations.labels import case_resource_id, event_name
 
 TIMELINE = "regie: tijdlijn bijwerken bij gemiste termijn"
 NOTIFY = "regie: coordinator bij gemiste termijn"

@@ -1,4 +1,4 @@
-"""The one service layer: every entry point (Prefect flows, the inbox, the CLI) changes cases through here.
+"""The case service: every entry point (Prefect flows, the inbox, the CLI) changes cases through here.
 
 Each change is prepared and then committed. Preparing loads the case, checks the version the caller
 saw (if given) and runs the pure engine, outside any transaction. Committing writes the new state,
@@ -9,41 +9,33 @@ engine error (bad form data, a step that is not open) is raised before anything 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
+from app.clock import Clock, utc_now
+from app.sweep import SweepReport, sweep
+from app.views import CaseSummary, CaseView, TaskView, case_view, task_view
 from engine.calendar import require_aware
-from engine.errors import DefinitionError
-from engine.events import MessageReceived, Started, TaskCompleted
+from engine.events import Event, MessageReceived, Started, TaskCompleted
 from engine.interpreter import advance
 from engine.loader import Library
 from engine.process import Process
 from engine.state import CaseState, new_case
-from engine.validator import validate_paths
 from store import outbox as outbox_store
 from store import queries
-from store.db import make_engine, upgrade, write_transaction
+from store.db import write_transaction
 from store.errors import CaseConflict, CaseExists, CaseNotFound, UnknownDefinition
-from store.models import CaseRecord, HistoryRecord
+from store.models import CaseRecord
 from store.outbox import OutboxItem
-from store.settings import Settings, get_settings
-from store.sweep import SweepReport, sweep
-from store.views import CaseSummary, CaseView, TaskView
-from store.writes import CaseChange, current_version, insert_case, update_cases, write_effects
-
-
-def utc_now() -> datetime:
-    """The real clock (tests pass a fake one instead)."""
-    return datetime.now(UTC)
+from store.writes import CaseChange, append_note, current_version, insert_case, update_cases, write_effects
 
 
 class CaseService:
     """Start, advance, show and list cases; fire due timers; hand out the outbox."""
 
-    def __init__(self, engine: Engine, library: Library, clock: Callable[[], datetime] = utc_now, *,
+    def __init__(self, engine: Engine, library: Library, clock: Clock = utc_now, *,
                  default_profile: str | None = None, sweep_batch_size: int = 100):
         self.engine = engine
         self.library = library
@@ -51,20 +43,6 @@ class CaseService:
         self.default_profile = default_profile
         self.sweep_batch_size = sweep_batch_size
         self._processes: dict[tuple[str, str | None], Process] = {}
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now,
-                      migrate: bool = True) -> "CaseService":
-        """The service for these settings: their database (migrated to the newest schema) and definitions."""
-        settings = settings or get_settings()
-        library, problems = validate_paths([settings.definitions_dir])
-        if problems:
-            raise DefinitionError(problems)
-        engine = make_engine(settings.database_url)
-        if migrate:
-            upgrade(engine)
-        return cls(engine, library, clock, default_profile=settings.default_profile,
-                   sweep_batch_size=settings.sweep_batch_size)
 
     def now(self) -> datetime:
         """Read the clock once (aware UTC)."""
@@ -102,7 +80,7 @@ class CaseService:
             ref = self.library.resolve(definition).ref
         except KeyError as exc:
             raise UnknownDefinition(exc.args[0]) from None
-        profile = self._profile_for(municipality, profile)
+        profile = self.profile_for(municipality, profile)
         process = self.process_for(ref, profile)
         before = new_case(case_ref, ref)
         event = Started(message=start_message, data=data or {}, occurred_on=occurred_on, actor=actor)
@@ -135,7 +113,7 @@ class CaseService:
         event = MessageReceived(message=message, data=data or {}, occurred_on=occurred_on, actor=actor)
         return self.commit_change(self.prepare_change(case_ref, event, expected_version=expected_version))
 
-    def prepare_change(self, case_ref: str, event: Any, *, expected_version: int | None = None) -> CaseChange:
+    def prepare_change(self, case_ref: str, event: Event, *, expected_version: int | None = None) -> CaseChange:
         """Apply an engine event to the case as it is now, without saving (the first half of a change)."""
         record = queries.load_case(self.engine, case_ref)
         if record is None:
@@ -169,20 +147,25 @@ class CaseService:
 
     def show_case(self, case_ref: str, *, history: int = 20) -> CaseView:
         """One case: status, phase, open tasks, clocks, what is due next, shareable data, recent history."""
-        return queries.show_case(self.engine, self.process_for, case_ref, history)
+        record, lines = queries.case_with_history(self.engine, case_ref, history)
+        return case_view(record, lines, self.process_for(record.definition, record.profile))
 
     def list_cases(self, *, municipality: str | None = None, phase: str | None = None,
                    status: str | None = None, limit: int | None = None, offset: int = 0) -> list[CaseSummary]:
         """Cases by reference, filtered; without reading their states."""
-        return queries.list_cases(self.engine, municipality=municipality, phase=phase, status=status,
+        rows = queries.list_cases(self.engine, municipality=municipality, phase=phase, status=status,
                                   limit=limit, offset=offset)
+        return [CaseSummary.model_validate(row) for row in rows]
 
     def open_tasks(self, *, municipality: str | None = None, role: str | None = None,
                    case_ref: str | None = None, missed: bool | None = None,
                    limit: int | None = None) -> list[TaskView]:
         """Open user tasks across cases, soonest due first (the inbox)."""
-        return queries.open_tasks(self.engine, self.process_for, municipality=municipality, role=role,
-                                  case_ref=case_ref, missed=missed, limit=limit)
+        rows = queries.open_tasks(self.engine, municipality=municipality, role=role, case_ref=case_ref,
+                                  missed=missed, limit=limit)
+        return [task_view(self.process_for(r.case_definition, r.profile), case_ref=r.case_ref,
+                          case_version=r.version, definition=r.definition, task_id=r.task_id, step=r.step,
+                          role=r.role, opened_at=r.opened_at, due_on=r.due_on, missed=r.missed) for r in rows]
 
     def personal_data(self, case_ref: str) -> dict[str, Any]:
         """The identifying data kept for a case. For code that must reach the person; never to display."""
@@ -194,12 +177,8 @@ class CaseService:
         receive, or a delivery escalated to the coordinator). Process data only."""
         now = self.now()
         with write_transaction(self.engine) as conn:
-            version = current_version(conn, case_ref)
-            if version is None:
-                raise CaseNotFound(f"no case '{case_ref}'")
-            conn.execute(insert(HistoryRecord.__table__).values(
-                case_ref=case_ref, version=version, at=at or now, recorded_at=now, actor=actor[:100],
-                event="note", kind=kind[:40], ref=ref[:100], detail=detail[:500]))
+            if not append_note(conn, case_ref, kind=kind, ref=ref, detail=detail, actor=actor, at=at or now, now=now):
+                raise CaseNotFound(case_ref)
 
     # --- outbox ----------------------------------------------------------------------------------
 
@@ -216,9 +195,9 @@ class CaseService:
         """Record a failed delivery attempt; the command stays pending."""
         outbox_store.mark_failed(self.engine, key, error)
 
-    # --- internals -------------------------------------------------------------------------------
-
-    def _profile_for(self, municipality: str, profile: str | None) -> str | None:
+    def profile_for(self, municipality: str, profile: str | None = None) -> str | None:
+        """The profile a case of this municipality runs with: `profile` if given (it must exist), else the
+        profile named after the municipality if there is one, else the default profile."""
         if profile is not None:
             if profile not in self.library.profiles:
                 known = ", ".join(sorted(self.library.profiles)) or "none"
@@ -227,6 +206,8 @@ class CaseService:
         if municipality in self.library.profiles:
             return municipality
         return self.default_profile
+
+    # --- internals -------------------------------------------------------------------------------
 
     def _started_before(self, case_ref: str, record: CaseRecord | None, definition: str,
                         municipality: str) -> CaseView:

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from prefect.client.orchestration import get_client
-
+from app.bootstrap import DEMO_DEFINITION, Runtime
+from app.cases import CaseService
+from app.delivery import deliver_pending
 from engine.calendar import local_date, start_of_day
-from store.service import CaseService
-from tasks.outbox import drain
-from tasks.runtime import DEMO_DEFINITION, Runtime
 
 MUNICIPALITY = "tilburg"
 ACTOR = "demo"
@@ -123,8 +121,7 @@ async def load_demo(rt: Runtime) -> str:
     started = play(lambda clock: CaseService(service.engine, service.library, clock,
                                              default_profile=service.default_profile), now,
                    sweep_until=start_of_day(local_date(now)) - timedelta(minutes=1))
-    async with get_client() as client:
-        report = await drain(rt, client)
+    report = await deliver_pending(service, rt.notifier)
     tasks = service.open_tasks(municipality=MUNICIPALITY)
     missed = sum(t.missed for t in tasks)
     return (f"demo: {started} cases in {MUNICIPALITY} ({first} ...), {len(tasks)} open tasks in the inbox, "

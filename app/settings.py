@@ -1,7 +1,10 @@
-"""Regie's settings: one pydantic-settings object, read from `REGIE_*` variables and a `.env` file.
+"""Regie's one `Settings`: read from `REGIE_*` variables and a `.env` file, used the same way by the CLI,
+the flows, the tests and the benchmarks (through `app.bootstrap`).
 
 Built when asked (`get_settings()`), never at import, so tests and several instances side by side can
 each pass their own environment. Two instances need only a different `REGIE_DATA_DIR` and `REGIE_PORT`.
+The delivery policy is the `notify` part: `REGIE_NOTIFY_ESCALATE_AFTER_FAILURES` sets
+`notify.escalate_after_failures`, and so on.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.loader import DEFAULT_DIR
+from integrations.policy import DeliveryPolicy
 
 
 class Settings(BaseSettings):
     """Where Regie keeps its data, which database it uses, and how the local Prefect server runs."""
 
+    # `notify` is nested: REGIE_NOTIFY_<FIELD> (one split on "_" after the prefix, so REGIE_DATA_DIR stays
+    # the top-level data_dir).
     model_config = SettingsConfigDict(env_prefix="REGIE_", env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore")
+                                      extra="ignore", env_nested_delimiter="_", env_nested_max_split=1)
 
     data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".regie",
                            description="the SQLite database and the local Prefect home live here")
@@ -38,6 +44,9 @@ class Settings(BaseSettings):
         description="the municipality's secret for case references made from V-numbers (COA import); "
                     "keep it stable and out of the repository",
     )
+
+    notify: DeliveryPolicy = Field(default_factory=DeliveryPolicy,
+                                   description="retries, escalation and inbox links of partner messages")
 
     @model_validator(mode="after")
     def _resolve(self) -> "Settings":

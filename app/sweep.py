@@ -1,10 +1,8 @@
 """The timer sweep: fire every due timer of every case, in batches, each timer exactly once.
 
 The clock is read once, so one sweep has one `now`. Due cases are claimed a batch at a time in one
-transaction each: read, advance with the engine, write states, history, outbox and open tasks, commit.
-On PostgreSQL the claim is `SELECT ... FOR UPDATE SKIP LOCKED`: several workers sweep at once, each
-takes cases no other holds, and a case fired and committed by one is no longer due for the next. On
-SQLite the write lock is taken at BEGIN, so sweeps simply take turns.
+transaction each (`store.due.claim_due`): read, advance with the engine, write states, history,
+outbox and open tasks, commit. Several workers may sweep at once on PostgreSQL.
 
 A case the engine cannot advance (a definition problem) is left as it was and reported; the sweep
 goes on with the others. `SweepReport.raise_for_failures` lets the caller fail loudly afterwards.
@@ -13,20 +11,19 @@ goes on with the others. `SweepReport.raise_for_failures` lets the caller fail l
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
 
 from pydantic import BaseModel
-from sqlalchemy import Text, and_, cast, or_, select
+from sqlalchemy import Engine
 
 from engine.errors import EngineError
 from engine.interpreter import fire_due_timers
+from engine.process import Process
 from engine.state import CaseState
 from store.db import write_transaction
-from store.errors import StoreError, SweepFailed, UnknownDefinition
-from store.writes import CaseChange, cases, update_cases, write_effects
-
-if TYPE_CHECKING:
-    from store.service import CaseService
+from store.due import DueCase, claim_due
+from store.errors import StoreError, UnknownDefinition
+from store.writes import CaseChange, update_cases, write_effects
 
 
 class SweepFailure(BaseModel):
@@ -34,6 +31,16 @@ class SweepFailure(BaseModel):
 
     case_ref: str
     error: str
+
+
+class SweepFailed(StoreError):
+    """Some due cases could not be advanced by the sweep; they stay as they were, the rest was saved."""
+
+    def __init__(self, failures: list[SweepFailure]):
+        self.failures = failures
+        lines = "; ".join(f"{f.case_ref}: {f.error}" for f in failures[:20])
+        more = f" (and {len(failures) - 20} more)" if len(failures) > 20 else ""
+        super().__init__(f"{len(failures)} case(s) could not be advanced: {lines}{more}")
 
 
 class SweepReport(BaseModel):
@@ -51,14 +58,24 @@ class SweepReport(BaseModel):
             raise SweepFailed(self.failed)
 
 
-def sweep(service: "CaseService", batch_size: int, limit: int | None = None) -> SweepReport:
+class Cases(Protocol):
+    """What the sweep needs of the case service (`app.cases.CaseService` is one)."""
+
+    engine: Engine
+
+    def now(self) -> datetime: ...
+
+    def process_for(self, definition: str, profile: str | None) -> Process: ...
+
+
+def sweep(service: Cases, batch_size: int, limit: int | None = None) -> SweepReport:
     """Fire due timers at one `now` until no case is due (or `limit` cases were advanced)."""
     report = SweepReport(now=service.now())
     after: tuple[datetime, str] | None = None
     while limit is None or report.cases_advanced < limit:
         size = batch_size if limit is None else min(batch_size, limit - report.cases_advanced)
         with write_transaction(service.engine) as conn:
-            rows = conn.execute(_claim(conn.dialect.name, report.now, after, size)).all()
+            rows = claim_due(conn, report.now, after, size)
             changes = [change for row in rows if (change := _fire(service, row, report)) is not None]
             if update_cases(conn, changes) != len(changes):
                 # Cannot happen while the claim holds the rows; refuse rather than write half a batch.
@@ -75,21 +92,7 @@ def sweep(service: "CaseService", batch_size: int, limit: int | None = None) -> 
     return report
 
 
-def _claim(dialect: str, now: datetime, after: tuple[datetime, str] | None, size: int) -> Any:
-    c = cases.c
-    # The state comes as JSON text: pydantic parses text faster than Python's json module plus validation.
-    stmt = select(c.case_ref, c.municipality, c.definition, c.profile, c.version,
-                  cast(c.state, Text).label("state"), c.next_due_at) \
-        .where(c.next_due_at <= now).order_by(c.next_due_at, c.case_ref).limit(size)
-    if after is not None:
-        due, ref = after
-        stmt = stmt.where(or_(c.next_due_at > due, and_(c.next_due_at == due, c.case_ref > ref)))
-    if dialect == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return stmt
-
-
-def _fire(service: "CaseService", row: Any, report: SweepReport) -> CaseChange | None:
+def _fire(service: Cases, row: DueCase, report: SweepReport) -> CaseChange | None:
     try:
         process = service.process_for(row.definition, row.profile)
         before = CaseState.model_validate_json(row.state)

@@ -1,4 +1,4 @@
-"""What the store shows of a case: process data only, safe for the Prefect UI, logs and messages.
+"""What the service shows of a case: process data only, safe for the Prefect UI, logs and messages.
 
 Case data fields appear only when their privacy category may leave the case store (`process`,
 `case_reference`); identifying and special-category data, and anything undeclared, never do.
@@ -15,6 +15,7 @@ from engine.commands import FormFieldSpec
 from engine.definitions import UserTask
 from engine.process import Process
 from engine.state import CaseState, Timer
+from store.models import CaseRecord, HistoryRecord
 
 
 class _View(BaseModel):
@@ -139,3 +140,24 @@ def _subject(timer: Timer, elements: dict[str, str]) -> str:
         return f"{timer.clock}.{timer.ref}" if timer.kind == "milestone" else timer.clock
     subject = elements.get(timer.token or "", "")
     return f"{subject}.{timer.ref}" if timer.kind == "boundary" and timer.ref else subject
+
+
+def case_view(record: CaseRecord, history: list[HistoryRecord], process: Process) -> CaseView:
+    """One case with its open tasks, clocks, timers, shareable data and the given history lines."""
+    state = CaseState.model_validate(record.state)
+    scopes = {s.id: s.definition for s in state.scopes}
+    open_tasks = [
+        task_view(process, case_ref=record.case_ref, case_version=record.version,
+                  definition=scopes.get(t.scope, record.definition), task_id=t.id, step=t.element,
+                  role=t.role, opened_at=t.opened_at, due_on=t.due_on, missed=t.missed)
+        for t in state.tasks
+    ]
+    return CaseView(
+        case_ref=record.case_ref, municipality=record.municipality, definition=record.definition,
+        profile=record.profile, version=record.version, status=record.status, phase=record.phase,
+        next_due_at=record.next_due_at, open_tasks=open_tasks, clocks=clock_views(state),
+        next_due=due_views(state), data=shareable_data(process, state.data),
+        history=[HistoryView(version=h.version, at=h.at, actor=h.actor, event=h.event, kind=h.kind, ref=h.ref,
+                             detail=h.detail) for h in history],
+        created_at=record.created_at, updated_at=record.updated_at,
+    )

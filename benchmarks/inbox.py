@@ -8,7 +8,7 @@ database SQLite, or a fresh PostgreSQL database that is dropped afterwards) and 
 put a user task in the inbox:
 
 - direct (what Regie does): the inbox run is created through the API already Suspended, with its form
-  schema and markdown description as run inputs (tasks/inbox.py: one bulk request per 100 runs, two
+  schema and markdown description as run inputs (integrations/inbox.py: one bulk request per 100 runs, two
   input writes per run, 8 at a time). No flow code runs until an operator resumes it.
 - naive: create a Scheduled run of a flow that calls `suspend_flow_run(wait_for_input=Form)`; a
   runner (`serve`, --naive-limit runs at once) starts a Python process per run, which runs the flow
@@ -16,6 +16,9 @@ put a user task in the inbox:
 
 For each: wall time per entry, and the rows the Prefect database gained per entry, per table (after
 the event persister has caught up). The naive way is measured on --naive entries and extrapolated.
+
+Longer than the house's ~300 lines on purpose: the measured path, its same-run baseline and the report
+that compares them stay in one file, so one command reproduces a row of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ def diff(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 def entries(n: int, prefix: str):
     from engine.commands import FormFieldSpec
-    from tasks.inbox import InboxEntry, InboxTask
+    from integrations.inbox import InboxEntry, InboxTask
 
     form = (FormFieldSpec(name="scenario", type="enum", required=True, label="Scenario",
                           values=["snelle_start", "gecombineerd", "na_verhuizing"]),
@@ -125,12 +128,12 @@ async def direct(n: int, batch: int = 500) -> tuple[float, list[float]]:
     """Open n inbox entries the way Regie does, in outbox-sized batches; seconds taken, and per batch."""
     from prefect.client.orchestration import get_client
 
-    from tasks.inbox import open_entries
-    from tasks.outbox import inbox_deployment_id
+    from integrations.inbox import open_entries
+    from integrations.prefect_channels import PrefectChannels
 
     todo = entries(n, "DIRECT")
     async with get_client() as client:
-        deployment = await inbox_deployment_id(client)
+        deployment = await PrefectChannels(client).inbox_deployment()
         started = time.perf_counter()
         laps = []
         for start in range(0, n, batch):

@@ -46,26 +46,21 @@ class Clock:
 
 def store(folder: Path, n: int, clock: Clock):
     """A fresh case store with n cases started at START, their first commands delivered to Prefect."""
-    from prefect.client.orchestration import get_client
-
-    from store.settings import get_settings
-    from tasks.outbox import drain
-    from tasks.runtime import build_runtime
+    from app.bootstrap import bootstrap
+    from app.delivery import deliver_pending
+    from app.settings import get_settings
 
     definitions = folder / "definitions"
     definitions.mkdir(parents=True)
     shutil.copy(ROOT / "process_definitions" / "catalog.yaml", definitions / "catalog.yaml")
-    rt = build_runtime(get_settings(data_dir=folder / "data", definitions_dir=definitions, database_url=""),
-                       clock=clock)
+    rt = bootstrap(get_settings(data_dir=folder / "data", definitions_dir=definitions, database_url=""),
+                   clock=clock)
     clock.at = START
     for i in range(n):
         rt.service.start_trajectory(case_ref=f"{folder.name.upper()}-{i:05d}", definition="rondleiding",
                                     municipality="rotterdam", start_message="koppeling", actor="bench")
 
-    async def deliver():
-        async with get_client() as client:
-            await drain(rt, client)
-    asyncio.run(deliver())
+    asyncio.run(deliver_pending(rt.service, rt.notifier))
     clock.at = START + timedelta(days=11, hours=1)
     return rt
 
@@ -90,8 +85,8 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=200)
     args = parser.parse_args()
     with prefect_server() as (_server, counter, _env), tempfile.TemporaryDirectory(prefix="regie-sweep-") as tmp:
+        from app.bootstrap import use
         from flows.sweep import fire_due_timers
-        from tasks.runtime import use_runtime
 
         print(f"# Prefect sweep benchmark  ({platform.machine()}, {os.cpu_count()} cores, Python "
               f"{platform.python_version()}, case store and Prefect on SQLite)\n")
@@ -99,7 +94,7 @@ def main() -> int:
         clock = Clock(START)
         rt = store(Path(tmp) / "regie", args.cases, clock)
         before = counter.settled()
-        with use_runtime(rt):
+        with use(rt):
             started = time.perf_counter()
             result = asyncio.run(fire_due_timers())
             regie = time.perf_counter() - started
@@ -110,7 +105,7 @@ def main() -> int:
         rt = store(Path(tmp) / "naive", args.cases, clock)
         fire_one_case = naive_flow()
         before = counter.settled()
-        with use_runtime(rt):
+        with use(rt):
             started = time.perf_counter()
             advanced = sum(asyncio.run(fire_one_case()) for _ in range(args.cases))
             naive = time.perf_counter() - started

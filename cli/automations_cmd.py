@@ -7,7 +7,7 @@ import asyncio
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from tasks.automations import install
+    from app.automations import install
 
     for name in asyncio.run(install(args.notify_block)):
         print(f"installed: {name}")

@@ -35,13 +35,13 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
 
 
 def _runtime():
-    from store.settings import get_settings
-    from tasks.runtime import build_runtime
+    from app.bootstrap import bootstrap
+    from app.settings import get_settings
 
     settings = get_settings()
     for key, value in prefect_environment(settings).items():
         os.environ.setdefault(key, value)  # before Prefect is imported (by delivery, below)
-    return build_runtime(settings)
+    return bootstrap(settings)
 
 
 def _deliver(rt) -> str:
@@ -49,13 +49,11 @@ def _deliver(rt) -> str:
     import asyncio
 
     import httpx
-    from prefect.client.orchestration import get_client
 
-    from tasks.outbox import DeliveryFailed, drain
+    from app.delivery import DeliveryFailed, deliver_pending
 
     async def run() -> str:
-        async with get_client() as client:
-            report = await drain(rt, client)
+        report = await deliver_pending(rt.service, rt.notifier)
         return f"delivered to Prefect: {report.delivered} command(s)"
 
     try:
@@ -137,12 +135,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _guarded(func):
     # Expected refusals (unknown case, conflict, bad form data) are one line on stderr, exit code 1.
     def run(args: argparse.Namespace) -> int:
-        from engine.errors import DefinitionError, EngineError
-        from store.errors import StoreError
+        from app.errors import REFUSALS
 
         try:
             return func(args)
-        except (DefinitionError, EngineError, StoreError, ValueError) as exc:
+        except REFUSALS as exc:
             print(f"regie case {args.case_command}: {exc}", file=sys.stderr)
             return 1
     return run

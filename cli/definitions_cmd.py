@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from engine.errors import DefinitionError, EngineError
-from engine.loader import DEFAULT_DIR
-from engine.schema import language_schema
-from engine.simulation import load_scenario, simulate
-from engine.validator import validate_paths
+from app.definitions import DEFAULT_DIR, check_definitions, load_scenario, schema, simulate_scenario
+from app.errors import REFUSALS
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -22,8 +18,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for p in missing:
             print(f"{p}: -: no such file or folder", file=sys.stderr)
         return 1
-    library, problems = validate_paths(_with_catalog(paths))
-    lines = [str(p) for p in problems] + _directory_problems(library)
+    library, lines = check_definitions(paths)
     for line in lines:
         print(line, file=sys.stderr)
     if lines:
@@ -33,27 +28,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _directory_problems(library) -> list[str]:
-    """Every profile's partner URLs, checked with apprise (secrets stand in as dummies when not set)."""
-    from integrations.directory import check_directory
-
-    lines = []
-    for profile in library.profiles.values():
-        file = library.files[f"profile:{profile.id}"]
-        _directory, problems = check_directory(profile, library.catalog, os.environ)
-        lines.extend(f"{file}: {p.role}: {p.partner}: {p.message}" for p in problems)
-    return lines
-
-
-def _with_catalog(paths: list[Path]) -> list[Path]:
-    # A single definition file is checked against the project's catalogue, unless one is given.
-    catalog = DEFAULT_DIR / "catalog.yaml"
-    covered = any(p.resolve() == catalog or (p.is_dir() and catalog.is_relative_to(p.resolve())) for p in paths)
-    return paths if covered else [catalog, *paths]
-
-
 def cmd_schema(args: argparse.Namespace) -> int:
-    text = json.dumps(language_schema(), indent=2, ensure_ascii=False)
+    text = json.dumps(schema(), indent=2, ensure_ascii=False)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
@@ -64,19 +40,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(Path(args.scenario))
-    except DefinitionError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    paths = [Path(p) for p in args.definitions] or [DEFAULT_DIR]
-    library, problems = validate_paths(_with_catalog(paths))
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        return 1
-    try:
-        result = simulate(library, scenario)
-    except (EngineError, KeyError) as exc:
+        result, problems = simulate_scenario(scenario, [Path(p) for p in args.definitions] or [DEFAULT_DIR])
+    except (*REFUSALS, KeyError) as exc:
         print(f"{args.scenario}: {exc}", file=sys.stderr)
+        return 1
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if result is None:
         return 1
     if args.json:
         print(result.model_dump_json(indent=2, exclude={"state"}))

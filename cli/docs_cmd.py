@@ -6,21 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.diagram import processes_doc
-from engine.loader import DEFAULT_DIR
-from engine.validator import validate_paths
+from app.definitions import DEFAULT_DIR, process_docs
 
 DOCS_FILE = DEFAULT_DIR.parent / "docs" / "processes.md"
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    library, problems = validate_paths([Path(args.definitions)] if args.definitions else [DEFAULT_DIR])
-    if problems:
+    text, problems = process_docs(Path(args.definitions) if args.definitions else None)
+    if text is None:
         for problem in problems:
             print(problem, file=sys.stderr)
         print("fix the definitions first: the docs are generated from valid definitions only", file=sys.stderr)
         return 1
-    text = processes_doc(library)
     target = Path(args.output) if args.output else DOCS_FILE
     if args.check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
@@ -31,7 +28,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    print(f"wrote {target} ({len(library.definitions)} definitions)")
+    print(f"wrote {target}")
     return 0
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 
 def cmd_import_koppelingen(args: argparse.Namespace) -> int:
-    from integrations.coa_import import KoppelingFileError, service_import
-    from store.service import CaseService
-    from store.settings import get_settings
+    from app.bootstrap import bootstrap
+    from app.imports import KoppelingFileError, import_coa_koppelingen
+    from app.settings import get_settings
 
     settings = get_settings()
     key = settings.pseudonym_key.get_secret_value()
@@ -23,9 +23,9 @@ def cmd_import_koppelingen(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
         return 2
-    service = CaseService.from_settings(settings)
+    service = bootstrap(settings).service
     try:
-        report = service_import(service, text, key=key.encode(), actor=args.actor, only_valid=args.only_valid,
+        report = import_coa_koppelingen(service, text, key=key.encode(), actor=args.actor, only_valid=args.only_valid,
                                 dry_run=args.dry_run)
     except KoppelingFileError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)

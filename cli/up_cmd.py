@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from store.settings import Settings
+    from app.settings import Settings
 
 HEALTH_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
@@ -102,7 +102,7 @@ def stop_server(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> N
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from store.settings import get_settings
+    from app.settings import get_settings
 
     if args.demo:
         # The demo's partners are fictional: log and record notices instead of sending them (an
@@ -136,16 +136,16 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool) -> int:
     import asyncio
 
+    from app.bootstrap import bootstrap, use
     from flows.serve import SWEEP_EVERY, deployments, serve_all
-    from tasks.runtime import build_runtime, use_runtime
 
-    rt = build_runtime(settings)  # migrates the case store before anything runs
+    rt = bootstrap(settings)  # migrates the case store before anything runs
     if demo:
-        from flows.demo import load_demo
+        from app.demo import load_demo
 
         for deployment in deployments(None):
             deployment.apply()  # the inbox deployment must exist before demo tasks are delivered
-        with use_runtime(rt):
+        with use(rt):
             print(asyncio.run(load_demo(rt)), flush=True)
     ui = api_url.removesuffix("/api")
     every = f"every {SWEEP_EVERY.total_seconds():.0f} s" if sweep else "off"

@@ -14,11 +14,9 @@ from datetime import date
 from typing import Any
 
 from prefect import flow
-from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasks import labels
-from tasks.cases import complete_case_step, deliver_case_message, deliver_outbox, start_case, tag_run
+from tasks.cases import complete_case_step, deliver_case_message, deliver_outbox, run_name, start_case, tag_run
 
 
 class _Request(BaseModel):
@@ -54,16 +52,7 @@ class DeliverMessage(_Request):
     occurred_on: date | None = Field(None, description="when it happened (default: today)")
 
 
-def _run_name(action: str, detail: str | None = None):
-    # Parameters arrive as a model when the flow is called, as a dict when a deployment runs it.
-    def name() -> str:
-        request = flow_run.parameters["request"]
-        get = request.get if isinstance(request, dict) else lambda k: getattr(request, k)
-        return labels.case_run_name(action, get("case_ref"), get(detail) if detail else None)
-    return name
-
-
-@flow(name="start-trajectory", flow_run_name=_run_name("start"), log_prints=False)
+@flow(name="start-trajectory", flow_run_name=run_name("start"), log_prints=False)
 async def start_trajectory(request: StartTrajectory) -> dict[str, Any]:
     """Start a trajectory; its first steps appear in the inbox."""
     view = start_case(case_ref=request.case_ref, definition=request.definition,
@@ -72,7 +61,7 @@ async def start_trajectory(request: StartTrajectory) -> dict[str, Any]:
     return await _tag_and_deliver(view)
 
 
-@flow(name="complete-step", flow_run_name=_run_name("complete", "step"))
+@flow(name="complete-step", flow_run_name=run_name("complete", "step"))
 async def complete_step(request: CompleteStep) -> dict[str, Any]:
     """Complete a step, as the inbox form does; its inbox run closes, the next steps open."""
     view = complete_case_step(case_ref=request.case_ref, task_ref=request.step, data=request.data,
@@ -80,7 +69,7 @@ async def complete_step(request: CompleteStep) -> dict[str, Any]:
     return await _tag_and_deliver(view)
 
 
-@flow(name="deliver-message", flow_run_name=_run_name("message", "message"))
+@flow(name="deliver-message", flow_run_name=run_name("message", "message"))
 async def deliver_message(request: DeliverMessage) -> dict[str, Any]:
     """Deliver a life event or signal to a case."""
     view = deliver_case_message(case_ref=request.case_ref, message=request.message, data=request.data,

@@ -8,35 +8,14 @@ fails the run, so Prefect retries it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from prefect import flow, get_run_logger
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-
-from integrations.apprise_notifier import AppriseNotifier, DigestReport
-from tasks.runtime import runtime
-
-
-class DigestsUnavailable(RuntimeError):
-    """The runtime's notifier does not send digests (it is not the apprise notifier)."""
-
-
-def digest_notifier() -> AppriseNotifier:
-    """The apprise notifier of this process's runtime."""
-    notifier = runtime().notifier
-    if not isinstance(notifier, AppriseNotifier):
-        raise DigestsUnavailable(f"digests need the apprise notifier; the runtime has {type(notifier).__name__}")
-    return notifier
-
-
-@task(name="send-partner-digests", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[300, 900])
-def send_partner_digests() -> DigestReport:
-    """Send today's digest to every partner with queued messages; raises if any could not be sent."""
-    return digest_notifier().send_digests()
+from app.clock import utc_now
+from tasks.partners import send_partner_digests
 
 
 def _run_name() -> str:
-    return f"digests {datetime.now(UTC):%Y-%m-%d}"
+    return f"digests {utc_now():%Y-%m-%d}"
 
 
 @flow(name="send-digests", flow_run_name=_run_name)

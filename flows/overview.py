@@ -13,8 +13,8 @@ from typing import Any
 
 from prefect import flow
 
-from engine.calendar import local_date
-from store import overview
+from app.bootstrap import current
+from app.overview.runs import changed_cases, municipalities, read_clock
 from tasks.artifacts import (
     publish_case_timeline,
     publish_caseload,
@@ -23,33 +23,31 @@ from tasks.artifacts import (
     publish_kpis,
     published_until,
     remember_published_until,
-    today_of_service,
 )
-from tasks.runtime import runtime
 
 
 @flow(name="publish-overview", flow_run_name="overview")
 async def publish_overview(all_timelines: bool = False, radar_days: int = 14) -> dict[str, Any]:
     """Publish caseload, deadline radar and KPIs per municipality, and the timelines of changed cases."""
-    service = runtime().service
-    started = service.now()  # the clock is read once: every artifact of this run has the same `today`
-    today = local_date(started)
-    municipalities = overview.municipalities(service.engine)
-    for municipality in municipalities:
+    service = current().service
+    started, today = read_clock(service)  # read once: every artifact of this run has the same `today`
+    found = municipalities(service)
+    for municipality in found:
         publish_caseload(municipality, today)
         publish_deadline_radar(municipality, today, radar_days)
         for kpi in publish_kpis(municipality, today):
             publish_kpi_share(municipality, kpi)
     since = None if all_timelines else published_until()
-    changed = overview.changed_cases(service.engine, since)
+    changed = changed_cases(service, since)
     for case_ref in changed:
         publish_case_timeline(case_ref, today)
     # Remembered only after everything was published: a failed run is redone in full next time.
     remember_published_until(started)
-    return {"today": today.isoformat(), "municipalities": len(municipalities), "timelines": len(changed)}
+    return {"today": today.isoformat(), "municipalities": len(found), "timelines": len(changed)}
 
 
 @flow(name="publish-case-timeline", flow_run_name="timeline {case_ref}")
 async def publish_case_timeline_flow(case_ref: str) -> str:
     """Publish the timeline of one case (`case-<ref>`); returns the artifact key."""
-    return publish_case_timeline(case_ref, today_of_service())
+    _, today = read_clock(current().service)
+    return publish_case_timeline(case_ref, today)

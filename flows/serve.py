@@ -38,15 +38,15 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
                                 description="The inbox: each open user task is a Suspended run; resume it "
                                             "with the form to complete the step."),
         fire_due_timers.to_deployment(name="fire-due-timers", tags=TAGS, interval=sweep_every,
-                                      description="Fire every due timer once, in batches."),
+                                      description="Fire every due timer once, in batches (FOR UPDATE SKIP LOCKED on PostgreSQL)."),
         deliver_notifications.to_deployment(name="deliver-notifications", tags=TAGS,
                                             description="Deliver pending outbox commands (the sweep does "
                                                         "this every minute too)."),
         # The overview and the digests follow the sweep's switch: schedules on when it is on.
         publish_overview.to_deployment(
             name="publish-overview", tags=TAGS, interval=OVERVIEW_EVERY if sweep_every else None,
-            description="Coordinators' overview: caseload, deadline radar and KPIs per municipality; "
-                        "timelines of the cases changed since the last run."),
+            description="Coordinators' overview: caseload, deadline radar and KPIs per municipality, and the "
+                        "timelines of the cases changed since the last run (all of them with all_timelines=true)."),
         publish_case_timeline_flow.to_deployment(name="publish-case-timeline", tags=TAGS,
                                                  description="Publish the timeline artifact (case-<ref>) of one case."),
         import_koppelingen.to_deployment(

@@ -7,18 +7,17 @@ is delivered. `deliver-notifications` drains whatever is still pending, e.g. aft
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
-from prefect.artifacts import acreate_markdown_artifact
 
-from tasks.cases import deliver_outbox, sweep_timers
+from app.clock import utc_now
+from tasks.cases import deliver_outbox, publish_sweep_summary, sweep_timers
 
 
 def _sweep_name() -> str:
     # Named by when it ran, so the list of sweeps reads as a timeline.
-    return f"sweep {datetime.now(UTC):%Y-%m-%d %H:%M}"
+    return f"sweep {utc_now():%Y-%m-%d %H:%M}"
 
 
 @flow(name="fire-due-timers", flow_run_name=_sweep_name)
@@ -27,15 +26,7 @@ async def fire_due_timers(batch_size: int | None = None, limit: int | None = Non
     report = sweep_timers(batch_size=batch_size, limit=limit)
     drained = await deliver_outbox()
     if report.cases_advanced or report.failed:
-        # Counts only: a coordinator sees what the sweep did without any case detail.
-        await acreate_markdown_artifact(
-            key="timer-sweep",
-            markdown=(f"### Timer sweep at {report.now:%Y-%m-%d %H:%M} UTC\n\n| | |\n|---|---|\n"
-                      f"| cases advanced | {report.cases_advanced} |\n| batches | {report.batches} |\n"
-                      f"| commands queued | {report.commands_queued} |\n| delivered | {drained.delivered} |\n"
-                      f"| cases that failed | {len(report.failed)} |\n"),
-            description="What the last timer sweep did",
-        )
+        await publish_sweep_summary(report, drained.delivered)
     # Failures are raised after the rest is saved and delivered, so the run shows Failed.
     report.raise_for_failures()
     return {"now": report.now.isoformat(), "cases_advanced": report.cases_advanced, "batches": report.batches,

@@ -1,6 +1,6 @@
 """The inbox run: one Suspended run of the `user-task` deployment per open user task.
 
-Nothing executes while the task is open: the run is created already Suspended (tasks/inbox.py). When
+Nothing executes while the task is open: the run is created already Suspended (integrations/inbox.py). When
 an operator fills in the form and resumes it, the server stores the form and schedules the run; a
 runner then executes this flow from the top, which reads the form, checks that the step is still open
 (it may have been completed elsewhere meanwhile), and completes it through the same service call as
@@ -13,8 +13,8 @@ from typing import Any
 
 from prefect import flow
 
-from tasks.cases import complete_case_step, deliver_outbox, read_inbox_form, step_is_open
-from tasks.inbox import InboxTask
+from tasks.cases import complete_case_step, deliver_outbox
+from tasks.inbox import InboxTask, read_inbox_form, step_is_open
 
 INBOX_ACTOR = "prefect-inbox"
 

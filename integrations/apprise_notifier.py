@@ -8,101 +8,47 @@ For one command it
 3. renders the message per recipient language; the privacy guard runs for every recipient before
    anything is sent (integrations.messages);
 4. per recipient, claims the delivery in the ledger (so it is never sent twice, also across crashes,
-   restarts and concurrent drains), sends it through a fresh apprise plugin (no throttling between
-   sends), trying the partner's URLs in order, and records the attempt (time, outcome, service schema,
-   error with secrets removed). apprise `notify()` returning False is a failure;
-5. raises `NotificationFailed` when any recipient failed, so the outbox row stays pending; a retry
+   restarts and concurrent drains), sends it (integrations.apprise_send), and records the attempt
+   (time, outcome, service schema, error with secrets removed);
+5. raises `DeliveryIncomplete` when any recipient failed, so the outbox row stays pending; a retry
    skips recipients that already got it. After `escalate_after_failures` failed attempts, or
    `escalate_after_hours` since the first, the coordinator is told once, preferring a channel of
    another kind than the one failing.
 
 Partners with `digest: daily` get the message queued in the ledger; `send_digests` sends one digest per
-partner per day.
-
-Secrets in URLs are read when sending (environment, Prefect Secret blocks) and never logged or stored.
+partner per day (integrations.digests). It implements `integrations.notifier.Notifier`.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import apprise
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine, select
 
 from engine.commands import NotifyRole
-from engine.loader import Library
-from integrations.directory import (
-    COORDINATOR,
-    DirectoryError,
-    Partner,
-    PartnerDirectory,
-    SecretUnavailable,
-    Unroutable,
-    case_choices,
-    check_directory,
-    resolve_url,
-    route,
+from engine.deliveries import Claim, Delivery, DeliveryMeta, Kind
+from integrations.apprise_send import Sender, prefect_secret
+from integrations.digests import send_digests
+from integrations.directory import COORDINATOR, Partner, PartnerDirectory
+from integrations.ledger import DeliveryLedger
+from integrations.messages import MessageError, MessageRenderer, RenderedMessage
+from integrations.notifier import (
+    CaseNote,
+    DeliveryIncomplete,
+    DeliveryReport,
+    DigestReport,
+    MessageRefused,
+    NotificationFailed,
 )
-from integrations.ledger import Claim, Delivery, DeliveryLedger, DeliveryMeta, Kind, SqlDeliveryLedger, backoff
-from integrations.messages import MessageError, MessageRenderer, RenderedMessage, WhereToAct
-from integrations.notifier import NotificationFailed
-from store.writes import cases as cases_table
+from integrations.policy import DeliveryPolicy
+from integrations.routing import Unroutable, case_choices, route
 
-DELIVERY_HEADER = "X-Regie-Delivery"
-"""Header (email, JSON webhooks) carrying `<message key>/<recipient>`, so a receiver can drop a repeat."""
 _ASAP = {"nl": "zo snel mogelijk", "en": "as soon as possible"}
 _TODAY = {"nl": "vandaag", "en": "today"}
-
-
-class MessageRefused(NotificationFailed):
-    """The message cannot be rendered (privacy guard, missing variable): nothing was sent to anyone."""
-
-
-class DeliveryIncomplete(NotificationFailed):
-    """Some recipients were not reached (the outbox row stays pending); `report` says what did happen,
-    including notes for the case history (an escalation happens on a failed attempt)."""
-
-    def __init__(self, message: str, report: "DeliveryReport"):
-        super().__init__(message)
-        self.report = report
-
-
-class NotifySettings(BaseSettings):
-    """Delivery policy, read from `REGIE_NOTIFY_*` variables when asked for (`get_notify_settings`)."""
-
-    model_config = SettingsConfigDict(env_prefix="REGIE_NOTIFY_", env_file=".env", extra="ignore")
-
-    escalate_after_failures: int = Field(3, ge=1, description="failed attempts before the coordinator is told")
-    escalate_after_hours: float = Field(4.0, gt=0, description="or hours since the first failed attempt")
-    retry_base_seconds: float = Field(60, ge=0, description="wait after the first failure; doubles each time")
-    retry_max_seconds: float = Field(3600, ge=0, description="longest wait between attempts")
-    lease_seconds: float = Field(300, gt=0, description="how long a sender holds a delivery it is sending")
-    ui_url: str | None = Field(None, description="Prefect UI address partners can reach; else the CLI line")
-    inbox_path: str = Field("/runs?flowRuns.tags.name={tag}",
-                            description="the UI's runs list filtered on a tag; {tag} becomes case:<case_ref>")
-    digest_timezone: str = Field("Europe/Amsterdam", description="whose calendar day a daily digest covers")
-    app_id: str = Field("Regie", description="sender name apprise puts in mail headers")
-
-
-def get_notify_settings(**overrides: Any) -> NotifySettings:
-    """Read the delivery settings now (environment, `.env`, then `overrides`)."""
-    return NotifySettings(**overrides)
-
-
-def utc_now() -> datetime:
-    """The real clock (tests pass their own)."""
-    return datetime.now(UTC)
 
 
 # --- what the notifier needs to know about a case -----------------------------------------------
@@ -133,73 +79,6 @@ class StaticCases:
         return CaseInfo(self.profiles.get(case_ref), self.data.get(case_ref, {}))
 
 
-@dataclass
-class StoreCases:
-    """Case facts read from the case store (one indexed read per command)."""
-
-    engine: Engine
-
-    def case(self, case_ref: str) -> CaseInfo | None:
-        c = cases_table.c
-        with self.engine.connect() as conn:
-            row = conn.execute(select(c.profile, c.state["data"].label("data"))
-                               .where(c.case_ref == case_ref)).first()
-        if row is None:
-            return None
-        return CaseInfo(row.profile, row.data if isinstance(row.data, dict) else {})
-
-
-# --- results ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaseNote:
-    """Something about delivery the case history must show (the caller writes it; process data only)."""
-
-    case_ref: str
-    kind: str
-    """`notification_unroutable` or `notification_escalated`"""
-    ref: str
-    """the role concerned"""
-    detail: str
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    """What happened to one command, per recipient id."""
-
-    key: str
-    delivered: tuple[str, ...] = ()
-    already: tuple[str, ...] = ()
-    queued: tuple[str, ...] = ()
-    failed: Mapping[str, str] = field(default_factory=dict)
-    """recipients not reached, with why (including those only `waiting`)"""
-    waiting: tuple[str, ...] = ()
-    """recipients not tried now: their backoff has not run out, or another run is sending to them"""
-    notes: tuple[CaseNote, ...] = ()
-
-    @property
-    def attempted(self) -> bool:
-        """Whether anything was sent (or tried) now; False when every open recipient was only waiting."""
-        return bool(self.delivered or self.queued or set(self.failed) - set(self.waiting))
-
-
-@dataclass(frozen=True)
-class DigestReport:
-    """Digests sent now (their keys) and messages left for a later digest."""
-
-    sent: tuple[str, ...] = ()
-    waiting: int = 0
-
-
-@dataclass(frozen=True)
-class _Send:
-    ok: bool
-    service: str | None
-    error: str | None = None
-    tried: tuple[str, ...] = ()
-
-
 @dataclass(frozen=True)
 class _Planned:
     partner: Partner
@@ -214,25 +93,20 @@ class AppriseNotifier:
     """Routes, renders and delivers partner messages; implements `integrations.notifier.Notifier`."""
 
     def __init__(self, *, directories: Mapping[str, PartnerDirectory], renderer: MessageRenderer,
-                 ledger: DeliveryLedger, cases: CaseLookup, settings: NotifySettings | None = None,
-                 default_profile: str | None = None, clock: Callable[[], datetime] = utc_now,
+                 ledger: DeliveryLedger, cases: CaseLookup, clock: Callable[[], datetime],
+                 policy: DeliveryPolicy | None = None, default_profile: str | None = None,
                  env: Mapping[str, str] | None = None, load_block: Callable[[str], str] | None = None):
         self.directories = directories
         self.renderer = renderer
         self.ledger = ledger
         self.cases = cases
-        self.settings = settings or NotifySettings()
+        self.policy = policy or DeliveryPolicy()
         self.default_profile = default_profile
         self.clock = clock
-        self.env = os.environ if env is None else env
-        self.load_block = load_block or prefect_secret
-        self.asset = apprise.AppriseAsset(app_id=self.settings.app_id, app_desc="Regie", secure_logging=True)
+        asset = apprise.AppriseAsset(app_id=self.policy.app_id, app_desc="Regie", secure_logging=True)
+        self.sender = Sender(asset, os.environ if env is None else env, load_block or prefect_secret)
 
     # -- one command --
-
-    def notify(self, command: NotifyRole) -> None:
-        """Deliver to every recipient of the role, or raise `NotificationFailed` (the Notifier interface)."""
-        self.deliver(command)
 
     def deliver(self, command: NotifyRole) -> DeliveryReport:
         """Deliver to every recipient of the role; returns what happened, including notes for the case.
@@ -316,7 +190,7 @@ class AppriseNotifier:
         if partner.digest == "daily" and meta.kind is Kind.message:
             fresh = self.ledger.queue(meta, at=now, subject=item.message.subject, body=item.message.body)
             return ("queued" if fresh else "already"), None, None
-        answer, row = self.ledger.claim(meta, now, timedelta(seconds=self.settings.lease_seconds))
+        answer, row = self.ledger.claim(meta, now, self.policy.lease)
         if answer is Claim.done:
             return "already", None, None
         if answer is Claim.busy:
@@ -324,38 +198,17 @@ class AppriseNotifier:
         if answer is Claim.wait:
             return "waiting", f"waiting to retry from {row.next_attempt_at:%Y-%m-%d %H:%M} UTC", None
         try:
-            sent = self._send(directory, partner, item.message, f"{meta.message_key}/{meta.recipient}", avoid)
+            sent = self.sender.send(directory, partner, item.message, f"{meta.message_key}/{meta.recipient}", avoid)
         except BaseException:
             self.ledger.release(meta.message_key, meta.recipient)  # a bug, not a failed send: give it back
             raise
         if sent.ok:
             self.ledger.succeeded(meta.message_key, meta.recipient, at=now, service=sent.service)
             return "delivered", None, None
-        wait = backoff(row.attempts + 1, timedelta(seconds=self.settings.retry_base_seconds),
-                       timedelta(seconds=self.settings.retry_max_seconds))
         row = self.ledger.failed(meta.message_key, meta.recipient, at=now, service=sent.service,
-                                 error=sent.error or "failed", retry_at=now + wait)
+                                 error=sent.error or "failed", retry_at=now + self.policy.retry_after(row.attempts + 1))
         note = self._maybe_escalate(directory, partner, row, sent.tried, now)
         return "failed", sent.error or "failed", note
-
-    def _send(self, directory: PartnerDirectory, partner: Partner, message: RenderedMessage, delivery_key: str,
-              avoid: Sequence[str] = ()) -> _Send:
-        """Try the partner's URLs (those of a kind in `avoid` last) until one accepts the message."""
-        channels = sorted(directory.channels[partner.id], key=lambda ch: ch.schema in avoid)
-        errors, tried, service = [], [], None
-        for channel in channels:
-            try:
-                resolved = resolve_url(channel.url, self.env, self.load_block)
-            except SecretUnavailable as exc:
-                errors.append(f"{channel.schema or 'secret url'}: {exc}")
-                continue
-            ok, service, error = send_with_apprise(resolved.url, message, delivery_key, self.asset,
-                                                   secrets=resolved.secrets)
-            tried.append(service or "unknown")
-            if ok:
-                return _Send(True, service, None, tuple(tried))
-            errors.append(f"{service}: {error}")
-        return _Send(False, service, "; ".join(errors) or "no usable URL", tuple(tried))
 
     # -- escalation --
 
@@ -364,8 +217,8 @@ class AppriseNotifier:
         if row.kind not in (Kind.message, Kind.unroutable) or row.escalated_at is not None:
             return None
         started = row.first_attempt_at or now
-        hours = timedelta(hours=self.settings.escalate_after_hours)
-        if row.attempts < self.settings.escalate_after_failures and now - started < hours:
+        hours = timedelta(hours=self.policy.escalate_after_hours)
+        if row.attempts < self.policy.escalate_after_failures and now - started < hours:
             return None
         coordinators = directory.roles.get(COORDINATOR, ())
         reached = 0
@@ -391,145 +244,6 @@ class AppriseNotifier:
     # -- daily digests --
 
     def send_digests(self, now: datetime | None = None) -> DigestReport:
-        """One digest per partner per calendar day with everything queued for it; raises if any failed.
-
-        Messages queued after today's digest went out wait for tomorrow's. A failed digest keeps its
-        messages queued; the next run retries it (after the backoff).
-        """
-        now = now or self.clock()
-        day = now.astimezone(ZoneInfo(self.settings.digest_timezone)).date()
-        groups: dict[tuple[str | None, str], list[Delivery]] = {}
-        for item in self.ledger.queued():
-            groups.setdefault((item.profile, item.recipient), []).append(item)
-        sent, waiting, failed = [], 0, {}
-        for (profile, recipient), items in groups.items():
-            directory = self.directories.get(profile or "")
-            partner = directory.partner(recipient) if directory else None
-            if directory is None or partner is None:
-                failed[recipient] = f"partner {recipient} is no longer in the directory of {profile}"
-                continue
-            key = f"digest:{profile}:{recipient}:{day.isoformat()}"
-            meta = DeliveryMeta(message_key=key, recipient=recipient, profile=profile, case_ref=None,
-                                role=items[0].role, template="dagoverzicht", kind=Kind.digest)
-            messages = [RenderedMessage(i.template, partner.language, i.subject or "", i.body or "") for i in items]
-            digest = self.renderer.render_digest(partner.organisation, day, messages, partner.language)
-            answer, row = self.ledger.claim(meta, now, timedelta(seconds=self.settings.lease_seconds))
-            if answer is Claim.done:
-                waiting += len(items)
-                continue
-            if answer is not Claim.go:
-                failed[recipient] = f"digest {key}: {answer.value}"
-                continue
-            result = self._send(directory, partner, digest, f"{key}/{recipient}")
-            if result.ok:
-                self.ledger.mark_digested(items, digest_key=key, at=now, service=result.service)
-                self.ledger.succeeded(key, recipient, at=now, service=result.service)
-                sent.append(key)
-            else:
-                wait = backoff(row.attempts + 1, timedelta(seconds=self.settings.retry_base_seconds),
-                               timedelta(seconds=self.settings.retry_max_seconds))
-                self.ledger.failed(key, recipient, at=now, service=result.service, error=result.error or "failed",
-                                   retry_at=now + wait)
-                failed[recipient] = result.error or "failed"
-        if failed:
-            lines = "; ".join(f"{who}: {why}" for who, why in failed.items())
-            raise NotificationFailed(f"{len(failed)} digest(s) not sent (their messages stay queued): {lines}")
-        return DigestReport(tuple(sent), waiting)
-
-
-# --- apprise ------------------------------------------------------------------------------------
-
-
-def send_with_apprise(url: str, message: RenderedMessage, delivery_key: str, asset: apprise.AppriseAsset, *,
-                      secrets: Sequence[str] = ()) -> tuple[bool, str | None, str | None]:
-    """Send one message through a fresh apprise plugin: (accepted, schema, error without secrets)."""
-    parsed = apprise.plugins.url_to_dict(url)
-    if parsed is None:
-        return False, None, "apprise does not accept the URL once its secrets are filled in"
-    schema = parsed["schema"]
-    with _apprise_warnings() as warnings:
-        plugin = apprise.Apprise.instantiate(url, asset=asset)
-        if plugin is None:
-            return False, schema, f"apprise does not accept the {schema}:// URL once its secrets are filled in"
-        # A fresh plugin per send never waits, and neither does one with the rate limit off.
-        plugin.request_rate_per_sec = 0
-        if isinstance(getattr(plugin, "headers", None), dict):
-            plugin.headers[DELIVERY_HEADER] = delivery_key
-        ok = plugin.notify(body=message.body, title=message.subject, body_format=apprise.NotifyFormat.TEXT)
-    if ok:
-        return True, schema, None
-    return False, schema, redact("; ".join(warnings) or "apprise notify() returned False", [url, *secrets])
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """`text` with every secret (and its URL-encoded form) replaced by ***."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, "***")
-    return text
-
-
-class _ThreadCapture(logging.Handler):
-    """Collects apprise warnings raised by this thread only (sends may run in parallel threads)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.thread = threading.get_ident()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread:
-            self.lines.append(record.getMessage())
-
-
-@contextmanager
-def _apprise_warnings() -> Iterator[list[str]]:
-    handler = _ThreadCapture()
-    logger = logging.getLogger("apprise")
-    logger.addHandler(handler)
-    try:
-        yield handler.lines
-    finally:
-        logger.removeHandler(handler)
-
-
-def prefect_secret(name: str) -> str:
-    """The value of a Prefect Secret block (read only when a message is sent)."""
-    import httpx
-    from prefect.blocks.system import Secret
-
-    try:
-        # _sync: the outbox drain calls us from inside an event loop, where load() would return a coroutine
-        return str(Secret.load(name, _sync=True).get())  # type: ignore[call-arg, union-attr]
-    except (ValueError, httpx.HTTPError, RuntimeError, OSError) as exc:
-        raise SecretUnavailable(f"Prefect Secret block {name!r} cannot be read ({type(exc).__name__})") from None
-
-
-# --- wiring -------------------------------------------------------------------------------------
-
-
-def load_directories(library: Library, env: Mapping[str, str] | None = None) -> dict[str, PartnerDirectory]:
-    """The partner directory of every profile in the library; raises `DirectoryError` listing every problem."""
-    directories, problems = {}, []
-    for profile in library.profiles.values():
-        directory, found = check_directory(profile, library.catalog, os.environ if env is None else env)
-        directories[profile.id] = directory
-        problems.extend(found)
-    if problems:
-        raise DirectoryError(sorted(problems))
-    return directories
-
-
-def build_notifier(*, engine: Engine, library: Library, clock: Callable[[], datetime] = utc_now,
-                   default_profile: str | None = None, settings: NotifySettings | None = None,
-                   env: Mapping[str, str] | None = None) -> AppriseNotifier:
-    """The notifier for a running Regie: directories from every profile, the ledger in the case store."""
-    if library.catalog is None:
-        raise ValueError("the definitions have no catalogue: there are no templates to send")
-    settings = settings or get_notify_settings()
-    where = WhereToAct(settings.ui_url, settings.inbox_path)
-    return AppriseNotifier(
-        directories=load_directories(library, env), renderer=MessageRenderer(library.catalog, where),
-        ledger=SqlDeliveryLedger(engine), cases=StoreCases(engine), settings=settings,
-        default_profile=default_profile, clock=clock, env=env,
-    )
+        """One digest per partner per calendar day with everything queued for it; raises if any failed."""
+        return send_digests(ledger=self.ledger, directories=self.directories, renderer=self.renderer,
+                            sender=self.sender, policy=self.policy, now=now or self.clock())

@@ -21,7 +21,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.events import Event
 
 from engine.commands import EmitEvent
-from tasks import labels
+from integrations import labels
 
 _NAMESPACE = UUID("5b6f3f2e-8f0e-4a53-9c1c-2a0f1e9d7c41")
 """Fixed namespace for event ids derived from command keys (any constant UUID would do)."""

@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from store.errors import CaseNotFound
-
 REQUIRED = ("v_nummer", "koppelingsdatum", "gemeente")
 OPTIONAL = ("naam", "geboortedatum", "azc")
 PERSONAL = ("v_nummer", "naam", "geboortedatum", "azc")
@@ -171,23 +169,3 @@ def import_koppelingen(text: str, *, key: bytes, municipalities: set[str], exist
             start(row)
         report.started.append(row.case_ref)
     return report
-
-
-def service_import(service: Any, text: str, *, key: bytes, actor: str, only_valid: bool = False,
-                   dry_run: bool = False) -> ImportReport:
-    """Import through the one service layer (`store.service.CaseService`)."""
-
-    def exists(case_ref: str) -> bool:
-        try:
-            service.show_case(case_ref, history=0)
-        except CaseNotFound:
-            return False
-        return True
-
-    def start(row: Koppeling) -> None:
-        service.start_trajectory(case_ref=row.case_ref, definition=DEFINITION, municipality=row.municipality,
-                                 actor=actor, start_message=START_MESSAGE, occurred_on=row.koppelingsdatum,
-                                 personal=row.personal)
-
-    return import_koppelingen(text, key=key, municipalities=set(service.library.profiles), exists=exists,
-                              start=start, only_valid=only_valid, dry_run=dry_run)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -131,15 +131,6 @@ class PartnerDirectory:
                 if partner.id == partner_id:
                     return partner
         return None
-
-
-@dataclass(frozen=True)
-class Unroutable:
-    """No recipient for a role in a case; said in Dutch and in English for the coordinator."""
-
-    role: str
-    nl: str
-    en: str
 
 
 def case_specific_roles(catalog: Catalog | None) -> frozenset[str]:
@@ -279,35 +270,14 @@ def _block(name: str, load_block: Callable[[str], str]) -> str:
     return value
 
 
-def route(directory: PartnerDirectory, role: str, chosen: str | None) -> tuple[Partner, ...] | Unroutable:
-    """The partners who get a message for `role` in a case that names `chosen` for it (or None)."""
-    listed = directory.roles.get(role, ())
-    if chosen:
-        partner = next((p for p in listed if p.id == chosen), None)
-        if partner is not None:
-            return (partner,)
-        return Unroutable(role, f"de zaak noemt partner {chosen}, maar die staat niet bij deze rol in de "
-                                f"partnerlijst van {directory.profile}",
-                          f"the case names partner {chosen}, which is not listed for this role in the "
-                          f"partner list of {directory.profile}")
-    if role in directory.case_specific:
-        default = next((p for p in listed if p.default), None)
-        if default is not None:
-            return (default,)
-        return Unroutable(role, f"de zaak noemt nog geen partner voor deze rol (veld {CASE_PARTNER_PREFIX}{role})",
-                          f"the case does not name a partner for this role yet (field "
-                          f"{CASE_PARTNER_PREFIX}{role})")
-    if not listed:
-        return Unroutable(role, f"de partnerlijst van {directory.profile} heeft niemand voor deze rol",
-                          f"the partner list of {directory.profile} has no one for this role")
-    return listed
-
-
-def case_choices(data: Mapping[str, Any], roles: Iterable[str]) -> dict[str, str]:
-    """`partner_<role>` values from case data (or a notification's context), by role."""
-    choices = {}
-    for role in roles:
-        value = data.get(f"{CASE_PARTNER_PREFIX}{role}")
-        if isinstance(value, str) and value:
-            choices[role] = value
-    return choices
+def load_directories(profiles: Iterable[Profile], catalog: Catalog | None, env: Mapping[str, str]
+                     ) -> dict[str, PartnerDirectory]:
+    """The partner directory of every profile; raises `DirectoryError` listing every problem of all of them."""
+    directories, problems = {}, []
+    for profile in profiles:
+        directory, found = check_directory(profile, catalog, env)
+        directories[profile.id] = directory
+        problems.extend(found)
+    if problems:
+        raise DirectoryError(sorted(problems))
+    return directories

@@ -38,7 +38,7 @@ from prefect.input.run_input import keyset_from_base_key
 from prefect.states import Cancelled, Completed, Suspended, to_state_create
 
 from engine.commands import FormFieldSpec, OpenUserTask
-from tasks import labels
+from integrations import labels
 
 FLOW_NAME = "user-task"
 PAUSE_KEY = "regie-inbox"

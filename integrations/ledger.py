@@ -1,7 +1,9 @@
-"""The delivery ledger as the notifier sees it: an interface, the backoff rule, and an in-memory fake.
+"""The delivery ledger as the notifier sees it: an interface and an in-memory fake.
 
-The real ledger is `store.deliveries.SqlDeliveryLedger` (a table in the case store). `MemoryLedger`
-behaves the same (the shared contract test runs both) for unit tests and benchmarks without a database.
+The row type and the claim and backoff rules are the engine's (`engine.deliveries`), so every ledger
+agrees on them. The real ledger is the case store's `store.deliveries.SqlDeliveryLedger`, which
+implements this interface structurally; `app.bootstrap` wires it in. `MemoryLedger` behaves the same
+(the shared contract test runs both) for unit tests and benchmarks without a database.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import threading
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from store.deliveries import (
+from engine.calendar import require_aware
+from engine.deliveries import (
     MAX_ERROR,
     SUBJECT,
     Claim,
@@ -18,13 +21,11 @@ from store.deliveries import (
     DeliveryMeta,
     Kind,
     Outcome,
-    SqlDeliveryLedger,
+    backoff,
     claim_answer,
-    utc,
 )
 
-__all__ = ["Claim", "Delivery", "DeliveryLedger", "DeliveryMeta", "Kind", "MemoryLedger", "Outcome",
-           "SqlDeliveryLedger", "backoff"]
+__all__ = ["Claim", "Delivery", "DeliveryLedger", "DeliveryMeta", "Kind", "MemoryLedger", "Outcome", "backoff"]
 
 
 class DeliveryLedger(Protocol):
@@ -55,11 +56,6 @@ class DeliveryLedger(Protocol):
     def mark_escalated(self, message_key: str, recipient: str, *, at: datetime) -> bool: ...
 
 
-def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
-    """Wait after the n-th failed attempt: base, 2×base, 4×base ... at most `cap`."""
-    return min(base * (2 ** max(attempts - 1, 0)), cap)
-
-
 class MemoryLedger:
     """The ledger in a dict; thread-safe, lost when the process ends (tests and benchmarks only)."""
 
@@ -80,7 +76,7 @@ class MemoryLedger:
             return [self._rows[k] for k in self._order if k[0] == message_key]
 
     def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta) -> tuple[Claim, Delivery]:
-        now = utc(now)
+        now = require_aware(now)
         with self._lock:
             row = self._insert(meta, now)
             answer = claim_answer(row, now)
@@ -89,7 +85,7 @@ class MemoryLedger:
             return answer, row
 
     def succeeded(self, message_key: str, recipient: str, *, at: datetime, service: str | None) -> None:
-        at = utc(at)
+        at = require_aware(at)
         with self._lock:
             row = self._rows[(message_key, recipient)]
             self._set(row, outcome=Outcome.delivered, attempts=row.attempts + 1, service=service,
@@ -98,7 +94,7 @@ class MemoryLedger:
 
     def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
                retry_at: datetime) -> Delivery:
-        at, retry_at = utc(at), utc(retry_at)
+        at, retry_at = require_aware(at), require_aware(retry_at)
         with self._lock:
             row = self._rows[(message_key, recipient)]
             if row.outcome is Outcome.delivered:
@@ -114,7 +110,7 @@ class MemoryLedger:
                 self._set(row, outcome=Outcome.failed if row.attempts else Outcome.new, claimed_until=None)
 
     def queue(self, meta: DeliveryMeta, *, at: datetime, subject: str, body: str) -> bool:
-        at = utc(at)
+        at = require_aware(at)
         with self._lock:
             if (meta.message_key, meta.recipient) in self._rows:
                 return False
@@ -126,7 +122,7 @@ class MemoryLedger:
             return [self._rows[k] for k in self._order if self._rows[k].outcome is Outcome.queued]
 
     def mark_digested(self, items: list[Delivery], *, digest_key: str, at: datetime, service: str | None) -> None:
-        at = utc(at)
+        at = require_aware(at)
         with self._lock:
             for item in items:
                 row = self._rows[(item.message_key, item.recipient)]
@@ -140,7 +136,7 @@ class MemoryLedger:
             row = self._rows[(message_key, recipient)]
             if row.escalated_at is not None:
                 return False
-            self._set(row, escalated_at=utc(at))
+            self._set(row, escalated_at=require_aware(at))
             return True
 
     def _insert(self, meta: DeliveryMeta, at: datetime, outcome: Outcome = Outcome.new, **extra: object) -> Delivery:

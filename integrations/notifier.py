@@ -1,9 +1,11 @@
-"""Telling a role that something needs doing: the `Notifier` interface and a recording fake.
+"""Telling a role that something needs doing: the `Notifier` interface, what it reports, and a log notifier.
 
-The outbox delivery hands every `NotifyRole` command to a `Notifier`. A notifier either delivers the
-message or raises `NotificationFailed`, so the delivery run shows Failed and the outbox row stays
-pending for the next attempt. A later issue adds the apprise notifier (email, chat) behind this same
-interface; until then `RecordingNotifier` logs one line per notice and keeps what it sent.
+The outbox delivery (app/delivery.py) hands every `NotifyRole` command to a `Notifier`. A notifier
+delivers the message to every recipient of the role and returns a `DeliveryReport`, or raises a
+`NotificationFailed` (carrying the report of what did happen, when there is one), so the outbox row
+stays pending for the next attempt. Two notifiers implement it: `AppriseNotifier` (email and chat to
+the partners in the municipality profiles) and `LogNotifier` (logs and records each notice; the demo,
+whose partners are fictional, and tests).
 
 Commands carry process data only (case reference, step, role, deadline), so logging them is allowed.
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -21,24 +25,92 @@ from engine.commands import NotifyRole
 logger = logging.getLogger("regie.notifier")
 
 
+@dataclass(frozen=True)
+class CaseNote:
+    """Something about delivery the case history must show (the caller writes it; process data only)."""
+
+    case_ref: str
+    kind: str
+    """`notification_unroutable` or `notification_escalated`"""
+    ref: str
+    """the role concerned"""
+    detail: str
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What happened to one command, per recipient id."""
+
+    key: str
+    delivered: tuple[str, ...] = ()
+    already: tuple[str, ...] = ()
+    queued: tuple[str, ...] = ()
+    failed: Mapping[str, str] = field(default_factory=dict)
+    """recipients not reached, with why (including those only `waiting`)"""
+    waiting: tuple[str, ...] = ()
+    """recipients not tried now: their backoff has not run out, or another run is sending to them"""
+    notes: tuple[CaseNote, ...] = ()
+
+    @property
+    def attempted(self) -> bool:
+        """Whether anything was sent (or tried) now; False when every open recipient was only waiting."""
+        return bool(self.delivered or self.queued or set(self.failed) - set(self.waiting))
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    """Digests sent now (their keys) and messages left for a later digest."""
+
+    sent: tuple[str, ...] = ()
+    waiting: int = 0
+
+
 class NotificationFailed(Exception):
-    """The message could not be delivered; the outbox keeps the command for another attempt."""
+    """The message did not reach every recipient; the outbox keeps the command for another attempt.
+
+    `report` says what did happen (recipients reached, waiting, notes for the case history) when the
+    notifier got as far as trying; None when it could not even start (no partner directory, say).
+    """
+
+    def __init__(self, message: str, report: DeliveryReport | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+class MessageRefused(NotificationFailed):
+    """The message cannot be rendered (privacy guard, missing variable): nothing was sent to anyone."""
+
+
+class DeliveryIncomplete(NotificationFailed):
+    """Some recipients were not reached (the outbox row stays pending); `report` says what did happen,
+    including notes for the case history (an escalation happens on a failed attempt)."""
+
+    report: DeliveryReport
+
+    def __init__(self, message: str, report: DeliveryReport):
+        super().__init__(message, report)
 
 
 class Notifier(Protocol):
-    """Delivers one notice to whoever fills a role for a case."""
+    """Delivers notices to whoever fills a role for a case, and the partners' daily digests."""
 
-    def notify(self, command: NotifyRole) -> None:
-        """Deliver the notice, or raise `NotificationFailed`. Delivering the same key twice is harmless."""
+    def deliver(self, command: NotifyRole) -> DeliveryReport:
+        """Deliver to every recipient of the role, or raise `NotificationFailed`. Delivering the same
+        key twice is harmless: recipients that got it are not sent it again."""
+        ...
+
+    def send_digests(self, now: datetime | None = None) -> DigestReport:
+        """Send today's digest to every partner with queued messages; raise `NotificationFailed` if any
+        could not be sent (their messages stay queued)."""
         ...
 
 
 @dataclass
-class RecordingNotifier:
-    """Logs each notice and records it (in memory, and optionally in a JSON-lines ledger file).
+class LogNotifier:
+    """Logs each notice and records it (in memory, and optionally in a JSON-lines file).
 
     Idempotent by command key: a key already recorded is not recorded or logged again. `fail_roles`
-    lets a test see how delivery behaves when a channel is down.
+    lets a test see how delivery behaves when a channel is down. It has no digest partners.
     """
 
     ledger: Path | None = None
@@ -51,12 +123,13 @@ class RecordingNotifier:
             with self.ledger.open(encoding="utf-8") as lines:
                 self._keys.update(json.loads(line)["key"] for line in lines if line.strip())
 
-    def notify(self, command: NotifyRole) -> None:
-        """Record the notice; raise `NotificationFailed` for a role in `fail_roles`."""
+    def deliver(self, command: NotifyRole) -> DeliveryReport:
+        """Record the notice; raise `DeliveryIncomplete` for a role in `fail_roles`."""
         if command.role in self.fail_roles:
-            raise NotificationFailed(f"no channel for role '{command.role}' (case {command.case_ref})")
+            why = f"no channel for role '{command.role}' (case {command.case_ref})"
+            raise DeliveryIncomplete(why, DeliveryReport(command.key, failed={command.role: why}))
         if command.key in self._keys:
-            return
+            return DeliveryReport(command.key, already=(command.role,))
         logger.info("notified %s about case %s (%s)", command.role, command.case_ref, command.template)
         if self.ledger is not None:
             self.ledger.parent.mkdir(parents=True, exist_ok=True)
@@ -66,3 +139,8 @@ class RecordingNotifier:
                 out.write(json.dumps(entry) + "\n")
         self._keys.add(command.key)
         self.sent.append(command)
+        return DeliveryReport(command.key, delivered=(command.role,))
+
+    def send_digests(self, now: datetime | None = None) -> DigestReport:
+        """Nothing waits for a digest here."""
+        return DigestReport()

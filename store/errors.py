@@ -41,13 +41,3 @@ class UnknownDefinition(StoreError, LookupError):
 
 class CommandNotFound(StoreError, LookupError):
     """No outbox command with this key."""
-
-
-class SweepFailed(StoreError):
-    """Some due cases could not be advanced by the sweep; they stay as they were, the rest was saved."""
-
-    def __init__(self, failures: list):
-        self.failures = failures
-        lines = "; ".join(f"{f.case_ref}: {f.error}" for f in failures[:20])
-        more = f" (and {len(failures) - 20} more)" if len(failures) > 20 else ""
-        super().__init__(f"{len(failures)} case(s) could not be advanced: {lines}{more}")

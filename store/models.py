@@ -17,8 +17,10 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import get_column_from_field
 
 
 class Serialized(str):
@@ -67,6 +69,23 @@ NAME = 100
 KEY = 200
 
 
+def columns_of(model: type[BaseModel], **types: sa.types.TypeEngine[Any]) -> list[sa.Column[Any]]:
+    """Columns for a pydantic model's fields, typed the way sqlmodel types a table model's fields
+    (length limits, nullability, aware datetimes); `types` overrides a column's type by field name.
+
+    For rows whose type belongs to the pure engine (it cannot import sqlmodel): the table is derived
+    from the model, so there is one description of the row.
+    """
+    columns = []
+    for name, info in model.model_fields.items():
+        column = get_column_from_field(info)
+        column.name = column.key = name
+        if name in types:
+            column.type = types[name]
+        columns.append(column)
+    return columns
+
+
 class CaseRecord(SQLModel, table=True):
     """One trajectory: the engine's `CaseState` plus the columns we search and lock on."""
 
@@ -90,7 +109,10 @@ class HistoryRecord(SQLModel, table=True):
     """One thing that happened in a case, in process terms. Never updated or deleted (a trigger refuses)."""
 
     __tablename__ = "case_history"
-    __table_args__ = (sa.Index("ix_case_history_case_ref", "case_ref", "id"),)
+    __table_args__ = (
+        sa.Index("ix_case_history_case_ref", "case_ref", "id"),
+        sa.Index("ix_case_history_kind_ref", "kind", "ref", "case_ref"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     case_ref: str = Field(foreign_key="cases.case_ref", max_length=REF)
@@ -100,8 +122,12 @@ class HistoryRecord(SQLModel, table=True):
     actor: str = Field(max_length=NAME, description="operator id or 'system'")
     event: str = Field(max_length=40, description="the event that caused it: started, task_completed, ...")
     kind: str = Field(max_length=40, description="what happened: task_opened, notified, timer_fired, ...")
-    ref: str = Field(default="", max_length=NAME)
-    detail: str = Field(default="", max_length=500)
+    ref: str = Field(default="", max_length=NAME, description="the identifier it is about (step, clock, role ...)")
+    detail: str = Field(default="", max_length=500, description="words for people; never parsed")
+    element: str | None = Field(default=None, max_length=NAME, description="the step or element concerned")
+    clock: str | None = Field(default=None, max_length=NAME, description="the legal clock concerned")
+    due_on: date | None = Field(default=None, description="the task's due date or the clock's last day then")
+    verdict: str | None = Field(default=None, max_length=20, description="on_time, late or missed")
 
     @property
     def summary(self) -> str:

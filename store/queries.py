@@ -1,4 +1,5 @@
-"""Reading cases: one case in full, lists of cases, the inbox of open tasks, and personal data.
+"""Reading cases: one case with its history, lists of cases, the inbox of open tasks, personal data, and the
+facts delivery and routing need. Plain rows: what is shown of them is decided in `app.views`.
 
 Reads never change anything and never hold a write lock. Lists come from indexed columns and the
 `open_tasks` table, so they do not parse case states.
@@ -6,30 +7,17 @@ Reads never change anything and never hold a write lock. Lists come from indexed
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, case, func
 from sqlmodel import Session, select
 
-from engine.process import Process
-from engine.state import CaseState
 from store.errors import CaseNotFound
 from store.models import CaseRecord, HistoryRecord, PersonalRecord
-from store.views import (
-    CaseSummary,
-    CaseView,
-    HistoryView,
-    TaskView,
-    clock_views,
-    due_views,
-    shareable_data,
-    task_view,
-)
 from store.writes import cases, tasks
-
-ProcessFor = Callable[[str, str | None], Process]
-"""(definition ref, profile) -> the process to show a case of it with"""
 
 
 def load_case(engine: Engine, case_ref: str) -> CaseRecord | None:
@@ -38,37 +26,20 @@ def load_case(engine: Engine, case_ref: str) -> CaseRecord | None:
         return session.get(CaseRecord, case_ref)
 
 
-def show_case(engine: Engine, process_for: ProcessFor, case_ref: str, history: int) -> CaseView:
-    """One case with its open tasks, clocks, timers, shareable data and last `history` history lines."""
+def case_with_history(engine: Engine, case_ref: str, history: int) -> tuple[CaseRecord, list[HistoryRecord]]:
+    """The case row and its last `history` history lines, oldest first, read in one transaction."""
     with Session(engine) as session:  # one read transaction: the case and its history agree
         record = session.get(CaseRecord, case_ref)
         if record is None:
             raise CaseNotFound(case_ref)
         recent = session.exec(select(HistoryRecord).where(HistoryRecord.case_ref == case_ref)
                               .order_by(HistoryRecord.id.desc()).limit(history)).all()
-    state = CaseState.model_validate(record.state)
-    process = process_for(record.definition, record.profile)
-    scopes = {s.id: s.definition for s in state.scopes}
-    open_tasks = [
-        task_view(process, case_ref=case_ref, case_version=record.version,
-                  definition=scopes.get(t.scope, record.definition), task_id=t.id, step=t.element,
-                  role=t.role, opened_at=t.opened_at, due_on=t.due_on, missed=t.missed)
-        for t in state.tasks
-    ]
-    return CaseView(
-        case_ref=case_ref, municipality=record.municipality, definition=record.definition,
-        profile=record.profile, version=record.version, status=record.status, phase=record.phase,
-        next_due_at=record.next_due_at, open_tasks=open_tasks, clocks=clock_views(state),
-        next_due=due_views(state), data=shareable_data(process, state.data),
-        history=[HistoryView(version=h.version, at=h.at, actor=h.actor, event=h.event, kind=h.kind,
-                             ref=h.ref, detail=h.detail) for h in reversed(recent)],
-        created_at=record.created_at, updated_at=record.updated_at,
-    )
+    return record, list(reversed(recent))
 
 
 def list_cases(engine: Engine, *, municipality: str | None, phase: str | None, status: str | None,
-               limit: int | None, offset: int) -> list[CaseSummary]:
-    """Cases in order of reference, filtered, with their numbers of open and missed tasks."""
+               limit: int | None, offset: int) -> list[dict[str, Any]]:
+    """Cases in order of reference, filtered, with their numbers of open and missed tasks (column values)."""
     counts = select(tasks.c.case_ref, func.count().label("open_tasks"),
                     func.sum(case((tasks.c.missed, 1), else_=0)).label("missed_tasks")) \
         .group_by(tasks.c.case_ref).subquery()
@@ -83,11 +54,11 @@ def list_cases(engine: Engine, *, municipality: str | None, phase: str | None, s
     if limit is not None:
         stmt = stmt.limit(limit)
     with engine.connect() as conn:
-        return [CaseSummary.model_validate(row._mapping) for row in conn.execute(stmt)]
+        return [dict(row._mapping) for row in conn.execute(stmt)]
 
 
-def open_tasks(engine: Engine, process_for: ProcessFor, *, municipality: str | None, role: str | None,
-               case_ref: str | None, missed: bool | None, limit: int | None) -> list[TaskView]:
+def open_tasks(engine: Engine, *, municipality: str | None, role: str | None, case_ref: str | None,
+               missed: bool | None, limit: int | None) -> list[OpenTaskRow]:
     """Open user tasks across cases, soonest due first (tasks without a deadline last)."""
     t, c = tasks.c, cases.c
     stmt = select(t.case_ref, t.task_id, t.definition, t.step, t.role, t.opened_at, t.due_on, t.missed,
@@ -101,11 +72,24 @@ def open_tasks(engine: Engine, process_for: ProcessFor, *, municipality: str | N
     if limit is not None:
         stmt = stmt.limit(limit)
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return [task_view(process_for(r.case_definition, r.profile), case_ref=r.case_ref, case_version=r.version,
-                      definition=r.definition, task_id=r.task_id, step=r.step, role=r.role,
-                      opened_at=r.opened_at, due_on=r.due_on, missed=r.missed)
-            for r in rows]
+        return [OpenTaskRow(*row) for row in conn.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class OpenTaskRow:
+    """An open task as the `open_tasks` table has it, with its case's version, definition and profile."""
+
+    case_ref: str
+    task_id: str
+    definition: str
+    step: str
+    role: str
+    opened_at: datetime
+    due_on: date | None
+    missed: bool
+    version: int
+    case_definition: str
+    profile: str | None
 
 
 def personal_data(engine: Engine, case_ref: str) -> dict[str, Any]:
@@ -115,3 +99,34 @@ def personal_data(engine: Engine, case_ref: str) -> dict[str, Any]:
             raise CaseNotFound(case_ref)
         record = session.get(PersonalRecord, case_ref)
     return dict(record.data) if record else {}
+
+
+def case_exists(engine: Engine, case_ref: str) -> bool:
+    """Whether a case with this reference exists."""
+    with engine.connect() as conn:
+        return conn.execute(select(cases.c.case_ref).where(cases.c.case_ref == case_ref)).first() is not None
+
+
+def routing_facts(engine: Engine, case_ref: str) -> tuple[str | None, dict[str, Any]] | None:
+    """What routing a notice needs of a case: its profile and its data (None: no such case)."""
+    c = cases.c
+    with engine.connect() as conn:
+        row = conn.execute(select(c.profile, c.state["data"].label("data")).where(c.case_ref == case_ref)).first()
+    if row is None:
+        return None
+    return row.profile, row.data if isinstance(row.data, dict) else {}
+
+
+def delivery_facts(engine: Engine, case_refs: Iterable[str]) -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """For delivering a batch of commands: each case's municipality, and the (case, task) pairs still open."""
+    refs = sorted(set(case_refs))
+    municipality: dict[str, str] = {}
+    still_open: set[tuple[str, str]] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(refs), 500):  # keep IN lists well below SQLite's parameter limit
+            chunk = refs[start:start + 500]
+            rows = conn.execute(select(cases.c.case_ref, cases.c.municipality).where(cases.c.case_ref.in_(chunk)))
+            municipality.update({r.case_ref: r.municipality for r in rows})
+            rows = conn.execute(select(tasks.c.case_ref, tasks.c.task_id).where(tasks.c.case_ref.in_(chunk)))
+            still_open.update((r.case_ref, r.task_id) for r in rows)
+    return municipality, still_open

@@ -143,9 +143,23 @@ def _history_rows(change: CaseChange) -> list[dict[str, Any]]:
     happened = change.transition.happened
     if not happened:
         # Every change leaves a trace, even one the engine had nothing to say about.
-        return [{**base, "at": change.now, "kind": change.event, "ref": "", "detail": "no change"}]
-    return [{**base, "at": h.at, "kind": h.kind[:40], "ref": h.ref[:100], "detail": h.detail[:500]}
+        return [{**base, "at": change.now, "kind": change.event, "ref": "", "detail": "no change", "element": None,
+                 "clock": None, "due_on": None, "verdict": None}]
+    return [{**base, "at": h.at, "kind": h.kind, "ref": h.ref[:100], "detail": h.detail[:500],
+             "element": h.element, "clock": h.clock, "due_on": h.due_on, "verdict": h.verdict}
             for h in happened]
+
+
+def append_note(conn: Connection, case_ref: str, *, kind: str, ref: str, detail: str, actor: str, at: datetime,
+                now: datetime) -> bool:
+    """Add a history line that changes nothing else in the case; False when there is no such case."""
+    version = current_version(conn, case_ref)
+    if version is None:
+        return False
+    conn.execute(insert(history).values(case_ref=case_ref, version=version, at=at, recorded_at=now,
+                                        actor=actor[:100], event="note", kind=kind[:40], ref=ref[:100],
+                                        detail=detail[:500]))
+    return True
 
 
 def _task_changes(change: CaseChange, new: list[dict], changed: list[dict], gone: list[dict]) -> None:
@@ -170,7 +184,11 @@ def _task_row(change: CaseChange, task: OpenTask, definition: str) -> dict[str, 
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]], column: str) -> int:
-    """INSERT ... ON CONFLICT (column) DO NOTHING; returns the number of rows inserted."""
+    """INSERT ... ON CONFLICT (column) DO NOTHING; returns the number of rows inserted.
+
+    Counted with RETURNING, not `rowcount`: psycopg reports -1 for an executemany with ON CONFLICT.
+    """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[column])
-    return conn.execute(statement, rows).rowcount
+    statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[column]) \
+        .returning(table.c[column])
+    return len(conn.execute(statement, rows).all())

@@ -1,25 +1,27 @@
-"""Prefect tasks: one side effect each, through the one case service (tasks/runtime.py).
+"""Prefect tasks on cases: one side effect each, through the one case service (`app.bootstrap.current()`).
 
-Business rules stay in the engine and `store.service`; a task calls the service, logs what happened in
+Business rules stay in the engine and `app.cases`; a task calls the service, logs what happened in
 process terms (case reference, step, version, phase) and returns process data only. Task results are
 not persisted, and no task takes or returns personal data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
-from store.sweep import SweepReport
-from store.views import CaseView
-from tasks import inbox, labels
-from tasks.outbox import DrainReport, drain
-from tasks.runtime import runtime
+from app.bootstrap import current
+from app.delivery import DrainReport, deliver_pending
+from app.sweep import SweepReport
+from app.views import CaseView
+from integrations import labels
 
 
 class PrivateDataRefused(ValueError):
@@ -34,11 +36,21 @@ def refuse_private_data(data: dict[str, Any], fields: dict[str, Any], where: str
                                  "process data); enter them with the `regie case` command instead")
 
 
+def run_name(action: str, detail: str | None = None) -> Callable[[], str]:
+    """A flow-run name for a run on one case: `complete RMD-2026-0042 klantprofiel`."""
+    def name() -> str:
+        # Parameters arrive as a model when the flow is called, as a dict when a deployment runs it.
+        request = flow_run.parameters["request"]
+        get = request.get if isinstance(request, dict) else lambda k: getattr(request, k)
+        return labels.case_run_name(action, get("case_ref"), get(detail) if detail else None)
+    return name
+
+
 @task(name="start-case", cache_policy=NO_CACHE)
 def start_case(*, case_ref: str, definition: str, municipality: str, start_message: str | None,
                data: dict[str, Any], occurred_on: date | None, actor: str) -> CaseView:
     """Start a trajectory (no personal data: that is entered with `regie case start --personal`)."""
-    service = runtime().service
+    service = current().service
     refuse_private_data(data, service.library.process(definition).data_fields, f"start of {case_ref}")
     view = service.start_trajectory(case_ref=case_ref, definition=definition, municipality=municipality,
                                     start_message=start_message, data=data, occurred_on=occurred_on, actor=actor)
@@ -51,7 +63,7 @@ def start_case(*, case_ref: str, definition: str, municipality: str, start_messa
 def complete_case_step(*, case_ref: str, task_ref: str, data: dict[str, Any], actor: str,
                        expected_version: int | None) -> CaseView:
     """Complete an open step with its form data."""
-    view = runtime().service.complete_step(case_ref=case_ref, task=task_ref, data=data, actor=actor,
+    view = current().service.complete_step(case_ref=case_ref, task=task_ref, data=data, actor=actor,
                                            expected_version=expected_version)
     get_run_logger().info("case %s: step %s completed, now version %s", case_ref, task_ref, view.version)
     return view
@@ -61,7 +73,7 @@ def complete_case_step(*, case_ref: str, task_ref: str, data: dict[str, Any], ac
 def deliver_case_message(*, case_ref: str, message: str, data: dict[str, Any], occurred_on: date | None,
                          actor: str) -> CaseView:
     """Deliver a life event or signal to a case (process data only; special data goes through the CLI)."""
-    service = runtime().service
+    service = current().service
     case = service.show_case(case_ref, history=0)
     refuse_private_data(data, service.process_for(case.definition, case.profile).data_fields,
                         f"message {message} for {case_ref}")
@@ -71,37 +83,37 @@ def deliver_case_message(*, case_ref: str, message: str, data: dict[str, Any], o
     return view
 
 
-@task(name="check-step-open", cache_policy=NO_CACHE)
-def step_is_open(*, case_ref: str, task_id: str) -> bool:
-    """Whether the task is still open (it may have been completed elsewhere since the inbox showed it)."""
-    return any(t.task_id == task_id for t in runtime().service.open_tasks(case_ref=case_ref))
-
-
 @task(name="fire-due-timers", cache_policy=NO_CACHE)
 def sweep_timers(*, batch_size: int | None, limit: int | None) -> SweepReport:
     """Fire every due timer once, a batch of cases per transaction."""
-    report = runtime().service.fire_due_timers(batch_size=batch_size, limit=limit)
+    report = current().service.fire_due_timers(batch_size=batch_size, limit=limit)
     get_run_logger().info("sweep at %s: %s cases advanced in %s batches, %s commands queued, %s failed",
                           report.now.isoformat(), report.cases_advanced, report.batches,
                           report.commands_queued, len(report.failed))
     return report
 
 
+@task(name="publish-sweep-summary", cache_policy=NO_CACHE)
+async def publish_sweep_summary(report: SweepReport, delivered: int) -> None:
+    """The `timer-sweep` artifact: what the last sweep that did something did (counts only)."""
+    await acreate_markdown_artifact(
+        key="timer-sweep",
+        markdown=(f"### Timer sweep at {report.now:%Y-%m-%d %H:%M} UTC\n\n| | |\n|---|---|\n"
+                  f"| cases advanced | {report.cases_advanced} |\n| batches | {report.batches} |\n"
+                  f"| commands queued | {report.commands_queued} |\n| delivered | {delivered} |\n"
+                  f"| cases that failed | {len(report.failed)} |\n"),
+        description="What the last timer sweep did",
+    )
+
+
 @task(name="deliver-outbox", cache_policy=NO_CACHE)
 async def deliver_outbox(batch: int = 500) -> DrainReport:
     """Carry out pending outbox commands (inbox runs, events, notices); raise if any could not be."""
-    async with get_client() as client:
-        report = await drain(runtime(), client, batch=batch)
+    rt = current()
+    report = await deliver_pending(rt.service, rt.notifier, batch=batch)
     get_run_logger().info("delivered %s commands: %s", report.delivered,
                           ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items())) or "nothing")
     return report
-
-
-@task(name="read-inbox-form", cache_policy=NO_CACHE)
-async def read_inbox_form() -> dict[str, Any] | None:
-    """What the operator entered in the inbox form of this run (None: not resumed from the inbox)."""
-    async with get_client() as client:
-        return await inbox.submitted_form(client, flow_run.id)
 
 
 @task(name="tag-run", cache_policy=NO_CACHE)

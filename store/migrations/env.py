@@ -2,12 +2,13 @@
 
 `store.db.upgrade` hands us an open connection inside its transaction (`config.attributes`). From the
 command line (`alembic -c store/alembic.ini revision --autogenerate -m "..."`) we connect to the
-database of the current settings (`REGIE_DATABASE_URL` or the SQLite file under `REGIE_DATA_DIR`).
+database named by `-x url=...` or `REGIE_DATABASE_URL` (the store does not read Regie's settings).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 from alembic import context
@@ -46,9 +47,10 @@ def _main() -> None:
     if connection is not None:
         _run(connection)
         return
-    from store.settings import get_settings
-
-    url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    url = context.get_x_argument(as_dictionary=True).get("url") or os.environ.get("REGIE_DATABASE_URL") or \
+        context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("name the database: alembic -x url=sqlite:///.regie/regie.db ... (or set REGIE_DATABASE_URL)")
     engine = make_engine(url)
     try:
         with engine.connect() as connection:

@@ -103,10 +103,10 @@ def run_deployment(ui: str, name: str) -> None:
 
 def open_now(data_dir: Path) -> tuple[int, int]:
     """Open cases and open tasks in the demo's case store, as the caseload shows them."""
-    from store.settings import get_settings
-    from tasks.runtime import build_runtime
+    from app.bootstrap import bootstrap
+    from app.settings import get_settings
 
-    service = build_runtime(get_settings(data_dir=data_dir, notifier="log"), migrate=False).service
+    service = bootstrap(get_settings(data_dir=data_dir, notifier="log"), migrate=False).service
     tasks = service.open_tasks(municipality="tilburg")
     cases = service.list_cases(municipality="tilburg", status="active")
     return len(cases), len(tasks)

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.cases import CaseService
+from app.imports import import_coa_koppelingen
 from engine.loader import DEFAULT_DIR
 from engine.validator import validate_paths
-from integrations.coa_import import KoppelingFileError, case_ref_for, parse, service_import
+from integrations.coa_import import KoppelingFileError, case_ref_for, parse
 from store.db import make_engine, upgrade
-from store.service import CaseService
 
 KEY = b"test-pseudonym-key"
 GOOD = """v_nummer;koppelingsdatum;gemeente;naam;geboortedatum;azc
@@ -38,7 +39,7 @@ def service(tmp_path, library):
 
 
 def test_good_rows_start_asielstatushouder_trajectories_from_their_koppeling_date(service):
-    report = service_import(service, GOOD, key=KEY, actor="import")
+    report = import_coa_koppelingen(service, GOOD, key=KEY, actor="import")
     first = case_ref_for("1234567890", "tilburg", datetime(2026, 2, 2).date(), KEY)
     assert report.started == [first, case_ref_for("2345678901", "nederweert", datetime(2026, 2, 3).date(), KEY)]
     assert report.problems == [] and not report.refused
@@ -49,14 +50,14 @@ def test_good_rows_start_asielstatushouder_trajectories_from_their_koppeling_dat
 
 
 def test_importing_the_same_file_twice_starts_nothing_twice(service):
-    service_import(service, GOOD, key=KEY, actor="import")
-    again = service_import(service, GOOD, key=KEY, actor="import")
+    import_coa_koppelingen(service, GOOD, key=KEY, actor="import")
+    again = import_coa_koppelingen(service, GOOD, key=KEY, actor="import")
     assert again.started == [] and len(again.already) == 2
     assert len(service.list_cases()) == 2
 
 
 def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(service):
-    report = service_import(service, BAD, key=KEY, actor="import")
+    report = import_coa_koppelingen(service, BAD, key=KEY, actor="import")
     assert report.refused and report.started == []
     assert [str(p) for p in report.problems] == [
         "line 4: koppelingsdatum '2026-02-31' is not a date (YYYY-MM-DD or DD-MM-YYYY)",
@@ -67,13 +68,13 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(service):
 
 
 def test_asked_for_good_rows_only_it_imports_them_and_still_reports_the_bad(service):
-    report = service_import(service, BAD, key=KEY, actor="import", only_valid=True)
+    report = import_coa_koppelingen(service, BAD, key=KEY, actor="import", only_valid=True)
     assert len(report.started) == 2 and len(report.problems) == 3 and not report.refused
     assert len(service.list_cases()) == 2
 
 
 def test_a_dry_run_checks_and_counts_but_starts_nothing(service):
-    report = service_import(service, GOOD, key=KEY, actor="import", dry_run=True)
+    report = import_coa_koppelingen(service, GOOD, key=KEY, actor="import", dry_run=True)
     assert len(report.started) == 2 and service.list_cases() == []
 
 

@@ -14,11 +14,13 @@ import sqlalchemy as sa
 
 from engine.definitions import Catalog, Profile
 from engine.loader import load_library, read_yaml
-from integrations.apprise_notifier import AppriseNotifier, NotifySettings, StaticCases
+from integrations.apprise_notifier import AppriseNotifier, StaticCases
 from integrations.directory import PartnerDirectory, SecretUnavailable, load_directory
-from integrations.ledger import MemoryLedger, SqlDeliveryLedger
+from integrations.ledger import MemoryLedger
 from integrations.messages import MessageRenderer
+from integrations.policy import DeliveryPolicy
 from store.db import upgrade
+from store.deliveries import SqlDeliveryLedger
 from tests.notifications.peers import JsonPeer, SmtpPeer
 from tests.notifications.privacy_scan import assert_clean
 from tests.store.conftest import Database, FakeClock, _postgres, _sqlite
@@ -126,7 +128,7 @@ def make_notifier(catalog, directory, cases, clock, env, blocks):
         return AppriseNotifier(
             directories={"testgemeente": directory}, renderer=MessageRenderer(catalog),
             ledger=ledger if ledger is not None else MemoryLedger(), cases=cases,
-            settings=NotifySettings(_env_file=None, **settings), default_profile="testgemeente", clock=clock, env=env,
+            policy=DeliveryPolicy(**settings), default_profile="testgemeente", clock=clock, env=env,
             load_block=block_loader(blocks),
         )
 

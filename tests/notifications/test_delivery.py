@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 
 from engine.commands import NotifyRole
-from integrations.apprise_notifier import DELIVERY_HEADER, DeliveryIncomplete, MessageRefused
-from integrations.ledger import Claim, DeliveryMeta, Kind, Outcome, SqlDeliveryLedger
-from integrations.notifier import NotificationFailed
+from integrations.apprise_send import DELIVERY_HEADER
+from integrations.ledger import Claim, DeliveryMeta, Kind, Outcome
+from integrations.notifier import DeliveryIncomplete, MessageRefused, NotificationFailed
+from store.deliveries import SqlDeliveryLedger
 from tests.notifications.conftest import HOOK_TOKEN, VWN_WEBHOOK_PATH
 from tests.notifications.test_messages import TASK_CONTEXT
 

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.bootstrap import Runtime, use
+from app.cases import CaseService
+from app.settings import get_settings
 from engine.commands import NotifyRole
-from flows.digest import DigestsUnavailable, send_digests, send_partner_digests
-from integrations.notifier import RecordingNotifier
-from store.service import CaseService
-from store.settings import get_settings
-from tasks.runtime import Runtime, use_runtime
+from flows.digest import send_digests
+from integrations.notifier import LogNotifier
+from store.deliveries import SqlDeliveryLedger
+from tasks.partners import send_partner_digests
 
 CASE = "TST-2026-0001"
 
@@ -28,7 +30,8 @@ def runtime_with(tmp_path, sql_engine, clock):
         from engine.loader import Library
 
         settings = get_settings(data_dir=tmp_path / "data", database_url=str(sql_engine.url))
-        return Runtime(settings=settings, service=CaseService(sql_engine, Library(), clock), notifier=notifier)
+        return Runtime(settings=settings, service=CaseService(sql_engine, Library(), clock),
+                       ledger=SqlDeliveryLedger(sql_engine), notifier=notifier, clock=clock)
     return make
 
 
@@ -36,16 +39,17 @@ def test_the_digest_task_sends_what_the_runtime_notifier_queued(make_notifier, r
     notifier = make_notifier()
     notifier.deliver(coaching_notice())
 
-    with use_runtime(runtime_with(notifier)):
+    with use(runtime_with(notifier)):
         report = send_partner_digests.fn()
 
     assert len(report.sent) == 1 and len(hooks.at("werkfit")) == 1
 
 
-def test_digests_need_the_apprise_notifier(runtime_with):
-    with use_runtime(runtime_with(RecordingNotifier())):
-        with pytest.raises(DigestsUnavailable, match="RecordingNotifier"):
-            send_partner_digests.fn()
+def test_a_notifier_without_digest_partners_sends_no_digest(runtime_with, hooks):
+    with use(runtime_with(LogNotifier())):
+        report = send_partner_digests.fn()
+
+    assert (report.sent, report.waiting) == ((), 0) and hooks.posts == []
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,7 @@ def test_the_send_digests_flow_runs_on_prefect_and_a_second_run_that_day_sends_n
     notifier = make_notifier()
     notifier.deliver(coaching_notice())
 
-    with use_runtime(runtime_with(notifier)):
+    with use(runtime_with(notifier)):
         first = send_digests()
         second = send_digests()
 

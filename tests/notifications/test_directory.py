@@ -9,13 +9,11 @@ from integrations.directory import (
     DUMMY_SECRET,
     DirectoryError,
     SecretUnavailable,
-    Unroutable,
-    case_choices,
     check_directory,
     load_directory,
     resolve_url,
-    route,
 )
+from integrations.routing import Unroutable, case_choices, route
 from tests.notifications.conftest import FIXTURES, read_profile
 
 

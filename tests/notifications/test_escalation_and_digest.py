@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 
 from engine.commands import NotifyRole
-from integrations.apprise_notifier import DeliveryIncomplete
 from integrations.ledger import Kind, Outcome
-from integrations.notifier import NotificationFailed
+from integrations.notifier import DeliveryIncomplete, NotificationFailed
 from tests.notifications.test_delivery import CASE, task_notice
 
 

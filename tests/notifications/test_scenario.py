@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import pytest
 
+from app.bootstrap import build_notifier
+from app.cases import CaseService
+from app.settings import get_settings
 from engine.validator import validate_paths
-from integrations.apprise_notifier import AppriseNotifier, CaseNote, DeliveryIncomplete, NotifySettings, build_notifier
-from store.service import CaseService
+from integrations.apprise_notifier import AppriseNotifier
+from integrations.notifier import CaseNote, DeliveryIncomplete
+from store.deliveries import SqlDeliveryLedger
 from tests.notifications.conftest import CATALOG, FIXTURES, ROOT
 from tests.notifications.privacy_scan import PEOPLE
 
@@ -31,9 +35,12 @@ def service(sql_engine, library, clock) -> CaseService:
 
 
 @pytest.fixture
-def notifier(sql_engine, library, clock, env) -> AppriseNotifier:
-    return build_notifier(engine=sql_engine, library=library, clock=clock, env=env,
-                          settings=NotifySettings(_env_file=None))
+def notifier(sql_engine, library, clock, env, tmp_path) -> AppriseNotifier:
+    # How a running Regie builds it: the one bootstrap's wiring, default settings, the ledger in the store.
+    settings = get_settings(_env_file=None, data_dir=tmp_path, notifier="apprise")
+    notifier = build_notifier(settings, library, SqlDeliveryLedger(sql_engine), sql_engine, clock, env)
+    assert isinstance(notifier, AppriseNotifier)
+    return notifier
 
 
 def drain(service: CaseService, notifier: AppriseNotifier) -> list[CaseNote]:

@@ -12,13 +12,14 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
+from app.cases import CaseService
 from engine.calendar import NL
 from engine.loader import DEFAULT_DIR, Library
 from engine.simulation import load_scenario
 from engine.validator import validate_paths
-from store.service import CaseService
 from store.writes import cases
 # The store tests' databases: each test runs on a fresh SQLite file and, with REGIE_TEST_DATABASE_URL,
 # on a fresh PostgreSQL schema.

@@ -11,9 +11,10 @@ from datetime import date
 
 import pytest
 
-from store import overview
+from app.overview.radar import deadline_radar
+from app.overview.timeline import TimelineRow as Row
+from app.overview.timeline import case_timeline
 from store.errors import CaseNotFound
-from store.overview import TimelineRow as Row
 from tests.overview.conftest import scenario_script
 
 CHECKLIST = {"checklist_voorinburgering": True, "checklist_werk_azc": True, "checklist_opleiding_werkervaring": True}
@@ -46,7 +47,7 @@ def test_a_missed_pip_date_and_a_missed_housing_norm_are_marked(desk, service):
     up_to_the_pip(desk)
     desk.on(date(2026, 6, 1))
 
-    timeline = overview.case_timeline(service, CASE, date(2026, 6, 1))
+    timeline = case_timeline(service, CASE, date(2026, 6, 1))
 
     assert (timeline.case_ref, timeline.municipality, timeline.phase, timeline.status) == \
         (CASE, "tilburg", "pip", "active")
@@ -79,7 +80,7 @@ def test_a_missed_pip_date_and_a_missed_housing_norm_are_marked(desk, service):
         Row("Plaatsing", None, None, "open"),
         Row("Contactmoment nazorg", None, None, "open"),
     ]
-    radar = [(r.due_on, r.step, r.role, r.overdue) for r in overview.deadline_radar(service, "tilburg", date(2026, 6, 1))]
+    radar = [(r.due_on, r.step, r.role, r.overdue) for r in deadline_radar(service, "tilburg", date(2026, 6, 1))]
     assert radar == [(date(2026, 5, 21), "pip_termijn", "coordinator", True),
                      (date(2026, 5, 25), "huisvestingsnorm", "coordinator", True)]
 
@@ -89,7 +90,7 @@ def test_a_late_pip_and_a_late_home_show_as_late_once_they_happen(desk, service)
     desk.message(CASE, "huisvesting", date(2026, 6, 2), verhuisdatum=date(2026, 6, 8))
     desk.complete(CASE, "pip_vaststellen", date(2026, 6, 3), pip_dagtekening=date(2026, 6, 3), **PIP)
 
-    rows = {r.what: r for r in overview.case_timeline(service, CASE, date(2026, 6, 3)).rows}
+    rows = {r.what: r for r in case_timeline(service, CASE, date(2026, 6, 3)).rows}
 
     assert rows["Woning (norm huisvesting)"] == Row("Woning (norm huisvesting)", date(2026, 5, 25), date(2026, 6, 2),
                                                     "te laat")
@@ -99,7 +100,7 @@ def test_a_late_pip_and_a_late_home_show_as_late_once_they_happen(desk, service)
     assert rows["Termijn: einde schakeltermijn (18 maanden)"] == \
         Row("Termijn: einde schakeltermijn (18 maanden)", date(2027, 12, 4), None, "open")
     assert rows["Einde inburgeringstermijn"] == Row("Einde inburgeringstermijn", date(2029, 6, 3), None, "open")
-    assert [r.kind for r in overview.deadline_radar(service, "tilburg", date(2026, 6, 3)) if r.kind == "termijn"] == []
+    assert [r.kind for r in deadline_radar(service, "tilburg", date(2026, 6, 3)) if r.kind == "termijn"] == []
 
 
 def test_the_whole_line_of_a_tilburg_case_from_koppeling_to_the_last_check_in(desk, service):
@@ -109,7 +110,7 @@ def test_the_whole_line_of_a_tilburg_case_from_koppeling_to_the_last_check_in(de
     desk.play(scenario_script("asielstatushouder_volledig", case))
     desk.on(date(2028, 9, 30))
 
-    timeline = overview.case_timeline(service, case, date(2028, 9, 30))
+    timeline = case_timeline(service, case, date(2028, 9, 30))
 
     assert timeline.status == "completed"
     assert [(r.what, r.planned, r.actual, r.status) for r in timeline.rows] == [
@@ -156,14 +157,14 @@ def test_the_whole_line_of_a_tilburg_case_from_koppeling_to_the_last_check_in(de
 
 def test_a_timeline_of_an_unknown_case_is_refused(service):
     with pytest.raises(CaseNotFound, match="TLB-0000"):
-        overview.case_timeline(service, "TLB-0000", date(2026, 3, 2))
+        case_timeline(service, "TLB-0000", date(2026, 3, 2))
 
 
 def test_a_family_migrant_starts_at_duos_notice_and_has_no_handover_or_housing_rows(service, clock):
     service.start_trajectory(case_ref="TLB-2026-0400", definition="gezinsmigrant", municipality="tilburg",
                              start_message="duo_kennisgeving", actor="duo-import")
 
-    rows = {r.what: r for r in overview.case_timeline(service, "TLB-2026-0400", date(2026, 2, 2)).rows}
+    rows = {r.what: r for r in case_timeline(service, "TLB-2026-0400", date(2026, 2, 2)).rows}
 
     assert rows["Kennisgeving DUO"] == Row("Kennisgeving DUO", None, date(2026, 2, 2), "gedaan")
     for what in ("Koppeling", "Klantprofiel COA ontvangen", "Driegesprek", "Woning (norm huisvesting)", "Verhuizing"):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from store import overview
-from store.overview import CaseloadRow, RadarRow
+from app.overview.caseload import CaseloadRow, caseload
+from app.overview.radar import RadarRow, deadline_radar
+from app.overview.runs import changed_cases, municipalities
 
 TODAY = date(2026, 3, 18)
 CHECKLIST = {"checklist_voorinburgering": True, "checklist_werk_azc": True, "checklist_opleiding_werkervaring": True}
@@ -38,7 +39,7 @@ def four_cases(desk) -> None:
 def test_caseload_counts_open_cases_by_phase_and_overdue_tasks_per_klantregisseur(desk, service):
     four_cases(desk)
 
-    load = overview.caseload(service.engine, "tilburg", TODAY, phase_order=list(service.library.catalog.phases))
+    load = caseload(service, "tilburg", TODAY, phase_order=list(service.library.catalog.phases))
 
     assert load.phases == ["warme_overdracht", "brede_intake"]
     # 0101: gesprek_azc and klantprofiel (both due 16 March); 0102: klantprofiel (16 March) and
@@ -49,14 +50,14 @@ def test_caseload_counts_open_cases_by_phase_and_overdue_tasks_per_klantregisseu
         CaseloadRow(group="kr-01", cases=2, by_phase={"warme_overdracht": 2}, open_tasks=4, overdue_tasks=4),
         CaseloadRow(group="niet toegewezen", cases=1, by_phase={"brede_intake": 1}, open_tasks=1, overdue_tasks=0),
     ]
-    other = overview.caseload(service.engine, "nederweert", TODAY)
+    other = caseload(service, "nederweert", TODAY)
     assert other.total.cases == 1 and other.by_klantregisseur[0].group == "kr-09"
 
 
 def test_deadline_radar_lists_overdue_and_coming_deadlines_in_date_order(desk, service):
     four_cases(desk)
 
-    radar = overview.deadline_radar(service, "tilburg", TODAY)
+    radar = deadline_radar(service, "tilburg", TODAY)
 
     assert radar == [
         RadarRow(date(2026, 2, 16), True, "taak", "TLB-2026-0102", "driegesprek_plannen", "Driegesprek plannen",
@@ -74,7 +75,7 @@ def test_deadline_radar_lists_overdue_and_coming_deadlines_in_date_order(desk, s
                  "Norm voor huisvesting na koppeling", "klantregisseur"),
     ]
     # A shorter horizon keeps what is overdue and drops what is not yet close.
-    assert [r.due_on for r in overview.deadline_radar(service, "tilburg", TODAY, days=1)] == \
+    assert [r.due_on for r in deadline_radar(service, "tilburg", TODAY, days=1)] == \
         [date(2026, 2, 16), date(2026, 3, 16), date(2026, 3, 16), date(2026, 3, 16)]
 
 
@@ -82,19 +83,19 @@ def test_a_clock_that_ran_out_stays_on_the_radar_until_what_stops_it_happens(des
     four_cases(desk)
     desk.on(date(2026, 4, 1))  # the norm's last day was 30 March: it ran out at the start of 31 March
 
-    late = [r for r in overview.deadline_radar(service, "tilburg", date(2026, 4, 1)) if r.kind == "termijn"]
+    late = [r for r in deadline_radar(service, "tilburg", date(2026, 4, 1)) if r.kind == "termijn"]
     assert late == [RadarRow(date(2026, 3, 30), True, "termijn", "TLB-2026-0102", "huisvestingsnorm",
                              "Norm voor huisvesting na koppeling", "coordinator")]
 
     desk.message("TLB-2026-0102", "huisvesting", date(2026, 4, 2), verhuisdatum=date(2026, 4, 9))
-    assert [r for r in overview.deadline_radar(service, "tilburg", date(2026, 4, 2)) if r.kind == "termijn"] == []
+    assert [r for r in deadline_radar(service, "tilburg", date(2026, 4, 2)) if r.kind == "termijn"] == []
 
 
 def test_municipalities_and_changed_cases_come_from_the_store(desk, service, clock):
     four_cases(desk)
-    assert overview.municipalities(service.engine) == ["nederweert", "tilburg"]
-    assert overview.changed_cases(service.engine, None) == ["NDW-2026-0001", "TLB-2026-0101", "TLB-2026-0102",
+    assert municipalities(service) == ["nederweert", "tilburg"]
+    assert changed_cases(service, None) == ["NDW-2026-0001", "TLB-2026-0101", "TLB-2026-0102",
                                                             "TLB-2026-0103"]
     mark = clock.now
     desk.complete("TLB-2026-0101", "gesprek_azc", TODAY, gesprek_vorm="azc", nog_een_gesprek=True)
-    assert overview.changed_cases(service.engine, mark) == ["TLB-2026-0101"]
+    assert changed_cases(service, mark) == ["TLB-2026-0101"]

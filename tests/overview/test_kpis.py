@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from store import overview
-from store.overview import Kpi
+from app.overview.kpis import Kpi, kpis
+from app.overview.norms import WARME_OVERDRACHT_SOURCE
 from tests.overview.conftest import scenario_script
 
 TODAY = date(2029, 3, 1)
@@ -86,7 +86,7 @@ def five_cases(desk) -> None:
 def test_each_kpi_has_its_value_its_norm_and_the_cases_it_rests_on(desk, service):
     five_cases(desk)
 
-    found = {k.key: k for k in overview.kpis(service, "tilburg", TODAY)}
+    found = {k.key: k for k in kpis(service, "tilburg", TODAY)}
 
     assert list(found) == ["huisvesting", "driegesprek", "pip", "duaal", "map", "medisch", "nazorg"]
     # 13, 7 and 11 weeks; 0002 and 0004 within the 12 weeks.
@@ -99,7 +99,7 @@ def test_each_kpi_has_its_value_its_norm_and_the_cases_it_rests_on(desk, service
         trend=[("2026-02", 11.0, 3)])
     assert found["driegesprek"] == Kpi(
         key="driegesprek", name="Driegesprek vóór de verhuizing", value=66.7, unit="%",
-        norm="≥ 80% van de verhuisde statushouders", source=overview.WARME_OVERDRACHT_SOURCE, cases=3,
+        norm="≥ 80% van de verhuisde statushouders", source=WARME_OVERDRACHT_SOURCE, cases=3,
         met_norm=66.7, target=80.0, detail="2 van 3 verhuisde zaken hadden het driegesprek vóór de verhuisdatum")
     pip = found["pip"]
     assert (pip.value, pip.cases, pip.met_norm, pip.target, pip.norm, pip.detail) == (
@@ -130,7 +130,7 @@ def test_each_kpi_has_its_value_its_norm_and_the_cases_it_rests_on(desk, service
 def test_kpis_are_per_municipality_with_that_municipalitys_norm(desk, service):
     five_cases(desk)
 
-    housing = overview.kpis(service, "nederweert", TODAY)[0]
+    housing = kpis(service, "nederweert", TODAY)[0]
 
     # Nederweert's regional agreement: 14 weeks; its one case was housed after 13.
     assert (housing.value, housing.cases, housing.met_norm, housing.norm) == (

@@ -34,12 +34,12 @@ def prefect_api() -> Iterator[None]:
 
 @pytest.fixture
 def rt(tmp_path: Path):
-    from store.settings import get_settings
-    from tasks.runtime import build_runtime, use_runtime
+    from app.bootstrap import bootstrap, use
+    from app.settings import get_settings
 
     settings = get_settings(data_dir=tmp_path / "data", definitions_dir=DEFAULT_DIR, database_url="")
-    runtime = build_runtime(settings, clock=FakeClock(nine(date(2026, 3, 2))))
-    with use_runtime(runtime):
+    runtime = bootstrap(settings, clock=FakeClock(nine(date(2026, 3, 2))))
+    with use(runtime):
         yield runtime
     runtime.service.engine.dispose()
 

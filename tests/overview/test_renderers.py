@@ -6,8 +6,10 @@ from datetime import date
 
 import pytest
 
-from store.overview import Caseload, CaseloadRow, CaseTimeline, Kpi, RadarRow, TimelineRow
-from tasks.artifacts import (
+from app.overview.caseload import Caseload, CaseloadRow
+from app.overview.kpis import Kpi
+from app.overview.radar import RadarRow
+from app.overview.render import (
     artifact_key,
     bar,
     radar_summary,
@@ -16,6 +18,7 @@ from tasks.artifacts import (
     render_kpis,
     render_timeline,
 )
+from app.overview.timeline import CaseTimeline, TimelineRow
 
 TODAY = date(2026, 6, 1)
 

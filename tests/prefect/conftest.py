@@ -61,13 +61,13 @@ def clock() -> FakeClock:
 @pytest.fixture
 def rt(tmp_path: Path, definitions_dir: Path, clock: FakeClock):
     """A runtime on a fresh SQLite case store, used by every flow run in this process."""
-    from store.settings import get_settings
-    from tasks.runtime import build_runtime, use_runtime
+    from app.bootstrap import bootstrap, use
+    from app.settings import get_settings
 
     # The Prefect side is under test here, not delivery to partners: notices are logged and recorded.
     settings = get_settings(data_dir=tmp_path / "data", definitions_dir=definitions_dir, database_url="",
                             notifier="log")
-    runtime = build_runtime(settings, clock=clock)
-    with use_runtime(runtime):
+    runtime = bootstrap(settings, clock=clock)
+    with use(runtime):
         yield runtime
     runtime.service.engine.dispose()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.serverproc import poll  # noqa: F401  (the shared bounded wait, used by these tests)
-
 import asyncio
 import json
 from typing import Any
@@ -13,10 +11,11 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 from prefect.client.schemas.objects import FlowRun
 from prefect.flow_engine import run_flow_async
 
+from app.bootstrap import Runtime
+from app.delivery import deliver_pending
 from flows.user_task import user_task
-from tasks import inbox
-from tasks.outbox import drain
-from tasks.runtime import Runtime
+from integrations import inbox
+from tests.serverproc import poll  # noqa: F401  (the shared bounded wait, used by these tests)
 
 
 def runs_of(case_ref: str, *tags: str) -> list[FlowRun]:
@@ -54,10 +53,7 @@ def execute(run: FlowRun) -> Any:
 
 def deliver(rt: Runtime) -> Any:
     """Drain the outbox outside any flow (as the CLI does)."""
-    async def go():
-        async with get_client() as client:
-            return await drain(rt, client)
-    return asyncio.run(go())
+    return asyncio.run(deliver_pending(rt.service, rt.notifier))
 
 
 def read_state(run: FlowRun) -> Any:

@@ -8,7 +8,7 @@ import pytest
 from prefect.blocks.notifications import SlackWebhook
 from prefect.client.orchestration import get_client
 
-from tasks.automations import NOTIFY, TIMELINE, install
+from app.automations import NOTIFY, TIMELINE, install
 
 pytestmark = pytest.mark.prefect
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from app.delivery import deliver_batch
 from engine.commands import EmitEvent, NotifyRole
-from integrations.notifier import NotificationFailed, RecordingNotifier
-from tasks.delivery import CaseFacts, deliver
-from tasks.events import case_event, event_id
+from integrations.case_events import case_event, event_id
+from integrations.notifier import LogNotifier, NotificationFailed
 
 NOW = datetime(2026, 3, 2, 8, tzinfo=UTC)
 
@@ -21,33 +21,35 @@ def notice(key: str, role: str) -> NotifyRole:
                       context={"case_ref": "RMD-1", "step": "klantprofiel"})
 
 
-def test_the_recording_notifier_sends_each_key_once_and_keeps_a_ledger(tmp_path: Path):
+def test_the_log_notifier_sends_each_key_once_and_keeps_a_ledger(tmp_path: Path):
     ledger = tmp_path / "notices.jsonl"
-    notifier = RecordingNotifier(ledger=ledger)
-    notifier.notify(notice("RMD-1:5:notify", "klantregisseur"))
-    notifier.notify(notice("RMD-1:5:notify", "klantregisseur"))
+    notifier = LogNotifier(ledger=ledger)
+    first = notifier.deliver(notice("RMD-1:5:notify", "klantregisseur"))
+    second = notifier.deliver(notice("RMD-1:5:notify", "klantregisseur"))
     assert [c.key for c in notifier.sent] == ["RMD-1:5:notify"]
+    assert (first.delivered, second.already) == (("klantregisseur",), ("klantregisseur",))
     # A new process (a new notifier on the same ledger) knows it was sent.
-    again = RecordingNotifier(ledger=ledger)
-    again.notify(notice("RMD-1:5:notify", "klantregisseur"))
+    again = LogNotifier(ledger=ledger)
+    again.deliver(notice("RMD-1:5:notify", "klantregisseur"))
     assert again.sent == [] and len(ledger.read_text().splitlines()) == 1
 
 
 def test_a_notice_that_cannot_be_sent_fails_alone_and_the_rest_is_delivered():
-    notifier = RecordingNotifier(fail_roles=frozenset({"coa"}))
+    notifier = LogNotifier(fail_roles=frozenset({"coa"}))
     items = [("k1", notice("k1", "klantregisseur")), ("k2", notice("k2", "coa")), ("k3", notice("k3", "coordinator"))]
-    # Notices only: nothing here talks to Prefect, so there is no client.
-    outcome = asyncio.run(deliver(items, client=None, inbox_deployment=None, notifier=notifier,  # type: ignore
-                                  facts=lambda refs: CaseFacts({"RMD-1": "rotterdam"}, set()), now=NOW))
+    # Notices only: nothing here goes to Prefect, so there are no channels.
+    outcome = asyncio.run(deliver_batch(items, notifier=notifier, channels=None,  # type: ignore[arg-type]
+                                        facts=lambda refs: ({"RMD-1": "rotterdam"}, set()), now=NOW))
     assert outcome.errors["k1"] is None and outcome.errors["k3"] is None
     assert list(outcome.failed) == ["k2"]
-    assert "NotificationFailed" in outcome.failed["k2"] and "coa" in outcome.failed["k2"]
+    assert "DeliveryIncomplete" in outcome.failed["k2"] and "coa" in outcome.failed["k2"]
     assert [c.key for c in notifier.sent] == ["k1", "k3"]
 
 
-def test_the_recording_notifier_raises_for_a_role_it_cannot_reach():
-    with pytest.raises(NotificationFailed, match="no channel for role 'coa'"):
-        RecordingNotifier(fail_roles=frozenset({"coa"})).notify(notice("k", "coa"))
+def test_the_log_notifier_raises_for_a_role_it_cannot_reach_and_says_what_happened():
+    with pytest.raises(NotificationFailed, match="no channel for role 'coa'") as raised:
+        LogNotifier(fail_roles=frozenset({"coa"})).deliver(notice("k", "coa"))
+    assert raised.value.report is not None and list(raised.value.report.failed) == ["coa"]
 
 
 def test_a_case_event_names_what_happened_and_carries_municipality_and_phase():

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.delivery import BatchOutcome, _notify
 from engine.commands import NotifyRole
-from integrations.apprise_notifier import CaseNote, DeliveryIncomplete
-from tasks.delivery import DeliveryOutcome, _notify
+from integrations.notifier import CaseNote, DeliveryIncomplete, DeliveryReport
 
 COMMAND = NotifyRole(key="C-1:7:notify", case_ref="C-1", role="werkgever", template="bericht")
 NOTE = CaseNote("C-1", "notification_unroutable", "werkgever", "geen ontvanger voor rol werkgever")
 
 
 @dataclass
-class Report:
-    notes: tuple = ()
-    attempted: bool = True
-
-
-@dataclass
 class Notifier:
-    """A notifier of our own with the apprise notifier's `deliver` shape."""
+    """A notifier of our own: returns or raises what the test gives it."""
 
     outcome: object
     sent: list = field(default_factory=list)
@@ -32,23 +26,25 @@ class Notifier:
             raise self.outcome
         return self.outcome
 
-    def notify(self, command):  # pragma: no cover - `deliver` is preferred when present
-        raise AssertionError("deliver should be used")
+    def send_digests(self, now=None):  # pragma: no cover - not used by delivery
+        raise AssertionError("no digests here")
 
 
 def test_notes_of_a_delivered_message_are_kept_for_the_case_history():
-    outcome = DeliveryOutcome()
-    _notify(COMMAND.key, COMMAND, Notifier(Report(notes=(NOTE,))), outcome)
+    outcome = BatchOutcome()
+    _notify(COMMAND.key, COMMAND, Notifier(DeliveryReport(COMMAND.key, delivered=("x",), notes=(NOTE,))), outcome)
     assert outcome.errors == {COMMAND.key: None} and outcome.notes[COMMAND.key] == [NOTE]
 
 
 def test_recipients_still_in_backoff_leave_the_row_pending_without_counting_an_attempt():
-    outcome = DeliveryOutcome()
-    _notify(COMMAND.key, COMMAND, Notifier(DeliveryIncomplete("waiting", Report(attempted=False))), outcome)
+    outcome = BatchOutcome()
+    waiting = DeliveryReport(COMMAND.key, failed={"x": "waiting to retry"}, waiting=("x",))
+    _notify(COMMAND.key, COMMAND, Notifier(DeliveryIncomplete("waiting", waiting)), outcome)
     assert COMMAND.key in outcome.failed and COMMAND.key in outcome.waiting
 
 
 def test_a_failed_attempt_counts():
-    outcome = DeliveryOutcome()
-    _notify(COMMAND.key, COMMAND, Notifier(DeliveryIncomplete("smtp down", Report(attempted=True))), outcome)
+    outcome = BatchOutcome()
+    _notify(COMMAND.key, COMMAND, Notifier(DeliveryIncomplete("smtp down", DeliveryReport(COMMAND.key, failed={"x": "smtp down"}))),
+            outcome)
     assert COMMAND.key in outcome.failed and COMMAND.key not in outcome.waiting

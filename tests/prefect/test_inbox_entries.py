@@ -8,7 +8,7 @@ import pydantic
 import pytest
 
 from engine.commands import FormFieldSpec, OpenUserTask
-from tasks import inbox, labels
+from integrations import inbox, labels
 
 COMMAND = OpenUserTask(
     key="RMD-2026-0042:4:open", case_ref="RMD-2026-0042", task_id="klantprofiel-3", element="klantprofiel",

@@ -14,7 +14,6 @@ import pytest
 
 from tests.serverproc import Output, free_port, poll
 
-
 # `regie up` without going through cli/main.py, so the test does not depend on its command list.
 RUN_UP = ("import argparse, sys; from cli import up_cmd; p = argparse.ArgumentParser(); "
           "up_cmd.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")

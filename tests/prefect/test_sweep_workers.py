@@ -9,12 +9,13 @@ import os
 import pytest
 import sqlalchemy as sa
 
+from app.bootstrap import Runtime, load_definitions, use
+from app.cases import CaseService
+from app.settings import get_settings
 from flows.sweep import fire_due_timers
-from integrations.notifier import RecordingNotifier
+from integrations.notifier import LogNotifier
 from store.db import upgrade
-from store.service import CaseService
-from store.settings import get_settings
-from tasks.runtime import Runtime, load_definitions, use_runtime
+from store.deliveries import SqlDeliveryLedger
 from tests.prefect.helpers import deliver
 from tests.store.conftest import PG_ENV, PG_SKIP, pg_database  # noqa: F401 - the fixture: a fresh PostgreSQL schema
 
@@ -32,12 +33,13 @@ def test_a_sweep_skips_cases_another_worker_holds_and_no_timer_fires_twice(pg_da
     upgrade(engine)
     settings = get_settings(data_dir=tmp_path, definitions_dir=definitions_dir)
     service = CaseService(engine, load_definitions(settings), clock, sweep_batch_size=4)
-    rt = Runtime(settings=settings, service=service, notifier=RecordingNotifier())
+    rt = Runtime(settings=settings, service=service, ledger=SqlDeliveryLedger(engine), notifier=LogNotifier(),
+                 clock=clock)
     refs = [f"RMD-2026-{n:04d}" for n in range(300, 300 + CASES)]
     for ref in refs:
         service.start_trajectory(case_ref=ref, definition="rondleiding", municipality="rotterdam",
                                  start_message="koppeling", actor="coa-import")
-    with use_runtime(rt):
+    with use(rt):
         deliver(rt)
         clock.advance(days=11, hours=1)  # the weekly COA nudge and the deadline reminder are due
         # Another worker is in the middle of a batch: it holds ten due cases.

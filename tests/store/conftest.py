@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.cases import CaseService
 from engine.loader import Library
 from engine.validator import validate_paths
 from store.db import make_engine, upgrade
-from store.service import CaseService
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS = [ROOT / "process_definitions" / "catalog.yaml", ROOT / "tests" / "fixtures" / "definitions"]

@@ -141,3 +141,62 @@ def test_workers_starting_at_once_on_postgresql_migrate_the_schema_once(pg_datab
     with engine.connect() as conn:
         assert conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all() == [HEAD]
     engine.dispose()
+
+
+def test_history_written_before_typed_facts_gets_its_fields_from_its_wording(database: Database):
+    # A case store at revision 0002 holds history lines in the engine's old wording only.
+    engine = database.engine()
+    upgrade(engine, "0002")
+    now = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    old_lines = [
+        ("task_opened", "klantprofiel", "klantregisseur, due 2026-03-16"),
+        ("deadline_changed", "pip_vaststellen", "due 2026-06-08"),
+        ("task_completed", "klantprofiel", "by op-1 late (due 2026-03-16)"),
+        ("task_completed", "gesprek_azc", "by op-1 on time"),
+        ("task_completed", "intakegesprek", "by op-1"),
+        ("deadline_missed", "driegesprek", "klantregisseur, due 2026-03-20"),
+        ("deadline_missed", "pip_termijn", "last day was 2026-05-11"),
+        ("clock_started", "pip_termijn", "2026-03-03 to 2026-05-11"),
+        ("clock_stopped", "pip_termijn", "met, last day 2026-05-11"),
+        ("clock_stopped", "huisvestingsnorm", "late, last day 2026-04-27"),
+        ("clock_stopped", "inburgeringstermijn", "case closed, last day 2029-05-20"),
+        ("clock_expired", "pip_termijn", "last day was 2026-05-11"),
+        ("milestone_reached", "inburgeringstermijn.verlengingsvenster", "last day 2029-05-20"),
+        ("notified", "coordinator", "pip_termijn_verstreken"),
+    ]
+    with write_transaction(engine) as conn:
+        conn.execute(sa.text("INSERT INTO cases (case_ref, municipality, definition, status, state, version, "
+                             "created_at, updated_at) VALUES ('RMD-1', 'rotterdam', 'x@1', 'active', '{}', 1, :t, :t)"),
+                     {"t": now})
+        for kind, ref, detail in old_lines:
+            conn.execute(sa.text("INSERT INTO case_history (case_ref, version, at, recorded_at, actor, event, kind, "
+                                 "ref, detail) VALUES ('RMD-1', 1, :t, :t, 'op-1', 'x', :k, :r, :d)"),
+                         {"t": now, "k": kind, "r": ref, "d": detail})
+
+    upgrade(engine)
+
+    with engine.connect() as conn:
+        got = [(r.kind, r.element, r.clock, str(r.due_on)[:10] if r.due_on else None, r.verdict)
+               for r in conn.execute(sa.text("SELECT kind, element, clock, due_on, verdict FROM case_history "
+                                             "ORDER BY id"))]
+    assert got == [
+        ("task_opened", "klantprofiel", None, "2026-03-16", None),
+        ("deadline_changed", "pip_vaststellen", None, "2026-06-08", None),
+        ("task_completed", "klantprofiel", None, "2026-03-16", "late"),
+        ("task_completed", "gesprek_azc", None, None, "on_time"),
+        ("task_completed", "intakegesprek", None, None, None),
+        ("deadline_missed", "driegesprek", None, "2026-03-20", "missed"),
+        ("deadline_missed", None, "pip_termijn", "2026-05-11", "missed"),
+        ("clock_started", None, "pip_termijn", "2026-05-11", None),
+        ("clock_stopped", None, "pip_termijn", "2026-05-11", "on_time"),
+        ("clock_stopped", None, "huisvestingsnorm", "2026-04-27", "late"),
+        ("clock_stopped", None, "inburgeringstermijn", "2029-05-20", None),
+        ("clock_expired", None, "pip_termijn", "2026-05-11", "missed"),
+        ("milestone_reached", "verlengingsvenster", "inburgeringstermijn", "2029-05-20", None),
+        ("notified", None, None, None, None),
+    ]
+    # The guard is back: the history is append-only again after the backfill.
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with write_transaction(engine) as conn:
+            conn.execute(sa.text("UPDATE case_history SET verdict = 'late'"))
+    engine.dispose()

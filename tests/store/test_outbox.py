@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from app.cases import CaseService
 from engine.commands import EmitEvent, NotifyRole, OpenUserTask
 from engine.events import TaskCompleted
 from store.db import upgrade, write_transaction
 from store.errors import CommandNotFound
 from store.outbox import OutboxItem
-from store.service import CaseService
 from store.writes import outbox, queue_commands
 from tests.store.conftest import Database, FakeClock, count, rows, start
 

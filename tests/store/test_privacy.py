@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from store.service import CaseService
+from app.cases import CaseService
 from tests.store.conftest import rows, start
 
 REF = "RMD-2026-0001"

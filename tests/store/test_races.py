@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from app.cases import CaseService
 from engine.events import TaskCompleted
 from store.errors import CaseConflict
-from store.service import CaseService
 from tests.store.conftest import MONDAY, FakeClock, count, rows, start
 
 REF = "RMD-2026-0001"

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
+from app.cases import CaseService
 from engine.errors import FormInvalid, MessageNotExpected, TaskNotOpen
 from store.errors import CaseConflict, CaseExists, CaseNotFound, UnknownDefinition
-from store.service import CaseService
 from tests.store.conftest import FakeClock, count, rows, start
 
 REF = "RMD-2026-0001"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from app.bootstrap import bootstrap
+from app.settings import get_settings
 from engine.errors import DefinitionError
 from engine.loader import DEFAULT_DIR
 from store.db import make_engine
-from store.service import CaseService
-from store.settings import get_settings
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +80,7 @@ def test_the_service_for_the_settings_has_a_migrated_store_and_the_definitions(t
         (definitions / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     settings = get_settings(data_dir=tmp_path / "data", definitions_dir=definitions, sweep_batch_size=7)
 
-    service = CaseService.from_settings(settings, clock=FakeClock())
+    service = bootstrap(settings, clock=FakeClock()).service
     case = service.start_trajectory(case_ref="SCH-2026-0001", definition="korte_wacht", municipality="schiedam",
                                     actor="op")
 
@@ -94,5 +94,5 @@ def test_definition_problems_stop_the_service_from_starting(tmp_path: Path):
     (tmp_path / "kapot.yaml").write_text("kind: process\nid: kapot\n", encoding="utf-8")
 
     with pytest.raises(DefinitionError, match="kapot"):
-        CaseService.from_settings(get_settings(definitions_dir=tmp_path))
+        bootstrap(get_settings(definitions_dir=tmp_path))
     assert not (tmp_path / ".regie" / "regie.db").exists()

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from app.cases import CaseService
+from app.sweep import SweepFailed
 from store.db import upgrade
-from store.errors import SweepFailed
-from store.service import CaseService
 from store.writes import outbox
 from tests.store.conftest import Database, FakeClock, count, rows, start
 

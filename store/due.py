@@ -1,0 +1,43 @@
+"""Claiming due cases for the timer sweep, a batch at a time.
+
+Due cases are read in (next_due_at, case_ref) order after the last one the sweep saw. On PostgreSQL
+the claim is `SELECT ... FOR UPDATE SKIP LOCKED`: several workers sweep at once, each takes cases no
+other holds, and a case fired and committed by one is no longer due for the next. On SQLite the write
+lock is taken at BEGIN (`store.db.write_transaction`), so sweeps simply take turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Text, and_, cast, or_, select
+
+from store.writes import cases
+
+
+@dataclass(frozen=True)
+class DueCase:
+    """A claimed due case: its row, with the state as JSON text (pydantic parses text fastest)."""
+
+    case_ref: str
+    municipality: str
+    definition: str
+    profile: str | None
+    version: int
+    state: str
+    next_due_at: datetime
+
+
+def claim_due(conn: Connection, now: datetime, after: tuple[datetime, str] | None, size: int) -> list[DueCase]:
+    """Up to `size` cases due at `now`, after `after` (next_due_at, case_ref), held until the transaction ends."""
+    c = cases.c
+    stmt = select(c.case_ref, c.municipality, c.definition, c.profile, c.version,
+                  cast(c.state, Text).label("state"), c.next_due_at) \
+        .where(c.next_due_at <= now).order_by(c.next_due_at, c.case_ref).limit(size)
+    if after is not None:
+        due, ref = after
+        stmt = stmt.where(or_(c.next_due_at > due, and_(c.next_due_at == due, c.case_ref > ref)))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return [DueCase(*row) for row in conn.execute(stmt)]

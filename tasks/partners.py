@@ -1,0 +1,35 @@
+"""Prefect tasks for partners: the daily digests, and COA's koppeling list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from app.bootstrap import current
+from app.imports import import_coa_koppelingen
+from integrations.notifier import DigestReport
+
+
+@task(name="send-partner-digests", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[300, 900])
+def send_partner_digests() -> DigestReport:
+    """Send today's digest to every partner with queued messages; raises if any could not be sent."""
+    return current().notifier.send_digests()
+
+
+@task(name="import-koppelingen", cache_policy=NO_CACHE)
+def import_koppelingen_file(path: str, only_valid: bool) -> dict[str, object]:
+    """Check every row, then start the new trajectories (one side effect: the case store)."""
+    rt = current()
+    key = rt.settings.pseudonym_key.get_secret_value()
+    if not key:
+        raise RuntimeError("REGIE_PSEUDONYM_KEY is not set on this worker: case references cannot be made")
+    report = import_coa_koppelingen(rt.service, Path(path).read_text(encoding="utf-8-sig"), key=key.encode(),
+                                    actor="coa-import", only_valid=only_valid)
+    logger = get_run_logger()
+    for problem in report.problems:
+        logger.warning("%s", problem)  # line number and reason; the reasons name columns, not values of people
+    if report.refused:
+        raise ValueError(f"{report.summary()}: fix the rows above, or run with only_valid=true")
+    return {"started": report.started, "already": len(report.already), "bad_rows": len(report.problems)}
