@@ -32,6 +32,7 @@ from typing import Literal, Protocol
 
 from app.cases import CaseService
 from app.clock import utc_now
+from app.faults import MAX_ATTEMPTS
 from engine.commands import CloseUserTask, Command, EmitEvent, NotifyRole, OpenUserTask
 from engine.deliveries import backoff
 from integrations.inbox import CloseOutcome, InboxEntry
@@ -40,7 +41,6 @@ from integrations.prefect_channels import API_ERRORS, prefect_channels
 from store import queries
 from store.outbox import Finished, OutboxItem
 
-MAX_ATTEMPTS = 50
 UNKNOWN_MUNICIPALITY = "onbekend"
 LEASE = timedelta(minutes=5)
 """How long a drain holds the rows it claimed; a drain that died leaves them to the next after this."""
