@@ -13,6 +13,7 @@ from app.cases import CaseService
 from engine.calendar import NL
 from engine.deliveries import ChannelHealth
 from store.deliveries import channels_in_trouble
+from store import queries
 from store.outbox import OutboxSummary
 from store.queries import StuckCase
 
@@ -35,11 +36,12 @@ class Faults:
 
 
 def current_faults(service: CaseService, *, municipality: str | None = None, outbox: bool = True) -> Faults:
-    """Everything stuck now; for one municipality: its cases and the channels of its profile."""
+    """Everything stuck now; for one municipality: its cases and the channels of the profiles they run with."""
     channels = channels_in_trouble(service.engine)
     if municipality is not None:
-        profile = service.profile_for(municipality)
-        channels = [h for h in channels if h.profile == profile]
+        profiles = {p or service.default_profile for p in queries.case_profiles(service.engine, municipality)}
+        profiles.add(service.profile_for(municipality))
+        channels = [h for h in channels if h.profile in profiles]
     return Faults(stuck=service.stuck_cases(municipality), channels=channels,
                   outbox=service.outbox_summary(MAX_ATTEMPTS) if outbox else None)
 

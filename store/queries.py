@@ -115,6 +115,13 @@ def stuck_cases(engine: Engine, municipality: str | None = None) -> list[StuckCa
         return [StuckCase(*row) for row in conn.execute(stmt)]
 
 
+def case_profiles(engine: Engine, municipality: str) -> set[str | None]:
+    """The profiles the cases of a municipality run with (None: the default profile)."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(cases.c.profile).where(cases.c.municipality == municipality).distinct())
+                   .scalars())
+
+
 def personal_data(engine: Engine, case_ref: str) -> dict[str, Any]:
     """The identifying data kept for a case ({} when none was given)."""
     with Session(engine) as session:
