@@ -35,10 +35,11 @@ RECIPIENTS = {"klantregie_testdorp", "klantregie_backoffice"}  # the klantregiss
 
 
 class Killer:
-    """Kills the running drain when the receivers got its `KILL_AT`-th message, `KILLS` times in all."""
+    """Kills the running drain when the receivers got its `KILL_AT`-th message, `limit` times in all."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = KILLS) -> None:
         self.lock = threading.Lock()
+        self.limit = limit
         self.pid: int | None = None
         self.received = 0
         self.kills = 0
@@ -50,7 +51,7 @@ class Killer:
     def __call__(self, _message: object) -> None:
         with self.lock:
             self.received += 1
-            if self.pid is not None and self.received == KILL_AT and self.kills < KILLS:
+            if self.pid is not None and self.received == KILL_AT and self.kills < self.limit:
                 os.kill(self.pid, signal.SIGKILL)  # the receiver has it; the drain never hears so
                 self.kills += 1
 
