@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from app.cases import CaseService
 from app.overview.caseload import caseload
 from app.overview.radar import deadline_radar
 from app.overview.runs import changed_cases
-from app.sweep import SweepFailed
+from app.sweep import Stuck, SweepFailed, setting_aside
 from engine.calendar import local_date
+from engine.state import CaseState
+from integrations.messages import MessageRenderer
 from store.overview_reads import case_docs
 from store.errors import CaseStuck, NotStuck
 from store.writes import cases, outbox
@@ -164,3 +167,21 @@ def test_the_coordinators_overview_goes_on_past_a_stuck_case_whose_state_does_no
     assert [(r.case_ref, r.problem) for r in deadline_radar(service, "testdorp", today) if r.problem] == [
         ("RMD-2026-0002", "vastgelopen")]
     assert service.show_case("RMD-2026-0002").stuck_reason.startswith("de opgeslagen toestand")
+
+
+def test_the_coordinators_notice_about_a_stuck_case_passes_the_privacy_guard_and_says_what_to_do(library):
+    try:
+        CaseState.model_validate({"case_ref": "RMD-2026-0007", "definition": "x@1", "tokens": "kapot"})
+    except ValidationError as exc:
+        cause = exc
+    aside = setting_aside("RMD-2026-0007", 4, Stuck("state", cause), AFTER_NUDGE)
+    assert aside.notice is not None
+
+    message = MessageRenderer(library.catalog).render(aside.notice.template, aside.notice.context, "nl",
+                                                      "RMD-2026-0007")
+
+    assert message.subject == "Zaak RMD-2026-0007 is vastgelopen en staat apart"
+    assert "niet verwerken: de opgeslagen toestand van de zaak is niet leesbaar" in message.body
+    assert "sinds 2026-03-09 09:00 apart" in message.body and "regie case retry RMD-2026-0007" in message.body
+    assert "kapot" not in message.body and "kapot" not in aside.reason  # the input value stays out
+    assert aside.notice.key == "RMD-2026-0007:4:vastgelopen"
