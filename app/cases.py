@@ -5,18 +5,22 @@ saw (if given) and runs the pure engine, outside any transaction. Committing wri
 version + 1, next due time, history, outbox and open tasks in ONE short transaction, and only while
 the case is still at the version the engine saw; otherwise `CaseConflict` and nothing is written. An
 engine error (bad form data, a step that is not open) is raised before anything is written.
+
+A case the sweep set aside (status `stuck`, `app.sweep`) stays stuck until `retry` advances it; its
+view says why it is stuck, even when its state or definition cannot be read any more.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from app.clock import Clock, utc_now
-from app.sweep import SweepReport, sweep
-from app.views import CaseSummary, CaseView, TaskView, case_view, task_view
+from app.sweep import Stuck, SweepReport, advance_due, detail, sweep
+from app.views import CaseSummary, CaseView, TaskView, case_view, stuck_case_view, task_view
 from engine.calendar import require_aware
 from engine.events import Event, MessageReceived, Started, TaskCompleted
 from engine.interpreter import advance
@@ -26,10 +30,20 @@ from engine.state import CaseState, new_case
 from store import outbox as outbox_store
 from store import queries
 from store.db import write_transaction
-from store.errors import CaseConflict, CaseExists, CaseNotFound, UnknownDefinition
+from store.due import stuck_case
+from store.errors import CaseConflict, CaseExists, CaseNotFound, CaseStuck, NotStuck, UnknownDefinition
 from store.models import CaseRecord
-from store.outbox import OutboxItem
-from store.writes import CaseChange, append_note, current_version, insert_case, update_cases, write_effects
+from store.outbox import Finished, OutboxItem, OutboxSummary
+from store.queries import StuckCase
+from store.writes import (
+    CaseChange,
+    append_note,
+    current_version,
+    insert_case,
+    release,
+    update_cases,
+    write_effects,
+)
 
 
 class CaseService:
@@ -120,8 +134,13 @@ class CaseService:
             raise CaseNotFound(case_ref)
         if expected_version is not None and record.version != expected_version:
             raise CaseConflict(case_ref, expected_version, record.version)
-        process = self.process_for(record.definition, record.profile)
-        before = CaseState.model_validate(record.state)
+        try:
+            process = self.process_for(record.definition, record.profile)
+            before = CaseState.model_validate(record.state)
+        except (UnknownDefinition, ValidationError) as exc:
+            if record.stuck_at is not None:  # what made it stuck: say so, not the raw error
+                raise CaseStuck(case_ref, record.stuck_reason or "") from exc
+            raise
         now = self.now()
         transition = advance(process, before, event, now)
         return CaseChange(case_ref=case_ref, municipality=record.municipality, definition=record.definition,
@@ -140,14 +159,44 @@ class CaseService:
         return self.show_case(change.case_ref)
 
     def fire_due_timers(self, *, batch_size: int | None = None, limit: int | None = None) -> SweepReport:
-        """Fire every due timer of every case at one `now`, a batch of cases per transaction."""
+        """Fire every due timer of every case at one `now`, a batch of cases per transaction; a case that
+        cannot be advanced is set aside (status `stuck`) and the others go on."""
         return sweep(self, batch_size or self.sweep_batch_size, limit)
+
+    def retry(self, case_ref: str, *, actor: str) -> CaseView:
+        """Try a stuck case again (after its cause was fixed): fire its due timers and, when that works,
+        take it back into the sweep. When it fails again it stays stuck, unchanged, and `CaseStuck` says
+        in full what went wrong (on the caller's terminal only: it may quote case data)."""
+        now = self.now()
+        with write_transaction(self.engine) as conn:
+            row = stuck_case(conn, case_ref)
+            if row is None:
+                if current_version(conn, case_ref) is None:
+                    raise CaseNotFound(case_ref)
+                raise NotStuck(case_ref)
+            try:
+                change = advance_due(self, row, now, event="retried", actor=actor)
+            except Stuck as stuck:
+                raise CaseStuck(case_ref, detail(stuck.stage, stuck.cause)) from stuck.cause
+            if not release(conn, change):  # cannot happen while the row is held
+                raise CaseConflict(case_ref, change.based_on, current_version(conn, case_ref) or 0)
+        return self.show_case(case_ref)
+
+    def stuck_cases(self, municipality: str | None = None) -> list[StuckCase]:
+        """The cases set aside by the sweep, longest stuck first."""
+        return queries.stuck_cases(self.engine, municipality)
 
     # --- reading ---------------------------------------------------------------------------------
 
     def show_case(self, case_ref: str, *, history: int = 20) -> CaseView:
         """One case: status, phase, open tasks, clocks, what is due next, shareable data, recent history."""
         record, lines = queries.case_with_history(self.engine, case_ref, history)
+        if record.stuck_at is not None:
+            try:
+                return case_view(record, lines, self.process_for(record.definition, record.profile))
+            except Exception:
+                # Whatever made the case stuck may also stop its full view; show what the store knows.
+                return stuck_case_view(record, lines)
         return case_view(record, lines, self.process_for(record.definition, record.profile))
 
     def list_cases(self, *, municipality: str | None = None, phase: str | None = None,
@@ -184,8 +233,22 @@ class CaseService:
 
     def pending_commands(self, limit: int = 100, *, max_attempts: int | None = None,
                          types: list[str] | None = None) -> list[OutboxItem]:
-        """Commands not yet delivered, oldest first."""
+        """Commands not yet delivered, oldest first (whether ready or waiting; nothing is claimed)."""
         return outbox_store.pending(self.engine, limit, max_attempts=max_attempts, types=types)
+
+    def claim_commands(self, limit: int, *, lease: timedelta, max_attempts: int,
+                       types: list[str] | None = None) -> list[OutboxItem]:
+        """Ready commands, oldest first, held for this drain for `lease` (other drains take others)."""
+        return outbox_store.claim(self.engine, self.now(), limit=limit, lease=lease, max_attempts=max_attempts,
+                                  types=types)
+
+    def finish_commands(self, outcomes: list[Finished]) -> set[str]:
+        """Record a drained batch's outcomes at once; the keys delivered now for the first time."""
+        return outbox_store.finish(self.engine, outcomes, self.now())
+
+    def outbox_summary(self, max_attempts: int) -> OutboxSummary:
+        """What is ready, waiting and given up in the outbox now."""
+        return outbox_store.summary(self.engine, self.now(), max_attempts)
 
     def mark_delivered(self, key: str, *, at: datetime | None = None) -> bool:
         """Record that a command was carried out; False if that was already recorded."""

@@ -100,6 +100,10 @@ class CaseView(_CaseHeader):
     history: list[HistoryView]
     created_at: datetime
     updated_at: datetime
+    stuck_since: datetime | None = None
+    """set aside by the sweep since then (status `stuck`): see `stuck_reason`, and `regie case retry`"""
+    stuck_reason: str | None = None
+    """which step failed and the error's type (no case data)"""
 
 
 def shareable_data(process: Process, data: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +161,22 @@ def case_view(record: CaseRecord, history: list[HistoryRecord], process: Process
         profile=record.profile, version=record.version, status=record.status, phase=record.phase,
         next_due_at=record.next_due_at, open_tasks=open_tasks, clocks=clock_views(state),
         next_due=due_views(state), data=shareable_data(process, state.data),
-        history=[HistoryView(version=h.version, at=h.at, actor=h.actor, event=h.event, kind=h.kind, ref=h.ref,
-                             detail=h.detail) for h in history],
-        created_at=record.created_at, updated_at=record.updated_at,
+        history=_history(history), created_at=record.created_at, updated_at=record.updated_at,
+        stuck_since=record.stuck_at, stuck_reason=record.stuck_reason,
     )
+
+
+def stuck_case_view(record: CaseRecord, history: list[HistoryRecord]) -> CaseView:
+    """A stuck case whose state or definition cannot be read: what the case row and its history say."""
+    return CaseView(
+        case_ref=record.case_ref, municipality=record.municipality, definition=record.definition,
+        profile=record.profile, version=record.version, status=record.status, phase=record.phase,
+        next_due_at=record.next_due_at, open_tasks=[], clocks=[], next_due=[], data={}, history=_history(history),
+        created_at=record.created_at, updated_at=record.updated_at, stuck_since=record.stuck_at,
+        stuck_reason=record.stuck_reason,
+    )
+
+
+def _history(history: list[HistoryRecord]) -> list[HistoryView]:
+    return [HistoryView(version=h.version, at=h.at, actor=h.actor, event=h.event, kind=h.kind, ref=h.ref,
+                        detail=h.detail) for h in history]

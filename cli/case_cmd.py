@@ -1,4 +1,4 @@
-"""`regie case start|complete|message|show|list`: operators' commands on cases.
+"""`regie case start|complete|message|show|list|retry`: operators' commands on cases.
 
 They change cases through the same service calls as the Prefect deployments and the inbox, then
 deliver the outbox to Prefect at once (inbox runs, events, notices): to the server PREFECT_API_URL
@@ -6,6 +6,9 @@ names, else to the local `regie up` server. If Prefect cannot be reached the cha
 and the next timer sweep delivers it.
 
 Personal data (`--personal naam=...`) goes to the case store only; it is never sent to Prefect.
+
+A case the sweep set aside (status stuck) says so in `show`; `retry` tries it again after a fix and,
+when it fails again, prints the whole error (on this terminal only).
 """
 
 from __future__ import annotations
@@ -69,6 +72,12 @@ def _print_view(view: Any, as_json: bool) -> None:
         return
     print(f"{view.case_ref}  {view.municipality}  {view.definition}  version {view.version}  {view.status}"
           + (f"  phase {view.phase}" if view.phase else ""))
+    if view.stuck_since is not None:
+        from app.faults import local_time
+
+        print(f"  VASTGELOPEN sinds {local_time(view.stuck_since)}: {view.stuck_reason}\n"
+              "  De sweep slaat deze zaak over. Herstel de oorzaak en probeer opnieuw: "
+              f"regie case retry {view.case_ref}")
     for t in view.open_tasks:
         due = f"due {t.due_on}" + (" (MISSED)" if t.missed else "") if t.due_on else "no deadline"
         print(f"  open  {t.task_id:<24} {t.role:<20} {due}  {t.name}")
@@ -109,6 +118,13 @@ def cmd_message(args: argparse.Namespace) -> int:
     view = rt.service.deliver_message(case_ref=args.case_ref, message=args.message,
                                       data=parse_pairs(args.data, "--data"), occurred_on=args.occurred_on,
                                       actor=args.actor)
+    return _report(rt, view, args.json)
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    rt = _runtime()
+    view = rt.service.retry(args.case_ref, actor=args.actor)
+    print(f"zaak {view.case_ref} loopt weer", file=sys.stderr)
     return _report(rt, view, args.json)
 
 
@@ -192,10 +208,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(p, actor=False)
     p.set_defaults(func=_guarded(cmd_show))
 
+    p = cases.add_parser("retry", help="try a stuck case again, after its cause was fixed")
+    p.add_argument("case_ref")
+    common(p)
+    p.set_defaults(func=_guarded(cmd_retry))
+
     p = cases.add_parser("list", help="list cases")
     p.add_argument("--municipality")
     p.add_argument("--phase")
-    p.add_argument("--status", choices=["new", "active", "completed", "terminated"])
+    p.add_argument("--status", choices=["new", "active", "completed", "terminated", "stuck"])
     p.add_argument("--limit", type=int)
     common(p, actor=False)
     p.set_defaults(func=_guarded(cmd_list), case_ref=None)

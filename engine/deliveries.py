@@ -1,11 +1,20 @@
-"""The delivery ledger's vocabulary: what a delivery record is, and the pure rules for claiming and retrying.
+"""The delivery ledger's vocabulary: what a delivery record is, the pure rules for claiming and retrying,
+and when a partner channel counts as down (an outage) and is tried again.
 
 A partner message (`NotifyRole`) can go to several recipients; each gets one ledger row, keyed by the
 command's idempotency key and the partner id. The notifier (integrations/) reads and writes rows
 through a `DeliveryLedger` interface; the case store (store/) keeps them in a table. The two never
-import each other, so the row type they exchange lives here, in the pure core, together with the two
-rules every ledger must agree on: whether a row may be claimed now, and how long to wait after a
-failed attempt. Pure values only: no I/O, no clock (callers pass `now`).
+import each other, so the row types they exchange live here, in the pure core, together with the rules
+every ledger must agree on: whether a row may be claimed now, how long to wait after a failed attempt,
+and how a channel's failures add up to an outage (`ChannelHealth`, `after_failure`, `after_success`).
+Pure values only: no I/O, no clock (callers pass `now`).
+
+Delivery semantics (docs/reliability.md): at least once, at most one repeat per crash, always with the
+same key. Each message to each recipient has a stable key, `<command key>/<recipient>`, carried to the
+receiver (the e-mail's Message-ID is derived from it; webhooks get it as the `Idempotency-Key` header
+and the `idempotency_key` field). The claim that says "I am sending this now" is committed before the
+send; a sender that dies between the send and recording it leaves the claim to run out (`lease`),
+after which the message is sent again, once, with the same key, so a receiver can drop the repeat.
 """
 
 from __future__ import annotations
@@ -128,3 +137,91 @@ def claim_answer(row: Delivery, now: datetime) -> Claim:
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     """Wait after the n-th failed attempt: base, 2×base, 4×base ... at most `cap`."""
     return min(base * (2 ** min(max(attempts - 1, 0), 32)), cap)
+
+
+# --- partner channels and their outages -----------------------------------------------------------
+
+
+def channel_id(profile: str | None, recipient: str, position: int) -> str:
+    """The id of one channel: the `position`-th URL (from 1) of a partner in a profile's partner list.
+
+    `tilburg/taalschool_delta#1`. A channel is what fails as a whole (a mail server, a webhook
+    endpoint), so outages are tracked, escalated and shown per channel, never per message.
+    """
+    return f"{profile or '-'}/{recipient}#{position}"
+
+
+class OutageRule(BaseModel):
+    """When a channel counts as down, and how often a down channel is tried again (a probe)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    failures: int = Field(3, ge=1, description="consecutive failed attempts that make a channel down")
+    window: timedelta = Field(timedelta(hours=4), description="or this long since the first of them")
+    probe_base: timedelta = Field(timedelta(seconds=60), description="wait before the first probe")
+    probe_max: timedelta = Field(timedelta(hours=1), description="longest wait between probes")
+
+
+class ChannelHealth(BaseModel):
+    """How one channel is doing: failures in a row, and whether (since when) it is down.
+
+    A channel without a record is healthy. One record per channel id; a success resets it.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str = Field(max_length=KEY, description="see `channel_id`")
+    profile: str | None = Field(None, max_length=NAME)
+    recipient: str = Field(max_length=NAME, description="partner id")
+    service: str | None = Field(None, max_length=40, description="apprise schema of the last attempt")
+    failures: int = Field(0, description="failed attempts in a row")
+    first_failure_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = Field(None, max_length=MAX_ERROR, description="secrets removed")
+    down_since: datetime | None = Field(None, description="the first failure of the streak that made it down")
+    next_probe_at: datetime | None = Field(None, description="while down: when a message may try it again")
+    escalated_at: datetime | None = Field(None, description="when the coordinator was told of this outage")
+    recovered_at: datetime | None = Field(None, description="when it last came back after an outage")
+
+    @field_validator("first_failure_at", "last_failure_at", "down_since", "next_probe_at", "escalated_at",
+                     "recovered_at", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return require_aware(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+
+    @property
+    def down(self) -> bool:
+        """Whether the channel is out of use (only a probe is sent to it)."""
+        return self.down_since is not None
+
+
+def may_try(health: ChannelHealth | None, now: datetime) -> bool:
+    """Whether a message may be sent over the channel at `now`: it is not down, or a probe is due."""
+    return health is None or not health.down or health.next_probe_at is None or health.next_probe_at <= now
+
+
+def after_failure(health: ChannelHealth | None, *, channel: str, profile: str | None, recipient: str,
+                  service: str | None, error: str, now: datetime, rule: OutageRule) -> ChannelHealth:
+    """The channel after one more failed attempt: down after `rule.failures` in a row (or `rule.window`
+    since the first of them); a down channel waits longer before each probe (backoff, at most `probe_max`)."""
+    failures = (health.failures if health else 0) + 1
+    first = (health.first_failure_at if health else None) or now
+    down_since = health.down_since if health else None
+    if down_since is None and (failures >= rule.failures or now - first >= rule.window):
+        down_since = first
+    probes = failures - rule.failures + 1 if failures >= rule.failures else 1
+    return ChannelHealth(
+        channel=channel, profile=profile, recipient=recipient, service=service or (health.service if health else None),
+        failures=failures, first_failure_at=first, last_failure_at=now, last_error=error[:MAX_ERROR],
+        down_since=down_since,
+        next_probe_at=now + backoff(probes, rule.probe_base, rule.probe_max) if down_since else None,
+        escalated_at=health.escalated_at if health else None, recovered_at=health.recovered_at if health else None)
+
+
+def after_success(health: ChannelHealth, now: datetime) -> ChannelHealth:
+    """The channel after an attempt that worked: healthy again (the outage, if any, is over)."""
+    return health.model_copy(update={
+        "failures": 0, "first_failure_at": None, "last_failure_at": None, "last_error": None, "down_since": None,
+        "next_probe_at": None, "escalated_at": None, "recovered_at": now if health.down else health.recovered_at})

@@ -1,8 +1,12 @@
 """Scheduled flows: the timer sweep and the outbox drain.
 
 `fire-due-timers` runs every minute: one `now`, due cases claimed a batch at a time (FOR UPDATE SKIP
-LOCKED on PostgreSQL, so several workers can sweep at once and no timer fires twice), then the outbox
-is delivered. `deliver-notifications` drains whatever is still pending, e.g. after a failed delivery.
+LOCKED on PostgreSQL, so several workers can sweep at once and no timer fires twice), a case that
+cannot be advanced set aside (status stuck), then every ready outbox command delivered.
+`deliver-notifications` drains whatever is ready, e.g. rows whose retry time came. Both raise at the
+end, after everything else was saved and delivered, when a case was set aside or a delivery failed in
+a new way, so the run shows Failed once (not every minute while the case stays stuck or a partner
+stays down).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ async def fire_due_timers(batch_size: int | None = None, limit: int | None = Non
         await publish_sweep_summary(report, drained.delivered)
     # Failures are raised after the rest is saved and delivered, so the run shows Failed.
     report.raise_for_failures()
+    drained.raise_for_failures()
     return {"now": report.now.isoformat(), "cases_advanced": report.cases_advanced, "batches": report.batches,
             "commands_queued": report.commands_queued, "delivered": drained.delivered}
 
@@ -37,4 +42,5 @@ async def fire_due_timers(batch_size: int | None = None, limit: int | None = Non
 async def deliver_notifications(batch: int = 500) -> dict[str, Any]:
     """Deliver every pending outbox command: inbox runs, case events, notices."""
     drained = await deliver_outbox(batch=batch)
-    return {"delivered": drained.delivered, **drained.counts}
+    drained.raise_for_failures()
+    return {"delivered": drained.delivered, "waiting": drained.waiting, **drained.counts}

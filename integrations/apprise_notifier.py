@@ -1,4 +1,4 @@
-"""The apprise notifier: delivers `NotifyRole` commands to partners by email and chat, exactly once each.
+"""The apprise notifier: delivers `NotifyRole` commands to partners by email and chat, once per key.
 
 For one command it
 1. finds the case's municipality profile and its partner directory, and the partner the case names
@@ -7,16 +7,21 @@ For one command it
    message to the coordinator ("geen ontvanger voor rol X") and a `CaseNote` for the case history;
 3. renders the message per recipient language; the privacy guard runs for every recipient before
    anything is sent (integrations.messages);
-4. per recipient, claims the delivery in the ledger (so it is never sent twice, also across crashes,
-   restarts and concurrent drains), sends it (integrations.apprise_send), and records the attempt
-   (time, outcome, service schema, error with secrets removed);
-5. raises `DeliveryIncomplete` when any recipient failed, so the outbox row stays pending; a retry
-   skips recipients that already got it. After `escalate_after_failures` failed attempts, or
-   `escalate_after_hours` since the first, the coordinator is told once, preferring a channel of
-   another kind than the one failing.
+4. per recipient: when every channel (URL) of the partner is down and none is due for a probe, the
+   recipient waits without a network call (and its case gets one note); else it claims the delivery
+   in the ledger (the claim is committed before the send, so after a crash the message goes again at
+   most once, with the same idempotency key: see `engine.deliveries`), sends it over the first channel
+   that may be tried (integrations.apprise_send) and records the attempt;
+5. records each channel's outcome: failures in a row make a channel down, and the coordinator is told
+   once per outage, preferring a channel of another kind; the first success after it tells the
+   coordinator it is over (integrations.outages);
+6. raises `DeliveryIncomplete` when a recipient was not reached, so the outbox row stays pending; its
+   report says which recipients only wait (backoff, another sender, a known outage) and from when a
+   new attempt makes sense (`retry_at`). A retry skips recipients that already got it.
 
 Partners with `digest: daily` get the message queued in the ledger; `send_digests` sends one digest per
-partner per day (integrations.digests). It implements `integrations.notifier.Notifier`.
+partner per day (integrations.digests). It implements `integrations.notifier.Notifier`. This module is
+a little over 300 lines: steps 4 and 5 share the ledger, the sender and the channel records of one call.
 """
 
 from __future__ import annotations
@@ -24,14 +29,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 import apprise
 
 from engine.commands import NotifyRole
-from engine.deliveries import Claim, Delivery, DeliveryMeta, Kind
-from integrations.apprise_send import Sender, prefect_secret
+from engine.deliveries import ChannelHealth, Claim, DeliveryMeta, Kind, channel_id, may_try
+from integrations import outages
+from integrations.apprise_send import Sender, Sent, prefect_secret
 from integrations.digests import send_digests
 from integrations.directory import COORDINATOR, Partner, PartnerDirectory
 from integrations.ledger import DeliveryLedger
@@ -48,7 +54,6 @@ from integrations.policy import DeliveryPolicy
 from integrations.routing import Unroutable, case_choices, route
 
 _ASAP = {"nl": "zo snel mogelijk", "en": "as soon as possible"}
-_TODAY = {"nl": "vandaag", "en": "today"}
 
 
 # --- what the notifier needs to know about a case -----------------------------------------------
@@ -84,6 +89,20 @@ class _Planned:
     partner: Partner
     meta: DeliveryMeta
     message: RenderedMessage
+
+
+@dataclass(frozen=True)
+class _Result:
+    """How one recipient went: delivered, already, queued, waiting or failed."""
+
+    outcome: str
+    error: str | None = None
+    notes: tuple[CaseNote, ...] = ()
+    retry_at: datetime | None = None
+
+
+Health = dict[str, ChannelHealth]
+"""The channels with failures or an outage, by channel id, as this call knows them (kept up to date)."""
 
 
 # --- the notifier -------------------------------------------------------------------------------
@@ -131,16 +150,20 @@ class AppriseNotifier:
                                   dict(command.context)) for partner in routed]
         outcomes: dict[str, list[str]] = {"delivered": [], "already": [], "queued": [], "waiting": []}
         failed: dict[str, str] = {}
+        health: Health = self.ledger.troubled_channels()
+        retry: list[datetime] = []
         for item in planned:
-            result, error, note = self._deliver_one(directory, item, now)
-            if error is not None:
-                failed[item.partner.id] = error
-            if result in outcomes:
-                outcomes[result].append(item.partner.id)
-            if note is not None:
-                notes.append(note)
+            result = self._deliver_one(directory, item, now, health)
+            if result.error is not None:
+                failed[item.partner.id] = result.error
+            if result.outcome in outcomes:
+                outcomes[result.outcome].append(item.partner.id)
+            notes.extend(result.notes)
+            if result.retry_at is not None:
+                retry.append(result.retry_at)
         report = DeliveryReport(command.key, tuple(outcomes["delivered"]), tuple(outcomes["already"]),
-                                tuple(outcomes["queued"]), failed, tuple(outcomes["waiting"]), tuple(notes))
+                                tuple(outcomes["queued"]), failed, tuple(outcomes["waiting"]), tuple(notes),
+                                retry_at=min(retry) if failed and retry else None)
         if failed:
             lines = "; ".join(f"{who}: {why}" for who, why in failed.items())
             raise DeliveryIncomplete(f"{len(failed)} of {len(planned)} recipient(s) of {command.key} not "
@@ -159,10 +182,15 @@ class AppriseNotifier:
               template: str, context: dict[str, Any], key: str | None = None) -> _Planned:
         meta = DeliveryMeta(message_key=key or command.key, recipient=partner.id, profile=directory.profile,
                             case_ref=command.case_ref, role=command.role, template=template, kind=kind)
+        return self._render(meta, partner, context)
+
+    def _render(self, meta: DeliveryMeta, partner: Partner, context: dict[str, Any]) -> _Planned:
         try:
-            message = self.renderer.render(template, context, partner.language, command.case_ref)
+            # case_ref None (a message about a channel, not a case): no "where to act" line
+            message = self.renderer.render(meta.template, context, partner.language,
+                                           meta.case_ref)  # type: ignore[arg-type]
         except MessageError as exc:
-            raise MessageRefused(f"{command.key} ({template}) not sent to anyone: {exc}") from None
+            raise MessageRefused(f"{meta.message_key} ({meta.template}) not sent to anyone: {exc}") from None
         return _Planned(partner, meta, message)
 
     def _plan_unroutable(self, directory: PartnerDirectory, command: NotifyRole, why: Unroutable
@@ -183,63 +211,115 @@ class AppriseNotifier:
 
     # -- one recipient --
 
-    def _deliver_one(self, directory: PartnerDirectory, item: _Planned, now: datetime,
-                     avoid: Sequence[str] = ()) -> tuple[str, str | None, CaseNote | None]:
-        """(outcome, error or None, note or None) for one recipient."""
+    def _deliver_one(self, directory: PartnerDirectory, item: _Planned, now: datetime, health: Health,
+                     avoid: Sequence[str] = (), escalate: bool = True) -> _Result:
         meta, partner = item.meta, item.partner
         if partner.digest == "daily" and meta.kind is Kind.message:
             fresh = self.ledger.queue(meta, at=now, subject=item.message.subject, body=item.message.body)
-            return ("queued" if fresh else "already"), None, None
+            return _Result("queued" if fresh else "already")
+        ids = {n: channel_id(directory.profile, partner.id, n)
+               for n in range(1, len(directory.channels[partner.id]) + 1)}
+        if not any(may_try(health.get(cid), now) for cid in ids.values()):
+            return self._wait_for_channels(directory, item, [health[cid] for cid in ids.values()], now, health,
+                                           escalate)
         answer, row = self.ledger.claim(meta, now, self.policy.lease)
         if answer is Claim.done:
-            return "already", None, None
+            return _Result("already")
         if answer is Claim.busy:
-            return "waiting", "another delivery run is sending it right now", None
+            return _Result("waiting", "another delivery run is sending it right now", retry_at=row.claimed_until)
         if answer is Claim.wait:
-            return "waiting", f"waiting to retry from {row.next_attempt_at:%Y-%m-%d %H:%M} UTC", None
+            return _Result("waiting", f"waiting to retry from {row.next_attempt_at:%Y-%m-%d %H:%M} UTC",
+                           retry_at=row.next_attempt_at)
+        was_down = {cid for cid in ids.values() if cid in health and health[cid].down}
         try:
-            sent = self.sender.send(directory, partner, item.message, f"{meta.message_key}/{meta.recipient}", avoid)
+            sent = self.sender.send(directory, partner, item.message, f"{meta.message_key}/{meta.recipient}", avoid,
+                                    may_try=lambda n: may_try(health.get(ids[n]), now))
         except BaseException:
             self.ledger.release(meta.message_key, meta.recipient)  # a bug, not a failed send: give it back
             raise
+        self._record(directory, partner, ids, sent, now, health, escalate)
         if sent.ok:
             self.ledger.succeeded(meta.message_key, meta.recipient, at=now, service=sent.service)
-            return "delivered", None, None
-        row = self.ledger.failed(meta.message_key, meta.recipient, at=now, service=sent.service,
-                                 error=sent.error or "failed", retry_at=now + self.policy.retry_after(row.attempts + 1))
-        note = self._maybe_escalate(directory, partner, row, sent.tried, now)
-        return "failed", sent.error or "failed", note
+            return _Result("delivered")
+        error = sent.error or "failed"
+        row = self.ledger.failed(meta.message_key, meta.recipient, at=now, service=sent.service, error=error,
+                                 retry_at=now + self.policy.retry_after(row.attempts + 1))
+        down = [health[cid] for cid in ids.values() if cid in health and health[cid].down]
+        notes = self._waiting_note(item, down, now) if down else ()
+        # Only probes of channels already known to be down failed: nothing new, the outage is reported.
+        probes_only = all(ids[a.position] in was_down for a in sent.attempts)
+        return _Result("waiting" if probes_only else "failed", error, notes, row.next_attempt_at)
 
-    # -- escalation --
+    def _wait_for_channels(self, directory: PartnerDirectory, item: _Planned, down: list[ChannelHealth],
+                           now: datetime, health: Health, escalate: bool) -> _Result:
+        """Every channel of the recipient is down and none is due for a probe: wait, without a claim."""
+        if escalate:
+            for h in down:
+                if h.escalated_at is None:  # the escalation could not be sent before: try again
+                    self._escalate(directory, item.partner, h, now, health)
+        probes = [h.next_probe_at for h in down if h.next_probe_at is not None]
+        return _Result("waiting", outages.waiting_error(down), self._waiting_note(item, down, now),
+                       min(probes) if probes else None)
 
-    def _maybe_escalate(self, directory: PartnerDirectory, partner: Partner, row: Delivery,
-                        failing: Sequence[str], now: datetime) -> CaseNote | None:
-        if row.kind not in (Kind.message, Kind.unroutable) or row.escalated_at is not None:
-            return None
-        started = row.first_attempt_at or now
-        hours = timedelta(hours=self.policy.escalate_after_hours)
-        if row.attempts < self.policy.escalate_after_failures and now - started < hours:
-            return None
+    def _waiting_note(self, item: _Planned, down: list[ChannelHealth], now: datetime) -> tuple[CaseNote, ...]:
+        meta = item.meta
+        if meta.case_ref is None or meta.kind not in (Kind.message, Kind.unroutable) or \
+                not self.ledger.note_waiting(meta, at=now):
+            return ()
+        return (CaseNote(meta.case_ref, outages.WAITING_NOTE, meta.role,
+                         outages.waiting_detail(meta.template, item.partner, down)),)
+
+    # -- channels: outages --
+
+    def _record(self, directory: PartnerDirectory, partner: Partner, ids: dict[int, str], sent: Sent, now: datetime,
+                health: Health, escalate: bool) -> None:
+        """Count each attempt against its channel; tell the coordinator when one goes down or comes back."""
+        for attempt in sent.attempts:
+            cid = ids[attempt.position]
+            if attempt.ok:
+                if cid in health:  # only a channel with failures has a record to reset
+                    before = self.ledger.channel_succeeded(cid, at=now)
+                    del health[cid]
+                    if before is not None and before.down and escalate:
+                        self._announce_recovery(directory, partner, before, now, health)
+                continue
+            _, after = self.ledger.channel_failed(channel=cid, profile=directory.profile, recipient=partner.id,
+                                                  service=attempt.service, error=attempt.error or "failed", at=now,
+                                                  rule=self.policy.outage)
+            health[cid] = after
+            if after.down and after.escalated_at is None and escalate:
+                self._escalate(directory, partner, after, now, health)
+
+    def _escalate(self, directory: PartnerDirectory, partner: Partner, down: ChannelHealth, now: datetime,
+                  health: Health) -> None:
+        """Tell every coordinator of the profile, once per outage, by a channel of another kind if there is one."""
         coordinators = directory.roles.get(COORDINATOR, ())
         reached = 0
         for coordinator in coordinators:
-            lang = coordinator.language
-            context = {"case_ref": row.case_ref, "role": row.role, "message_kind": row.template,
-                       "partner": partner.organisation, "service": ", ".join(dict.fromkeys(failing)) or "-",
-                       "sinds": f"{started:%Y-%m-%d %H:%M} UTC", "pogingen": row.attempts,
-                       "uiterlijk": _TODAY[lang]}
-            command = NotifyRole(key=row.message_key, case_ref=row.case_ref or "-", role=row.role,
-                                 template="bezorging_mislukt")
-            planned = self._plan(directory, command, coordinator, Kind.escalation, "bezorging_mislukt", context,
-                                 key=f"{row.message_key}~escalation~{row.recipient}")
-            outcome, error, _ = self._deliver_one(directory, planned, now, avoid=tuple(failing))
-            reached += error is None
+            planned = self._about_channel(directory, coordinator, down, outages.ESCALATION,
+                                          outages.escalation_context(down, partner, coordinator.language))
+            result = self._deliver_one(directory, planned, now, health, avoid=(down.service or "",), escalate=False)
+            reached += result.outcome in ("delivered", "already")
+        assert down.down_since is not None
         if coordinators and reached == len(coordinators) and \
-                self.ledger.mark_escalated(row.message_key, row.recipient, at=now):
-            return CaseNote(row.case_ref or "-", "notification_escalated", row.role,
-                            f"bericht {row.template} aan {partner.id} komt niet aan na {row.attempts} "
-                            f"poging(en); coördinator ingelicht")
-        return None
+                self.ledger.mark_channel_escalated(down.channel, down_since=down.down_since, at=now):
+            health[down.channel] = down.model_copy(update={"escalated_at": now})
+
+    def _announce_recovery(self, directory: PartnerDirectory, partner: Partner, before: ChannelHealth,
+                           now: datetime, health: Health) -> None:
+        """The channel works again: one note to each coordinator (best effort: a failure is not retried)."""
+        for coordinator in directory.roles.get(COORDINATOR, ()):
+            planned = self._about_channel(directory, coordinator, before, outages.RECOVERY,
+                                          outages.recovery_context(before, partner, now))
+            self._deliver_one(directory, planned, now, health, escalate=False)
+
+    def _about_channel(self, directory: PartnerDirectory, coordinator: Partner, health: ChannelHealth,
+                       template: str, context: dict[str, Any]) -> _Planned:
+        what = "storing" if template == outages.ESCALATION else "hersteld"
+        meta = DeliveryMeta(message_key=outages.outage_key(health, what), recipient=coordinator.id,
+                            profile=directory.profile, case_ref=None, role=COORDINATOR, template=template,
+                            kind=Kind.escalation)
+        return self._render(meta, coordinator, context)
 
     # -- daily digests --
 

@@ -3,15 +3,34 @@
 A fresh apprise plugin per send (apprise throttles each plugin instance, 5.5 s between mails on one
 object); `notify()` returning False is a failure. Secrets are filled in at the moment of sending
 (environment, Prefect Secret blocks) and removed from every error text; nothing here logs a URL.
+
+Each URL is a channel (`engine.deliveries.channel_id`): the caller says which channels may be tried
+now (a channel that is down is skipped until its next probe) and gets back how each attempt went.
+
+The message's idempotency key (`<command key>/<recipient>`) goes with every send, so a receiver can
+drop a repeat (after a crash a message may be sent once more, with the same key):
+- e-mail: `Message-ID: <sha256(key)[:32]@regie>` (`message_id`), and the key in `X-Regie-Delivery`;
+- webhooks (json, xml, form): the `Idempotency-Key` and `X-Regie-Delivery` headers, and for JSON also
+  the `idempotency_key` field of the body.
+Other services (chat) cannot carry it; a repeat there shows as a second message.
+
+apprise's e-mail plugin makes a random Message-ID with `email.utils.make_msgid`, imported into its
+module; `_stable_message_ids` replaces that name once, the first time a message is sent, with one
+that returns the Message-ID of the send under way in this thread (a context variable) and apprise's
+own value otherwise. tests/reliability checks the header at a real SMTP server, so an apprise release
+that builds its mails differently fails the tests instead of silently losing the key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import apprise
@@ -20,7 +39,27 @@ from integrations.directory import Partner, PartnerDirectory, SecretUnavailable,
 from integrations.messages import RenderedMessage
 
 DELIVERY_HEADER = "X-Regie-Delivery"
-"""Header (email, JSON webhooks) carrying `<message key>/<recipient>`, so a receiver can drop a repeat."""
+"""Header (email, webhooks) carrying `<message key>/<recipient>`, so a receiver can drop a repeat."""
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+"""The same key in the header webhooks commonly deduplicate on."""
+IDEMPOTENCY_FIELD = "idempotency_key"
+"""The same key as a field of a JSON webhook's body."""
+_MAIL_SCHEMAS = frozenset({"mailto", "mailtos"})
+
+
+def message_id(delivery_key: str) -> str:
+    """The e-mail Message-ID of a delivery: the same for every send of the same key (`<hex@regie>`)."""
+    return f"<{hashlib.sha256(delivery_key.encode()).hexdigest()[:32]}@regie>"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try on one channel: the URL's position in the partner's list (from 1), the service, the outcome."""
+
+    position: int
+    service: str | None
+    ok: bool
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,7 +69,14 @@ class Sent:
     ok: bool
     service: str | None
     error: str | None = None
-    tried: tuple[str, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
+    skipped: tuple[int, ...] = ()
+    """positions of channels not tried now (down, no probe due)"""
+
+    @property
+    def tried(self) -> tuple[str, ...]:
+        """The services tried, in order."""
+        return tuple(a.service or "unknown" for a in self.attempts)
 
 
 @dataclass(frozen=True)
@@ -42,28 +88,35 @@ class Sender:
     load_block: Callable[[str], str]
 
     def send(self, directory: PartnerDirectory, partner: Partner, message: RenderedMessage, delivery_key: str,
-             avoid: Sequence[str] = ()) -> Sent:
-        """Try the partner's URLs (those of a kind in `avoid` last) until one accepts the message."""
-        channels = sorted(directory.channels[partner.id], key=lambda ch: ch.schema in avoid)
-        errors, tried, service = [], [], None
-        for channel in channels:
+             avoid: Sequence[str] = (), may_try: Callable[[int], bool] = lambda position: True) -> Sent:
+        """Try the partner's URLs (those of a kind in `avoid` last, those `may_try` refuses not at all)
+        until one accepts the message."""
+        channels = sorted(enumerate(directory.channels[partner.id], start=1), key=lambda ch: ch[1].schema in avoid)
+        errors, attempts, skipped, service = [], [], [], None
+        for position, channel in channels:
+            if not may_try(position):
+                skipped.append(position)
+                continue
             try:
                 resolved = resolve_url(channel.url, self.env, self.load_block)
             except SecretUnavailable as exc:
                 errors.append(f"{channel.schema or 'secret url'}: {exc}")
+                attempts.append(Attempt(position, channel.schema, False, str(exc)))
                 continue
             ok, service, error = send_with_apprise(resolved.url, message, delivery_key, self.asset,
                                                    secrets=resolved.secrets)
-            tried.append(service or "unknown")
+            attempts.append(Attempt(position, service, ok, error))
             if ok:
-                return Sent(True, service, None, tuple(tried))
+                return Sent(True, service, None, tuple(attempts), tuple(skipped))
             errors.append(f"{service}: {error}")
-        return Sent(False, service, "; ".join(errors) or "no usable URL", tuple(tried))
+        return Sent(False, service, "; ".join(errors) or "no usable URL", tuple(attempts), tuple(skipped))
 
 
 def send_with_apprise(url: str, message: RenderedMessage, delivery_key: str, asset: apprise.AppriseAsset, *,
                       secrets: Sequence[str] = ()) -> tuple[bool, str | None, str | None]:
-    """Send one message through a fresh apprise plugin: (accepted, schema, error without secrets)."""
+    """Send one message through a fresh apprise plugin: (accepted, schema, error without secrets).
+
+    The delivery key goes with it (see the module's docstring)."""
     parsed = apprise.plugins.url_to_dict(url)
     if parsed is None:
         return False, None, "apprise does not accept the URL once its secrets are filled in"
@@ -74,12 +127,54 @@ def send_with_apprise(url: str, message: RenderedMessage, delivery_key: str, ass
             return False, schema, f"apprise does not accept the {schema}:// URL once its secrets are filled in"
         # A fresh plugin per send never waits, and neither does one with the rate limit off.
         plugin.request_rate_per_sec = 0
-        if isinstance(getattr(plugin, "headers", None), dict):
-            plugin.headers[DELIVERY_HEADER] = delivery_key
-        ok = plugin.notify(body=message.body, title=message.subject, body_format=apprise.NotifyFormat.TEXT)
+        _carry_key(plugin, schema, delivery_key)
+        with _message_id(message_id(delivery_key) if schema in _MAIL_SCHEMAS else None):
+            ok = plugin.notify(body=message.body, title=message.subject, body_format=apprise.NotifyFormat.TEXT)
     if ok:
         return True, schema, None
     return False, schema, redact("; ".join(warnings) or "apprise notify() returned False", [url, *secrets])
+
+
+def _carry_key(plugin: Any, schema: str, delivery_key: str) -> None:
+    headers = getattr(plugin, "headers", None)
+    if isinstance(headers, dict):
+        headers[DELIVERY_HEADER] = delivery_key
+        if schema not in _MAIL_SCHEMAS:
+            headers[IDEMPOTENCY_HEADER] = delivery_key
+    extras = getattr(plugin, "payload_extras", None)
+    if isinstance(extras, dict) and schema in ("json", "jsons"):
+        extras[IDEMPOTENCY_FIELD] = delivery_key
+
+
+_CURRENT_MESSAGE_ID: ContextVar[str | None] = ContextVar("regie_message_id", default=None)
+_HOOK_LOCK = threading.Lock()
+
+
+@contextmanager
+def _message_id(value: str | None) -> Iterator[None]:
+    if value is not None:
+        _stable_message_ids()
+    token = _CURRENT_MESSAGE_ID.set(value)
+    try:
+        yield
+    finally:
+        _CURRENT_MESSAGE_ID.reset(token)
+
+
+def _stable_message_ids() -> None:
+    """Make apprise's e-mail plugin use the Message-ID of the send under way (see the module docstring)."""
+    from apprise.plugins.email import base as email_plugin
+
+    with _HOOK_LOCK:
+        original = email_plugin.make_msgid
+        if getattr(original, "regie_stable", False):
+            return
+
+        def make_msgid(idstring: str | None = None, domain: str | None = None) -> str:
+            return _CURRENT_MESSAGE_ID.get() or original(idstring, domain)
+
+        make_msgid.regie_stable = True  # type: ignore[attr-defined]
+        email_plugin.make_msgid = make_msgid
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:

@@ -1,7 +1,8 @@
 """The delivery ledger as the notifier sees it: an interface and an in-memory fake.
 
-The row type and the claim and backoff rules are the engine's (`engine.deliveries`), so every ledger
-agrees on them. The real ledger is the case store's `store.deliveries.SqlDeliveryLedger`, which
+Per message and recipient a delivery row; per partner channel its health (failures in a row, outage).
+The row types and the claim, backoff and outage rules are the engine's (`engine.deliveries`), so every
+ledger agrees on them. The real ledger is the case store's `store.deliveries.SqlDeliveryLedger`, which
 implements this interface structurally; `app.bootstrap` wires it in. `MemoryLedger` behaves the same
 (the shared contract test runs both) for unit tests and benchmarks without a database.
 """
@@ -16,16 +17,21 @@ from engine.calendar import require_aware
 from engine.deliveries import (
     MAX_ERROR,
     SUBJECT,
+    ChannelHealth,
     Claim,
     Delivery,
     DeliveryMeta,
     Kind,
+    OutageRule,
     Outcome,
+    after_failure,
+    after_success,
     backoff,
     claim_answer,
 )
 
-__all__ = ["Claim", "Delivery", "DeliveryLedger", "DeliveryMeta", "Kind", "MemoryLedger", "Outcome", "backoff"]
+__all__ = ["ChannelHealth", "Claim", "Delivery", "DeliveryLedger", "DeliveryMeta", "Kind", "MemoryLedger",
+           "OutageRule", "Outcome", "backoff"]
 
 
 class DeliveryLedger(Protocol):
@@ -55,6 +61,17 @@ class DeliveryLedger(Protocol):
 
     def mark_escalated(self, message_key: str, recipient: str, *, at: datetime) -> bool: ...
 
+    def note_waiting(self, meta: DeliveryMeta, *, at: datetime) -> bool: ...
+
+    def troubled_channels(self) -> dict[str, ChannelHealth]: ...
+
+    def channel_failed(self, *, channel: str, profile: str | None, recipient: str, service: str | None,
+                       error: str, at: datetime, rule: OutageRule) -> tuple[ChannelHealth | None, ChannelHealth]: ...
+
+    def channel_succeeded(self, channel: str, *, at: datetime) -> ChannelHealth | None: ...
+
+    def mark_channel_escalated(self, channel: str, *, down_since: datetime, at: datetime) -> bool: ...
+
 
 class MemoryLedger:
     """The ledger in a dict; thread-safe, lost when the process ends (tests and benchmarks only)."""
@@ -62,6 +79,7 @@ class MemoryLedger:
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], Delivery] = {}
         self._order: list[tuple[str, str]] = []
+        self._channels: dict[str, ChannelHealth] = {}
         self._lock = threading.Lock()
 
     def get(self, message_key: str, recipient: str) -> Delivery | None:
@@ -137,6 +155,45 @@ class MemoryLedger:
             if row.escalated_at is not None:
                 return False
             self._set(row, escalated_at=require_aware(at))
+            return True
+
+    def note_waiting(self, meta: DeliveryMeta, *, at: datetime) -> bool:
+        at = require_aware(at)
+        with self._lock:
+            row = self._insert(meta, at)
+            if row.escalated_at is not None:
+                return False
+            self._set(row, escalated_at=at)
+            return True
+
+    def troubled_channels(self) -> dict[str, ChannelHealth]:
+        with self._lock:
+            return {k: h for k, h in self._channels.items() if h.failures or h.down}
+
+    def channel_failed(self, *, channel: str, profile: str | None, recipient: str, service: str | None,
+                       error: str, at: datetime, rule: OutageRule) -> tuple[ChannelHealth | None, ChannelHealth]:
+        with self._lock:
+            before = self._channels.get(channel)
+            before = before if before is not None and (before.failures or before.down) else None
+            after = after_failure(before, channel=channel, profile=profile, recipient=recipient, service=service,
+                                  error=error, now=require_aware(at), rule=rule)
+            self._channels[channel] = after
+            return before, after
+
+    def channel_succeeded(self, channel: str, *, at: datetime) -> ChannelHealth | None:
+        with self._lock:
+            before = self._channels.get(channel)
+            if before is None or not (before.failures or before.down):
+                return None
+            self._channels[channel] = after_success(before, require_aware(at))
+            return before
+
+    def mark_channel_escalated(self, channel: str, *, down_since: datetime, at: datetime) -> bool:
+        with self._lock:
+            health = self._channels.get(channel)
+            if health is None or health.down_since != down_since or health.escalated_at is not None:
+                return False
+            self._channels[channel] = health.model_copy(update={"escalated_at": require_aware(at)})
             return True
 
     def _insert(self, meta: DeliveryMeta, at: datetime, outcome: Outcome = Outcome.new, **extra: object) -> Delivery:

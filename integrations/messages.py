@@ -63,6 +63,10 @@ SYSTEM_TEMPLATE_VARIABLES: Mapping[str, frozenset[str]] = {
     "bezorging_mislukt": frozenset({"case_ref", "role", "message_kind", "partner", "service", "sinds",
                                     "pogingen", "uiterlijk"}),
     "dagoverzicht": frozenset({"organisatie", "datum", "aantal", "berichten"}),
+    # Reliability (issue 11): app/sweep.py sets a case aside; integrations/outages.py reports channels.
+    "zaak_vastgelopen": frozenset({"case_ref", "fout", "sinds", "uiterlijk"}),
+    "kanaal_storing": frozenset({"partner", "kanaal", "service", "sinds", "pogingen", "uiterlijk"}),
+    "kanaal_hersteld": frozenset({"partner", "kanaal", "service", "sinds", "hersteld"}),
 }
 """Templates Regie itself fills (not a process definition), with the variables it provides."""
 

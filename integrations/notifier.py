@@ -31,7 +31,8 @@ class CaseNote:
 
     case_ref: str
     kind: str
-    """`notification_unroutable` or `notification_escalated`"""
+    """`notification_unroutable` (nobody fills the role), or `notification_waiting` (a channel of the
+    recipient is down: the message waits, the coordinator hears of the outage once)"""
     ref: str
     """the role concerned"""
     detail: str
@@ -48,12 +49,15 @@ class DeliveryReport:
     failed: Mapping[str, str] = field(default_factory=dict)
     """recipients not reached, with why (including those only `waiting`)"""
     waiting: tuple[str, ...] = ()
-    """recipients not tried now: their backoff has not run out, or another run is sending to them"""
+    """recipients not tried now (their backoff has not run out, another run is sending to them, their
+    channels are down), or tried only on channels already known to be down (a probe): nothing new failed"""
     notes: tuple[CaseNote, ...] = ()
+    retry_at: datetime | None = None
+    """the earliest moment a recipient not reached may be tried again (None: at once, or nobody waits)"""
 
     @property
     def attempted(self) -> bool:
-        """Whether anything was sent (or tried) now; False when every open recipient was only waiting."""
+        """Whether anything was sent, or newly failed, now; False when every open recipient was only waiting."""
         return bool(self.delivered or self.queued or set(self.failed) - set(self.waiting))
 
 

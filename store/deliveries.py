@@ -6,9 +6,14 @@ row and what is read back cannot drift apart. `SqlDeliveryLedger` implements the
 `app.bootstrap` wires them).
 
 Sending is claimed first: a claim holds a row for a short lease, so two drains running at once never
-both send, and a sender that crashed mid-send gives the row back when the lease runs out. Rows that
-failed wait for their `next_attempt_at` (backoff). The table is created by the migration
-`0002_deliveries`. All datetimes are timezone-aware UTC.
+both send, and a sender that crashed mid-send gives the row back when the lease runs out (the message
+is then sent again, with the same key: see `engine.deliveries`). Rows that failed wait for their
+`next_attempt_at` (backoff). The table is created by the migration `0002_deliveries`.
+
+The `channels` table (migration `0004_reliability`) keeps, per partner channel, its failures in a row
+and the outage they make (`engine.deliveries.ChannelHealth`); a channel's record is changed under a row
+lock, so when several drains fail on it at once exactly one of them sees it go down (and escalates)
+and exactly one sees it come back. All datetimes are timezone-aware UTC.
 """
 
 from __future__ import annotations
@@ -22,7 +27,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
 from engine.calendar import require_aware
-from engine.deliveries import MAX_ERROR, SUBJECT, Claim, Delivery, DeliveryMeta, Outcome, claim_answer
+from engine.deliveries import (
+    MAX_ERROR,
+    SUBJECT,
+    ChannelHealth,
+    Claim,
+    Delivery,
+    DeliveryMeta,
+    OutageRule,
+    Outcome,
+    after_failure,
+    after_success,
+    claim_answer,
+)
 from store.db import write_transaction
 from store.models import BigId, columns_of
 
@@ -34,6 +51,15 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_case_ref", "case_ref", "id"),
     sa.Index("ix_deliveries_outcome_recipient", "outcome", "recipient"),
 )
+
+
+def _channel_columns() -> list[sa.Column[Any]]:
+    columns = columns_of(ChannelHealth)
+    columns[0].primary_key = True  # `channel`
+    return columns
+
+
+channels = sa.Table("channels", SQLModel.metadata, *_channel_columns())
 
 
 class SqlDeliveryLedger:
@@ -143,6 +169,80 @@ class SqlDeliveryLedger:
             return conn.execute(update(deliveries).where(
                 c.message_key == message_key, c.recipient == recipient, c.escalated_at.is_(None),
             ).values(escalated_at=require_aware(at))).rowcount == 1
+
+    def note_waiting(self, meta: DeliveryMeta, *, at: datetime) -> bool:
+        """Record the row if new and mark that it waits for a channel that is down; True the first time."""
+        at = require_aware(at)
+        c = deliveries.c
+        with write_transaction(self.engine) as conn:
+            _insert_new(conn, meta, at)
+            return conn.execute(update(deliveries).where(
+                c.message_key == meta.message_key, c.recipient == meta.recipient, c.escalated_at.is_(None),
+            ).values(escalated_at=at)).rowcount == 1
+
+    # -- channels --
+
+    def troubled_channels(self) -> dict[str, ChannelHealth]:
+        """Every channel with failures in a row or an outage, by channel id (healthy ones have no record)."""
+        return {h.channel: h for h in channels_in_trouble(self.engine)}
+
+    def channel_failed(self, *, channel: str, profile: str | None, recipient: str, service: str | None,
+                       error: str, at: datetime, rule: OutageRule) -> tuple[ChannelHealth | None, ChannelHealth]:
+        """One more failed attempt on the channel: (its record before, its record now)."""
+        at = require_aware(at)
+        with write_transaction(self.engine) as conn:
+            before = _lock_channel(conn, channel, profile, recipient)
+            after = after_failure(before if before.failures or before.down else None, channel=channel,
+                                  profile=profile, recipient=recipient, service=service, error=error, now=at,
+                                  rule=rule)
+            conn.execute(update(channels).where(channels.c.channel == channel).values(**after.model_dump()))
+        return (before if before.failures or before.down else None), after
+
+    def channel_succeeded(self, channel: str, *, at: datetime) -> ChannelHealth | None:
+        """An attempt on the channel worked: its record is reset; returns the record before, if it had failures."""
+        at = require_aware(at)
+        c = channels.c
+        with write_transaction(self.engine) as conn:
+            stmt = select(channels).where(c.channel == channel)
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update()
+            row = conn.execute(stmt).first()
+            if row is None:
+                return None
+            before = ChannelHealth.model_validate(dict(row._mapping))
+            if not before.failures and not before.down:
+                return None
+            conn.execute(update(channels).where(c.channel == channel)
+                         .values(**after_success(before, at).model_dump()))
+        return before
+
+    def mark_channel_escalated(self, channel: str, *, down_since: datetime, at: datetime) -> bool:
+        """Note that the coordinator was told of this outage; False when that was noted before."""
+        c = channels.c
+        with write_transaction(self.engine) as conn:
+            return conn.execute(update(channels).where(
+                c.channel == channel, c.down_since == require_aware(down_since), c.escalated_at.is_(None),
+            ).values(escalated_at=require_aware(at))).rowcount == 1
+
+
+def channels_in_trouble(engine: Engine) -> list[ChannelHealth]:
+    """Channels that are down or failed lately, those down first (longest first), then by channel id."""
+    c = channels.c
+    stmt = select(channels).where(or_(c.failures > 0, c.down_since.is_not(None))) \
+        .order_by(c.down_since.is_(None), c.down_since, c.channel)
+    with engine.connect() as conn:
+        return [ChannelHealth.model_validate(dict(r._mapping)) for r in conn.execute(stmt)]
+
+
+def _lock_channel(conn: sa.Connection, channel: str, profile: str | None, recipient: str) -> ChannelHealth:
+    """The channel's record, held until the transaction ends (made healthy first if it had none)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(channels).values(channel=channel, profile=profile, recipient=recipient, failures=0)
+                 .on_conflict_do_nothing(index_elements=["channel"]))
+    stmt = select(channels).where(channels.c.channel == channel)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return ChannelHealth.model_validate(dict(conn.execute(stmt).one()._mapping))
 
 
 def _insert_new(conn: sa.Connection, meta: DeliveryMeta, at: datetime, *, outcome: Outcome = Outcome.new,

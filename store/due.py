@@ -1,4 +1,4 @@
-"""Claiming due cases for the timer sweep, a batch at a time.
+"""Claiming due cases for the timer sweep, a batch at a time (and a stuck case for its retry).
 
 Due cases are read in (next_due_at, case_ref) order after the last one the sweep saw. On PostgreSQL
 the claim is `SELECT ... FOR UPDATE SKIP LOCKED`: several workers sweep at once, each takes cases no
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Text, and_, cast, or_, select
+from sqlalchemy import Connection, Select, Text, and_, cast, or_, select
 
 from store.writes import cases
 
@@ -26,18 +26,33 @@ class DueCase:
     profile: str | None
     version: int
     state: str
-    next_due_at: datetime
+    next_due_at: datetime | None
+
+
+def _columns() -> Select:
+    c = cases.c
+    return select(c.case_ref, c.municipality, c.definition, c.profile, c.version, cast(c.state, Text).label("state"),
+                  c.next_due_at)
 
 
 def claim_due(conn: Connection, now: datetime, after: tuple[datetime, str] | None, size: int) -> list[DueCase]:
-    """Up to `size` cases due at `now`, after `after` (next_due_at, case_ref), held until the transaction ends."""
+    """Up to `size` cases due at `now`, after `after` (next_due_at, case_ref), held until the transaction ends.
+
+    A stuck case has no `next_due_at`, so it is never claimed here."""
     c = cases.c
-    stmt = select(c.case_ref, c.municipality, c.definition, c.profile, c.version,
-                  cast(c.state, Text).label("state"), c.next_due_at) \
-        .where(c.next_due_at <= now).order_by(c.next_due_at, c.case_ref).limit(size)
+    stmt = _columns().where(c.next_due_at <= now).order_by(c.next_due_at, c.case_ref).limit(size)
     if after is not None:
         due, ref = after
         stmt = stmt.where(or_(c.next_due_at > due, and_(c.next_due_at == due, c.case_ref > ref)))
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return [DueCase(*row) for row in conn.execute(stmt)]
+
+
+def stuck_case(conn: Connection, case_ref: str) -> DueCase | None:
+    """A stuck case, as the sweep would read it (held until the transaction ends); None when not stuck."""
+    stmt = _columns().where(cases.c.case_ref == case_ref, cases.c.stuck_at.is_not(None))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    return None if row is None else DueCase(*row)

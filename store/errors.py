@@ -41,3 +41,21 @@ class UnknownDefinition(StoreError, LookupError):
 
 class CommandNotFound(StoreError, LookupError):
     """No outbox command with this key."""
+
+
+class CaseStuck(StoreError):
+    """The case is set aside (status stuck) and cannot be changed or shown in full until a retry works."""
+
+    def __init__(self, case_ref: str, why: str):
+        self.case_ref = case_ref
+        self.why = why
+        super().__init__(f"zaak {case_ref} is vastgelopen: {why}. Herstel de oorzaak en probeer de zaak opnieuw "
+                         f"met: regie case retry {case_ref}")
+
+
+class NotStuck(StoreError):
+    """A retry of a case that is not stuck."""
+
+    def __init__(self, case_ref: str):
+        self.case_ref = case_ref
+        super().__init__(f"zaak {case_ref} is niet vastgelopen: er is niets opnieuw te proberen")

@@ -1,9 +1,11 @@
 """The case store's tables (sqlmodel). The schema itself is made by the migrations in `store/migrations/`.
 
 - `cases`: one row per trajectory: its engine state as JSON, a version for optimistic locking, and
-  the indexed `next_due_at` the timer sweep looks for.
+  the indexed `next_due_at` the timer sweep looks for. A case the sweep cannot advance is set aside:
+  status `stuck`, `stuck_at` and `stuck_reason` set, no `next_due_at` (so no sweep claims it).
 - `case_history`: append-only audit trail (who, what, when, resulting version); process data only.
-- `outbox`: commands to carry out, written in the same transaction as the state that caused them.
+- `outbox`: commands to carry out, written in the same transaction as the state that caused them; a
+  row that failed waits for its `next_attempt_at`, a drain holds the rows it took until `claimed_until`.
 - `open_tasks`: the open user tasks of every case, derived from the state in the same transaction,
   so the inbox is one indexed query instead of reading every case.
 - `case_personal`: names, BSN, contact data. Kept apart so nothing that is shown or sent touches it.
@@ -100,9 +102,11 @@ class CaseRecord(SQLModel, table=True):
     phase: str | None = Field(default=None, max_length=NAME)
     state: dict[str, Any] = Field(sa_type=JSONDocument, description="engine.state.CaseState as JSON")
     version: int = Field(description="1 after the start; +1 on every change")
-    next_due_at: datetime | None = Field(default=None, description="earliest timer; NULL when none")
+    next_due_at: datetime | None = Field(default=None, description="earliest timer; NULL when none (or stuck)")
     created_at: datetime
     updated_at: datetime
+    stuck_at: datetime | None = Field(default=None, description="set aside by the sweep since; NULL when not stuck")
+    stuck_reason: str | None = Field(default=None, max_length=500, description="why it could not be advanced")
 
 
 class HistoryRecord(SQLModel, table=True):
@@ -153,6 +157,8 @@ class OutboxRecord(SQLModel, table=True):
     delivered_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)
+    next_attempt_at: datetime | None = Field(default=None, description="not claimed before this (retry, backoff)")
+    claimed_until: datetime | None = Field(default=None, description="held by a drain until this")
 
 
 class TaskRecord(SQLModel, table=True):

@@ -29,8 +29,10 @@ def municipalities(engine: Engine) -> list[str]:
 
 
 def changed_cases(engine: Engine, since: datetime | None) -> list[str]:
-    """Cases with history recorded at or after `since` (every case when None), by reference."""
-    stmt = select(history.c.case_ref).distinct().order_by(history.c.case_ref)
+    """Cases with history recorded at or after `since` (every case when None), by reference; not the cases
+    set aside by the sweep (their state may not read: the radar lists them instead)."""
+    stmt = select(history.c.case_ref).distinct().order_by(history.c.case_ref) \
+        .join(cases, cases.c.case_ref == history.c.case_ref).where(cases.c.stuck_at.is_(None))
     if since is not None:
         stmt = stmt.where(history.c.recorded_at >= since)
     with engine.connect() as conn:
@@ -58,10 +60,11 @@ class CaseDoc:
 
 
 def case_docs(engine: Engine, municipality: str, *, active_only: bool = False) -> list[CaseDoc]:
-    """One query: the anchors, data and clocks of every case of a municipality, by reference."""
+    """One query: the anchors, data and clocks of every case of a municipality, by reference (not the cases
+    set aside by the sweep: their state may not read; the radar lists them instead)."""
     c = cases.c
     stmt = select(c.case_ref, c.definition, c.profile, c.status, c.state["anchors"], c.state["data"],
-                  c.state["clocks"]).where(c.municipality == municipality).order_by(c.case_ref)
+                  c.state["clocks"]).where(c.municipality == municipality, c.stuck_at.is_(None)).order_by(c.case_ref)
     if active_only:
         stmt = stmt.where(c.status == "active")
     with engine.connect() as conn:

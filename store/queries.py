@@ -1,5 +1,5 @@
-"""Reading cases: one case with its history, lists of cases, the inbox of open tasks, personal data, and the
-facts delivery and routing need. Plain rows: what is shown of them is decided in `app.views`.
+"""Reading cases: one case with its history, lists of cases, the inbox of open tasks, the cases set aside,
+personal data, and the facts delivery and routing need. Plain rows: what is shown of them is decided in `app.views`.
 
 Reads never change anything and never hold a write lock. Lists come from indexed columns and the
 `open_tasks` table, so they do not parse case states.
@@ -90,6 +90,36 @@ class OpenTaskRow:
     version: int
     case_definition: str
     profile: str | None
+
+
+@dataclass(frozen=True)
+class StuckCase:
+    """A case the sweep set aside: since when, and why."""
+
+    case_ref: str
+    municipality: str
+    definition: str
+    phase: str | None
+    stuck_at: datetime
+    stuck_reason: str | None
+
+
+def stuck_cases(engine: Engine, municipality: str | None = None) -> list[StuckCase]:
+    """Cases set aside by the sweep (status `stuck`), longest stuck first."""
+    c = cases.c
+    stmt = select(c.case_ref, c.municipality, c.definition, c.phase, c.stuck_at, c.stuck_reason) \
+        .where(c.stuck_at.is_not(None)).order_by(c.stuck_at, c.case_ref)
+    if municipality is not None:
+        stmt = stmt.where(c.municipality == municipality)
+    with engine.connect() as conn:
+        return [StuckCase(*row) for row in conn.execute(stmt)]
+
+
+def case_profiles(engine: Engine, municipality: str) -> set[str | None]:
+    """The profiles the cases of a municipality run with (None: the default profile)."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(cases.c.profile).where(cases.c.municipality == municipality).distinct())
+                   .scalars())
 
 
 def personal_data(engine: Engine, case_ref: str) -> dict[str, Any]:

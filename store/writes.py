@@ -4,17 +4,24 @@ Every function here runs inside the caller's transaction (`store.db.write_transa
 is written completely or not at all. Several changes are written with one statement per table
 (executemany), and states and commands are serialised by pydantic straight to JSON text, which keeps
 the timer sweep's cost per case close to the cost of the rows it writes.
+
+A case the sweep could not advance is set aside (`set_aside`): status `stuck`, no next due time, its
+reason, one history note and one notice to the coordinator, and its state left as it was. It stays
+stuck, also when an operator changes it meanwhile (`update_cases` keeps it so), until a retry that
+works writes it with `release`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.commands import NotifyRole
 from engine.interpreter import Transition
 from engine.state import CaseState, OpenTask
 from store.models import CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord, Serialized, TaskRecord
@@ -54,6 +61,31 @@ class CaseChange:
     def after(self) -> CaseState:
         return self.transition.state
 
+    @cached_property
+    def state_json(self) -> str:
+        """The new state as JSON text (made once: the sweep makes it while it can still set the case aside)."""
+        return self.after.model_dump_json()
+
+
+STUCK = "stuck"
+"""The status of a case set aside by the sweep."""
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A case the sweep could not advance, to be set aside as it is (its state is not touched)."""
+
+    case_ref: str
+    based_on: int
+    """the version the sweep read; the case is set aside only while it is still at it"""
+    reason: str
+    """why (`cases.stuck_reason`): which step failed and the error's type, no case data"""
+    note: str
+    """the case-history line (process words only)"""
+    notice: NotifyRole | None
+    """to the coordinator through the outbox; None when it was told before (a retry that failed again)"""
+    now: datetime
+
 
 def insert_case(conn: Connection, change: CaseChange, personal_data: dict[str, Any] | None) -> bool:
     """Insert a new case with its effects; False (and nothing written) when the reference is taken."""
@@ -61,7 +93,7 @@ def insert_case(conn: Connection, change: CaseChange, personal_data: dict[str, A
     row = {
         "case_ref": change.case_ref, "municipality": change.municipality, "definition": change.definition,
         "profile": change.profile, "status": state.status, "phase": state.phase,
-        "state": Serialized(state.model_dump_json()), "version": change.version,
+        "state": Serialized(change.state_json), "version": change.version,
         "next_due_at": state.next_due_at(), "created_at": change.now, "updated_at": change.now,
     }
     if _insert_ignoring_duplicates(conn, cases, [row], "case_ref") == 0:
@@ -72,11 +104,15 @@ def insert_case(conn: Connection, change: CaseChange, personal_data: dict[str, A
     return True
 
 
+_NOT_STUCK = cases.c.stuck_at.is_(None)
 _UPDATE_CASE = (
     update(cases)
     .where(cases.c.case_ref == bindparam("b_case_ref"), cases.c.version == bindparam("b_based_on"))
-    .values(state=bindparam("b_state"), version=bindparam("b_version"), status=bindparam("b_status"),
-            phase=bindparam("b_phase"), next_due_at=bindparam("b_next_due_at"),
+    .values(state=bindparam("b_state"), version=bindparam("b_version"),
+            # A stuck case stays stuck (and out of the sweep's way) until a retry releases it.
+            status=case((_NOT_STUCK, bindparam("b_status", type_=cases.c.status.type)), else_=STUCK),
+            phase=bindparam("b_phase"),
+            next_due_at=case((_NOT_STUCK, bindparam("b_next_due_at", type_=cases.c.next_due_at.type)), else_=None),
             updated_at=bindparam("b_updated_at"))
 )
 
@@ -85,12 +121,47 @@ def update_cases(conn: Connection, changes: list[CaseChange]) -> int:
     """Save new states where each case is still at the version its change was based on; rows updated."""
     if not changes:
         return 0
-    rows = [{
-        "b_case_ref": c.case_ref, "b_based_on": c.based_on, "b_version": c.version,
-        "b_state": Serialized(c.after.model_dump_json()), "b_status": c.after.status, "b_phase": c.after.phase,
-        "b_next_due_at": c.after.next_due_at(), "b_updated_at": c.now,
-    } for c in changes]
-    return conn.execute(_UPDATE_CASE, rows).rowcount
+    return conn.execute(_UPDATE_CASE, [_case_values(c) for c in changes]).rowcount
+
+
+def _case_values(c: CaseChange) -> dict[str, Any]:
+    return {"b_case_ref": c.case_ref, "b_based_on": c.based_on, "b_version": c.version,
+            "b_state": Serialized(c.state_json), "b_status": c.after.status, "b_phase": c.after.phase,
+            "b_next_due_at": c.after.next_due_at(), "b_updated_at": c.now}
+
+
+def set_aside(conn: Connection, items: list[SetAside]) -> int:
+    """Set cases aside (see the module docstring); returns how many were still at their version."""
+    if not items:
+        return 0
+    c = cases.c
+    stmt = update(cases).where(c.case_ref == bindparam("b_case_ref"), c.version == bindparam("b_based_on")) \
+        .values(status=STUCK, next_due_at=None, stuck_at=func.coalesce(c.stuck_at, bindparam("b_now")),
+                stuck_reason=bindparam("b_reason"), updated_at=bindparam("b_now"))
+    done = conn.execute(stmt, [{"b_case_ref": i.case_ref, "b_based_on": i.based_on, "b_reason": i.reason[:500],
+                                "b_now": i.now} for i in items]).rowcount
+    conn.execute(insert(history), [{
+        "case_ref": i.case_ref, "version": i.based_on, "at": i.now, "recorded_at": i.now, "actor": "system",
+        "event": "note", "kind": "case_stuck", "ref": "", "detail": i.note[:500]} for i in items])
+    notices = [{"case_ref": i.case_ref, "key": i.notice.key, "type": i.notice.type,
+                "payload": Serialized(i.notice.model_dump_json()), "created_at": i.now, "attempts": 0}
+               for i in items if i.notice is not None]
+    if notices:
+        _insert_ignoring_duplicates(conn, outbox, notices, "key")
+    return done
+
+
+def release(conn: Connection, change: CaseChange) -> bool:
+    """Write a retried stuck case that could be advanced: no longer stuck; False if it was not (or changed)."""
+    c = cases.c
+    stmt = update(cases).where(c.case_ref == change.case_ref, c.version == change.based_on, c.stuck_at.is_not(None)) \
+        .values(state=Serialized(change.state_json), version=change.version, status=change.after.status,
+                phase=change.after.phase, next_due_at=change.after.next_due_at(), updated_at=change.now,
+                stuck_at=None, stuck_reason=None)
+    if conn.execute(stmt).rowcount != 1:
+        return False
+    write_effects(conn, [change])
+    return True
 
 
 def current_version(conn: Connection, case_ref: str) -> int | None:

@@ -87,7 +87,7 @@ def deliver_case_message(*, case_ref: str, message: str, data: dict[str, Any], o
 def sweep_timers(*, batch_size: int | None, limit: int | None) -> SweepReport:
     """Fire every due timer once, a batch of cases per transaction."""
     report = current().service.fire_due_timers(batch_size=batch_size, limit=limit)
-    get_run_logger().info("sweep at %s: %s cases advanced in %s batches, %s commands queued, %s failed",
+    get_run_logger().info("sweep at %s: %s cases advanced in %s batches, %s commands queued, %s set aside",
                           report.now.isoformat(), report.cases_advanced, report.batches,
                           report.commands_queued, len(report.failed))
     return report
@@ -101,18 +101,20 @@ async def publish_sweep_summary(report: SweepReport, delivered: int) -> None:
         markdown=(f"### Timer sweep at {report.now:%Y-%m-%d %H:%M} UTC\n\n| | |\n|---|---|\n"
                   f"| cases advanced | {report.cases_advanced} |\n| batches | {report.batches} |\n"
                   f"| commands queued | {report.commands_queued} |\n| delivered | {delivered} |\n"
-                  f"| cases that failed | {len(report.failed)} |\n"),
+                  f"| cases set aside (stuck) | {len(report.failed)} |\n"),
         description="What the last timer sweep did",
     )
 
 
 @task(name="deliver-outbox", cache_policy=NO_CACHE)
 async def deliver_outbox(batch: int = 500) -> DrainReport:
-    """Carry out pending outbox commands (inbox runs, events, notices); raise if any could not be."""
+    """Carry out every ready outbox command (inbox runs, events, notices). Failures are recorded on their
+    rows and reported, not raised: the flow raises after the rest of its work (`raise_for_failures`)."""
     rt = current()
-    report = await deliver_pending(rt.service, rt.notifier, batch=batch)
-    get_run_logger().info("delivered %s commands: %s", report.delivered,
-                          ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items())) or "nothing")
+    report = await deliver_pending(rt.service, rt.notifier, batch=batch, raise_failures=False)
+    get_run_logger().info("delivered %s commands (%s); %s waiting, %s failed", report.delivered,
+                          ", ".join(f"{n} {what}" for what, n in sorted(report.counts.items())) or "nothing",
+                          report.waiting, len(report.failed))
     return report
 
 

@@ -1,4 +1,5 @@
-"""The deadline radar: what is overdue and what falls due soon, open tasks and legal clocks together."""
+"""The deadline radar: what is overdue and what falls due soon, open tasks and legal clocks together, and
+on top what is stuck: cases the sweep set aside, and partner channels that are down (`app.faults`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from app.faults import Faults, current_faults
+from engine.calendar import local_date
 from engine.definitions import Clock, UserTask
 from engine.state import ClockState
 from store.overview_reads import CaseDoc, FactFilter, case_docs, history_facts, tasks_due
@@ -21,11 +24,13 @@ class RadarRow:
 
     due_on: date
     overdue: bool
-    kind: str  # "taak" or "termijn"
+    kind: str  # "taak", "termijn"; or "zaak" (set aside) or "kanaal" (down)
     case_ref: str
-    step: str  # step id or clock id
+    step: str  # step id or clock id; the channel id of a channel
     name: str
     role: str
+    problem: str | None = None
+    """"vastgelopen" or "storing": not a deadline but something that needs fixing (since `due_on`)"""
 
 
 def deadline_radar(service: CaseService, municipality: str, today: date, days: int = 14) -> list[RadarRow]:
@@ -39,7 +44,20 @@ def deadline_radar(service: CaseService, municipality: str, today: date, days: i
                      step=t.step, name=_step_name(service.library, t.definition, t.step), role=t.role)
             for t in tasks_due(service.engine, municipality, horizon)]
     rows.extend(_clock_rows(service, municipality, today, horizon))
-    return sorted(rows, key=lambda r: (r.due_on, r.case_ref, r.kind, r.step))
+    rows.extend(fault_rows(current_faults(service, municipality=municipality, outbox=False)))
+    return sorted(rows, key=lambda r: (r.problem is None, r.due_on, r.case_ref, r.kind, r.step))
+
+
+def fault_rows(faults: Faults) -> list[RadarRow]:
+    """Stuck cases and channels that are down, as radar rows (first on the radar, longest first)."""
+    rows = [RadarRow(due_on=local_date(c.stuck_at), overdue=True, kind="zaak", case_ref=c.case_ref, step="-",
+                     name=f"vastgelopen: {c.stuck_reason or '?'}; na herstel: regie case retry {c.case_ref}",
+                     role="coordinator", problem="vastgelopen") for c in faults.stuck]
+    rows += [RadarRow(due_on=local_date(h.down_since), overdue=True, kind="kanaal", case_ref="", step=h.channel,
+                      name=f"berichten aan {h.recipient} via {h.service or '?'} komen niet aan "
+                           f"({h.failures} pogingen achter elkaar mislukt); ze wachten tot het kanaal weer werkt",
+                      role="coordinator", problem="storing") for h in faults.down if h.down_since is not None]
+    return rows
 
 
 def _step_name(library: Library, definition: str, step: str) -> str:

@@ -69,7 +69,7 @@ def render_caseload(load: Caseload) -> str:
 def radar_table(rows: list[RadarRow], today: date) -> list[dict[str, object]]:
     """The deadline radar as table rows, soonest first: date, days left, status, kind, case, step, role."""
     return [{"datum": r.due_on.isoformat(), "dagen": (r.due_on - today).days,
-             "status": "te laat" if r.overdue else "binnenkort", "soort": r.kind, "zaak": r.case_ref,
+             "status": r.problem or ("te laat" if r.overdue else "binnenkort"), "soort": r.kind, "zaak": r.case_ref,
              "stap": r.step, "omschrijving": r.name, "rol": r.role} for r in rows]
 
 
@@ -82,9 +82,12 @@ def radar_artifact_table(rows: list[RadarRow], today: date, days: int) -> list[d
 
 def radar_summary(rows: list[RadarRow], municipality: str, today: date, days: int) -> str:
     """One line for the radar's description."""
-    late = sum(r.overdue for r in rows)
-    return (f"Deadline radar {municipality}, stand {today}: {late} te laat, {len(rows) - late} binnen {days} dagen "
-            "(taken en termijnen, vroegste eerst)")
+    stuck = sum(r.problem == "vastgelopen" for r in rows)
+    down = sum(r.problem == "storing" for r in rows)
+    late = sum(r.overdue for r in rows) - stuck - down
+    faults = "".join(f", {n} {what}" for n, what in ((stuck, "vastgelopen"), (down, "kanaal in storing")) if n)
+    return (f"Deadline radar {municipality}, stand {today}: {late} te laat, "
+            f"{len(rows) - late - stuck - down} binnen {days} dagen{faults} (taken en termijnen, vroegste eerst)")
 
 
 def render_timeline(timeline: CaseTimeline) -> str:

@@ -2,7 +2,9 @@
 
 Both listen on 127.0.0.1 on a free port, record what they receive, and can be stopped and started
 again on the same port (failure injection). Nothing sleeps: aiosmtpd's controller returns once the
-server answers, and the HTTP server accepts as soon as its socket is bound.
+server answers, and the HTTP server accepts as soon as its socket is bound. `on_receive` is called
+with each message accepted, after it was recorded and before the sender gets its answer: a test can
+kill the sender right there (a crash between the send and recording it).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import email
 import email.policy
 import json
 import socket
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -48,9 +52,12 @@ class _MailHandler:
                                            policy=email.policy.default)
         part = message.get_body(preferencelist=("plain",))
         text = part.get_content() if part is not None else ""
+        mail = Mail(envelope.mail_from, tuple(envelope.rcpt_tos), str(message["subject"]), text,
+                    {k: str(v) for k, v in message.items()})
         with self.peer.lock:
-            self.peer.mails.append(Mail(envelope.mail_from, tuple(envelope.rcpt_tos), str(message["subject"]),
-                                        text, {k: str(v) for k, v in message.items()}))
+            self.peer.mails.append(mail)
+        if self.peer.on_receive is not None:
+            self.peer.on_receive(mail)
         return "250 OK"
 
 
@@ -63,6 +70,7 @@ class SmtpPeer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     reject_with: str | None = None
     """an SMTP reply (e.g. `451 try again later`) to give instead of accepting DATA"""
+    on_receive: Callable[[Mail], None] | None = None
     _controller: Controller | None = None
 
     def start(self) -> "SmtpPeer":
@@ -102,12 +110,22 @@ class Post:
     payload: dict[str, Any]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A sender killed mid-request (the kill loop) resets its connection: expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class JsonPeer:
     """An HTTP server on 127.0.0.1 that keeps every JSON post (and can be told to answer with an error)."""
 
     def __init__(self) -> None:
         self.posts: list[Post] = []
         self.status = 200
+        self.requests = 0
+        """every POST received, also those answered with an error"""
+        self.on_receive: Callable[[Post], None] | None = None
         self.lock = threading.Lock()
         self.port = free_port()
         self._server: ThreadingHTTPServer | None = None
@@ -123,9 +141,14 @@ class JsonPeer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 status = peer.status
+                with peer.lock:
+                    peer.requests += 1
                 if status == 200:
+                    post = Post(self.path, dict(self.headers.items()), json.loads(body))
                     with peer.lock:
-                        peer.posts.append(Post(self.path, dict(self.headers.items()), json.loads(body)))
+                        peer.posts.append(post)
+                    if peer.on_receive is not None:
+                        peer.on_receive(post)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -134,7 +157,7 @@ class JsonPeer:
                 pass  # keep test output quiet
 
         ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _QuietServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)

@@ -20,7 +20,7 @@ def fail_times(notifier, clock, n: int, step: timedelta = timedelta(minutes=1)) 
         clock.advance(seconds=step.total_seconds())
 
 
-def test_after_n_failed_attempts_the_coordinator_is_told_once_by_a_channel_of_another_kind(
+def test_after_n_failures_in_a_row_the_channel_is_down_and_the_coordinator_is_told_once_by_another_kind(
         make_notifier, smtp, hooks, clock):
     notifier = make_notifier(escalate_after_failures=3, retry_base_seconds=0)
     smtp.stop()
@@ -28,22 +28,23 @@ def test_after_n_failed_attempts_the_coordinator_is_told_once_by_a_channel_of_an
     fail_times(notifier, clock, 2)
     assert hooks.at("coordinator") == []
     with pytest.raises(NotificationFailed):
-        notifier.deliver(task_notice())  # the third failure
+        notifier.deliver(task_notice())  # the third failure: the mail channel is down
     clock.advance(minutes=1)
-    fail_times(notifier, clock, 2)  # and more failures tell nobody again
+    fail_times(notifier, clock, 2)  # probes that fail tell nobody again
 
     [post] = hooks.at("coordinator")
-    assert post.payload["title"] == f"Bericht over zaak {CASE} komt niet aan bij Gemeente Testdorp, klantregie"
-    assert "via mailto. Dat is 3 keer mislukt." in post.payload["message"]
-    assert "sinds 2026-03-02 08:00 UTC" in post.payload["message"]
-    row = notifier.ledger.get(f"{CASE}:4:notify", "klantregie_testdorp")
-    assert row.escalated_at == row.last_attempt_at - timedelta(minutes=2)
-    escalation = notifier.ledger.get(f"{CASE}:4:notify~escalation~klantregie_testdorp", "team_inburgering")
+    assert post.payload["title"] == "Storing: berichten aan Gemeente Testdorp, klantregie via mailto komen niet aan"
+    assert "Sinds 2026-03-02 09:00 komen berichten" in post.payload["message"]  # Dutch time
+    assert "(kanaal testgemeente/klantregie_testdorp#1) niet aan: 3 pogingen" in post.payload["message"]
+    health = notifier.ledger.troubled_channels()["testgemeente/klantregie_testdorp#1"]
+    assert (health.failures, health.down_since, health.service) == (5, clock.now - timedelta(minutes=5), "mailto")
+    assert health.escalated_at == health.down_since + timedelta(minutes=2)
+    [escalation] = [r for r in notifier.ledger.for_message(
+        "kanaal:testgemeente/klantregie_testdorp#1:storing:20260302T080000")]
     assert (escalation.kind, escalation.outcome, escalation.service) == (Kind.escalation, Outcome.delivered, "json")
 
 
-def test_after_h_hours_of_failures_the_coordinator_is_told_even_with_few_attempts(make_notifier, smtp, hooks,
-                                                                                  clock):
+def test_after_h_hours_of_failures_the_channel_is_down_even_with_few_attempts(make_notifier, smtp, hooks, clock):
     notifier = make_notifier(escalate_after_failures=100, escalate_after_hours=4,
                              retry_base_seconds=3.5 * 3600, retry_max_seconds=24 * 3600)
     smtp.stop()
@@ -54,14 +55,14 @@ def test_after_h_hours_of_failures_the_coordinator_is_told_even_with_few_attempt
     assert hooks.at("coordinator") == []
     clock.advance(hours=1)
     with pytest.raises(NotificationFailed) as failure:
-        notifier.deliver(task_notice())  # 4 hours after the first attempt
+        notifier.deliver(task_notice())  # 4 hours after the first failure
 
     [post] = hooks.at("coordinator")
-    assert "Dat is 2 keer mislukt." in post.payload["message"]
+    assert "2 pogingen achter elkaar zijn mislukt" in post.payload["message"]
     assert "klantregie_testdorp" in str(failure.value)
 
 
-def test_the_escalation_comes_back_as_a_note_for_the_case_history_once(make_notifier, smtp, hooks, clock):
+def test_a_message_waiting_for_a_channel_that_is_down_gets_one_note_for_its_case(make_notifier, smtp, hooks, clock):
     notifier = make_notifier(escalate_after_failures=1, retry_base_seconds=0)
     smtp.stop()
     notes = []
@@ -73,11 +74,16 @@ def test_the_escalation_comes_back_as_a_note_for_the_case_history_once(make_noti
     smtp.start()
     report = notifier.deliver(task_notice())
 
-    assert [(n.kind, n.ref) for n in notes] == [("notification_escalated", "klantregisseur")]
-    assert notes[0].detail == "bericht taak_geopend aan klantregie_testdorp komt niet aan na 1 poging(en); " \
-                              "coördinator ingelicht"
+    assert [(n.kind, n.ref) for n in notes] == [("notification_waiting", "klantregisseur")]
+    assert notes[0].detail == "bericht taak_geopend aan klantregie_testdorp wacht: mailto buiten gebruik sinds " \
+                              "2026-03-02 09:00; de coördinator krijgt één melding over deze storing"
     assert report.delivered == ("klantregie_testdorp",) and report.notes == ()
-    assert len(hooks.at("coordinator")) == 1
+    # One escalation (by webhook, the mail server being down) and one note that it is over (by mail again).
+    assert [p.payload["title"] for p in hooks.at("coordinator")] == [
+        "Storing: berichten aan Gemeente Testdorp, klantregie via mailto komen niet aan"]
+    [recovered] = smtp.to("coordinator@testdorp.example")
+    assert recovered.subject == "Hersteld: berichten aan Gemeente Testdorp, klantregie via mailto komen weer aan"
+    assert "werkt weer sinds 2026-03-02 09:00. De storing begon 2026-03-02 09:00." in recovered.text
 
 
 # --- daily digests --------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
@@ -13,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 import store.deliveries  # noqa: F401  (registers the table compared below)
-from integrations.ledger import Claim, DeliveryMeta, Kind, MemoryLedger, Outcome, backoff
+from integrations.ledger import Claim, DeliveryMeta, Kind, MemoryLedger, OutageRule, Outcome, backoff
 from store.db import alembic_config, upgrade, write_transaction
 from store.deliveries import SqlDeliveryLedger
 from tests.store.conftest import MONDAY, _postgres, _sqlite
@@ -122,6 +124,68 @@ def test_backoff_doubles_up_to_its_cap():
     waits = [backoff(n, timedelta(minutes=1), timedelta(minutes=10)) for n in range(1, 7)]
 
     assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 10, 10)]
+
+
+# --- channels and their outages -------------------------------------------------------------------
+
+RULE = OutageRule(failures=3, window=timedelta(hours=4), probe_base=timedelta(minutes=1),
+                  probe_max=timedelta(minutes=10))
+CHANNEL = "testgemeente/taalschool_delta#1"
+
+
+def fail(ledger, at, error="json: 500"):
+    return ledger.channel_failed(channel=CHANNEL, profile="testgemeente", recipient="taalschool_delta",
+                                 service="json", error=error, at=at, rule=RULE)
+
+
+def test_a_channel_is_down_after_its_third_failure_in_a_row_and_its_outage_is_escalated_once(any_ledger):
+    first = [fail(any_ledger, MONDAY + timedelta(minutes=m)) for m in range(3)]
+
+    (before1, after1), _, (before3, after3) = first
+    assert before1 is None and (after1.failures, after1.down) == (1, False)
+    assert before3 is not None and not before3.down and after3.down
+    assert (after3.down_since, after3.next_probe_at) == (MONDAY, MONDAY + timedelta(minutes=3))
+    assert list(any_ledger.troubled_channels()) == [CHANNEL]
+    assert any_ledger.mark_channel_escalated(CHANNEL, down_since=MONDAY, at=MONDAY) is True
+    assert any_ledger.mark_channel_escalated(CHANNEL, down_since=MONDAY, at=MONDAY) is False
+
+
+def test_a_success_ends_the_outage_and_returns_how_the_channel_was(any_ledger):
+    for m in range(4):
+        fail(any_ledger, MONDAY + timedelta(minutes=m))
+
+    before = any_ledger.channel_succeeded(CHANNEL, at=MONDAY + timedelta(minutes=9))
+    again = any_ledger.channel_succeeded(CHANNEL, at=MONDAY + timedelta(minutes=10))
+
+    assert before is not None and (before.failures, before.down_since) == (4, MONDAY)
+    assert again is None and any_ledger.troubled_channels() == {}
+
+
+def test_a_message_is_noted_as_waiting_for_a_channel_once(any_ledger):
+    assert any_ledger.note_waiting(meta(), at=MONDAY) is True
+    assert any_ledger.note_waiting(meta(), at=MONDAY + timedelta(minutes=1)) is False
+    assert any_ledger.get("TST-1:3:notify", "taalschool_delta").outcome is Outcome.new
+
+
+def test_when_drains_fail_on_a_channel_at_once_exactly_one_sees_it_go_down(sql_database, sql_engine):
+    if sql_database.kind != "postgres":
+        pytest.skip("SQLite writers take turns; the row lock matters on PostgreSQL")
+    engines = [sql_database.engine() for _ in range(6)]
+    gate = threading.Barrier(6, timeout=10)
+
+    def one(engine):
+        gate.wait()
+        return fail(SqlDeliveryLedger(engine), MONDAY)
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(one, engines))
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+    went_down = [after for before, after in results if after.down and not (before and before.down)]
+    assert len(went_down) == 1 and sorted(a.failures for _, a in results) == [1, 2, 3, 4, 5, 6]
 
 
 def test_two_senders_on_two_connections_never_both_get_the_same_delivery(sql_database, sql_engine):

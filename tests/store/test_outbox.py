@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from engine.commands import EmitEvent, NotifyRole, OpenUserTask
 from engine.events import TaskCompleted
 from store.db import upgrade, write_transaction
 from store.errors import CommandNotFound
-from store.outbox import OutboxItem
+from store.outbox import Finished, OutboxItem
 from store.writes import outbox, queue_commands
 from tests.store.conftest import Database, FakeClock, count, rows, start
 
@@ -110,3 +110,64 @@ def test_pending_commands_can_be_filtered_by_type(service: CaseService):
     assert [(i.type, i.payload["role"], i.payload["template"]) for i in notices] == [
         ("notify", "klantregisseur", "taak_geopend")]
 
+
+
+# --- claims: ready rows only, held for a lease, shared by drains ------------------------------------
+
+LEASE = timedelta(minutes=5)
+
+
+def test_a_claim_takes_only_ready_rows_and_holds_them_for_its_lease(service: CaseService, clock: FakeClock):
+    start(service)
+    keys = [i.key for i in service.pending_commands()]
+    waiting = service.claim_commands(1, lease=LEASE, max_attempts=50)
+    service.finish_commands([Finished(waiting[0].key, "smtp: 451", retry_at=clock.now + timedelta(minutes=10))])
+
+    held = service.claim_commands(100, lease=LEASE, max_attempts=50)  # the row that waits hides nothing
+    none_left = service.claim_commands(100, lease=LEASE, max_attempts=50)
+    clock.advance(minutes=5)
+    lease_over = service.claim_commands(100, lease=LEASE, max_attempts=50)
+    service.finish_commands([Finished(i.key) for i in lease_over])
+    clock.advance(minutes=5)
+    retry_due = service.claim_commands(100, lease=LEASE, max_attempts=50)
+
+    assert [i.key for i in held] == keys[1:] and none_left == []
+    assert [i.key for i in lease_over] == keys[1:]
+    assert [i.key for i in retry_due] == [keys[0]] and retry_due[0].attempts == 1
+
+
+def test_finishing_a_batch_records_deliveries_failures_and_waits_at_once(service: CaseService, clock: FakeClock,
+                                                                        engine: sa.Engine):
+    start(service)
+    first, second, third = service.claim_commands(3, lease=LEASE, max_attempts=50)
+    later = clock.now + timedelta(minutes=2)
+
+    delivered = service.finish_commands([Finished(first.key), Finished(second.key, "down", retry_at=later),
+                                         Finished(third.key, "channel down", attempted=False, retry_at=later)])
+    again = service.finish_commands([Finished(first.key)])  # another drain had it too
+
+    assert (delivered, again) == ({first.key}, set())
+    got = {r.key: (r.attempts, r.last_error, r.delivered_at is not None) for r in rows(
+        engine, "SELECT key, attempts, last_error, delivered_at FROM outbox") if r.key in (first.key, second.key,
+                                                                                           third.key)}
+    assert got == {first.key: (1, None, True), second.key: (1, "down", False), third.key: (0, "channel down", False)}
+    box = service.outbox_summary(50)
+    others = len(service.pending_commands(100)) - 2
+    assert (box.ready, box.waiting, box.given_up, box.next_attempt_at) == (others, 2, 0, later)
+
+
+def test_two_drains_on_postgresql_claim_different_rows_and_neither_waits(pg_database: Database, library):
+    engine = pg_database.engine()
+    upgrade(engine)
+    clock = FakeClock()
+    service = CaseService(engine, library, clock)
+    for n in range(1, 5):
+        start(service, f"RMD-2026-{n:04d}")
+    total = len(service.pending_commands(100))
+    with engine.connect() as other, other.begin():  # a drain in the middle of its claim holds four rows
+        held = other.execute(sa.text("SELECT id FROM outbox ORDER BY id LIMIT 4 FOR UPDATE")).scalars().all()
+        mine = service.claim_commands(100, lease=LEASE, max_attempts=50)
+
+    assert len(held) == 4 and len(mine) == total - 4
+    assert not {i.id for i in mine} & set(held)
+    engine.dispose()

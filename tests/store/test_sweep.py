@@ -75,24 +75,34 @@ def test_the_sweep_takes_due_cases_in_batches_and_stops_at_a_limit(service: Case
     assert {(n, q) for _, n, q in _nudges(engine)} == {(1, 1)}
 
 
-def test_a_case_the_engine_cannot_advance_is_reported_and_the_others_go_on(service: CaseService,
-                                                                            clock: FakeClock, engine: sa.Engine):
+def test_a_case_the_engine_cannot_advance_is_set_aside_and_the_others_go_on(service: CaseService,
+                                                                              clock: FakeClock, engine: sa.Engine):
     _start_many(service, 5)
     with engine.begin() as conn:  # a definition that has since disappeared from the library
         conn.execute(sa.text("UPDATE cases SET definition = 'opgeheven@1' WHERE case_ref = 'RMD-2026-0003'"))
     clock.now = AFTER_NUDGE
 
     report = service.fire_due_timers(batch_size=2)
+    again = service.fire_due_timers(batch_size=2)
 
     assert report.cases_advanced == 4
     assert [(f.case_ref, f.error) for f in report.failed] == [
-        ("RMD-2026-0003", "UnknownDefinition: no definition 'opgeheven@1' (known: korte_wacht@1, rondleiding@1)")]
-    with pytest.raises(SweepFailed, match="1 case\\(s\\) could not be advanced: RMD-2026-0003"):
+        ("RMD-2026-0003", "de procesdefinitie of het gemeenteprofiel van de zaak ontbreekt of werkt niet "
+                          "(UnknownDefinition)")]
+    with pytest.raises(SweepFailed, match=r"1 case\(s\) could not be advanced and were set aside .*: RMD-2026-0003"):
         report.raise_for_failures()
-    assert rows(engine, "SELECT case_ref, version FROM cases ORDER BY case_ref") == [
-        ("RMD-2026-0001", 2), ("RMD-2026-0002", 2), ("RMD-2026-0003", 1), ("RMD-2026-0004", 2),
-        ("RMD-2026-0005", 2)]
+    assert (again.cases_advanced, again.failed) == (0, [])  # the stuck case is no longer claimed
+    assert rows(engine, "SELECT case_ref, version, status, next_due_at IS NULL FROM cases ORDER BY case_ref") == [
+        ("RMD-2026-0001", 2, "active", False), ("RMD-2026-0002", 2, "active", False),
+        ("RMD-2026-0003", 1, "stuck", True), ("RMD-2026-0004", 2, "active", False),
+        ("RMD-2026-0005", 2, "active", False)]
     assert count(engine, "case_history", case_ref="RMD-2026-0003", kind="timer_fired") == 0
+    assert count(engine, "case_history", case_ref="RMD-2026-0003", kind="case_stuck") == 1
+    with engine.connect() as conn:
+        [notice] = conn.execute(sa.select(outbox.c.key, outbox.c.payload).where(
+            outbox.c.case_ref == "RMD-2026-0003", outbox.c.key.like("%vastgelopen"))).all()
+    assert notice.key == "RMD-2026-0003:1:vastgelopen"
+    assert (notice.payload["role"], notice.payload["template"]) == ("coordinator", "zaak_vastgelopen")
 
 
 def test_two_sweeps_at_once_fire_each_timer_exactly_once(database: Database, library):
