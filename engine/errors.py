@@ -58,9 +58,18 @@ class MigrationError(EngineError):
     """A running case cannot move to the new definition version with the given mapping."""
 
 
+class DateOutOfRange(EngineError):
+    """A date that cannot be computed: a duration or date that runs past the last day the calendar knows.
+
+    The message names the date, the duration and (once the interpreter adds it) the case and the
+    element or clock that needed it.
+    """
+
+
 class DefinitionError(Exception):
     """One or more problems in definition files; `problems` lists each as `file: element: what`."""
 
     def __init__(self, problems: list["object"]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
