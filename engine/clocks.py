@@ -2,8 +2,9 @@
 
 A clock's `started_on` is the first day it counts; `end_on` is its last day. "Ten weeks from the day
 after X" therefore ends on X + 10 weeks, and the three-year term from the day after the first PIP's
-dagtekening D ends on D + 3 years. The clock runs out at the start of the day after `end_on`.
-A pause adds its length in days to the end; milestones after the start shift with it too.
+dagtekening D ends on D + 3 years, on the same day number (wi2021.md#13, row 17; see `last_day`).
+The clock runs out at the start of the day after `end_on`. A pause adds its length in days to the
+end; milestones after the start shift with it too.
 """
 
 from __future__ import annotations
@@ -24,10 +25,19 @@ RESTARTABLE = ("running", "paused", "expired")
 
 
 def last_day(started_on: date, duration: Duration) -> date:
-    """The last day of a term that starts counting on `started_on`."""
-    if duration.werkdagen:
-        return duration.after(started_on - timedelta(days=1))
-    return duration.after(started_on) - timedelta(days=1)
+    """The last day of a term that starts counting on `started_on` (before the Atw, if it applies).
+
+    Counted from the event day D = the day before the first day (wi2021.md#13, row 17): N weeks end on
+    D + 7N days, N months or years on D's day number N months or years later, or on the last day of
+    that month where the day does not exist (28 Feb 2028 + 3 years: 28 Feb 2031; 31 Aug + 6 months:
+    the last day of February). N working days end on the N-th working day after D.
+    """
+    return duration.after(started_on - timedelta(days=1))
+
+
+def first_day_after(started_on: date, duration: Duration) -> date:
+    """The first day after a term of `duration` from `started_on`: when a milestone `after_start` falls."""
+    return last_day(started_on, duration) + timedelta(days=1)
 
 
 def _matches(triggers: list[Trigger], kind: str, name: str) -> bool:
@@ -115,7 +125,7 @@ def _schedule(run: Run, clock: Clock) -> None:
         if milestone.id in state.fired:
             continue
         if milestone.after_start is not None:
-            day = run.eval.duration(milestone.after_start).after(state.started_on)
+            day = first_day_after(state.started_on, run.eval.duration(milestone.after_start))
             day += timedelta(days=state.paused_days)
         else:
             day = run.eval.duration(milestone.before_end).before(state.end_on)
