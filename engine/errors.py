@@ -46,6 +46,15 @@ class CaseAlreadyStarted(EngineError):
     """A start event for a case that already runs."""
 
 
+class DateBeforeStart(FormInvalid):
+    """A date before the case started where that cannot be: a PIP dated before the koppeling, a message that
+    happened before the case began, an event handled at a moment before the start."""
+
+
+class DateInFuture(FormInvalid):
+    """A life event dated after today: it has not happened yet (a typing error such as 2062 for 2026)."""
+
+
 class DataMissing(EngineError):
     """A date or value the process needs is not in the case data yet."""
 

@@ -17,14 +17,14 @@ Working-day durations (`10 werkdagen`) use the same calendar.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 
 import holidays
 import yaml
 
-from engine.errors import DateOutOfRange
+from engine.calendar import day_after
 
 DECREES_FILE = "gelijkgestelde_dagen.yaml"
 
@@ -72,14 +72,6 @@ def is_werkdag(day: date) -> bool:
     return day.weekday() < 5 and day not in feestdagen(day.year)
 
 
-def next_day(day: date) -> date:
-    """The calendar day after `day` (a typed error past the last date the calendar knows)."""
-    try:
-        return day + timedelta(days=1)
-    except OverflowError:
-        raise DateOutOfRange(f"there is no day after {day.isoformat()} in the calendar") from None
-
-
 def atw_last_day(first_day: date, last_day: date) -> date:
     """The last day of a statutory term that runs from `first_day` to `last_day` as counted, under the Atw.
 
@@ -88,12 +80,12 @@ def atw_last_day(first_day: date, last_day: date) -> date:
     """
     end = last_day
     while not is_werkdag(end):
-        end = next_day(end)
+        end = day_after(end)
     if (last_day - first_day).days >= 2:
         # The second working day from the first day (found within days for any real term).
         day, count = first_day, int(is_werkdag(first_day))
         while count < 2:
-            day = next_day(day)
+            day = day_after(day)
             count += is_werkdag(day)
         end = max(end, day)
     return end

@@ -98,7 +98,9 @@ def test_repeated_conversations_in_the_azc_come_before_the_driegesprek(tilburg):
 def test_housing_norm_runs_twelve_weeks_from_koppeling_and_escalates_when_exceeded(tilburg):
     # wi2021.md#2: 10 weeks to find a home + 2 weeks to move, counted from the day after koppeling.
     norm = clock(tilburg, "huisvestingsnorm")
-    assert (norm["started_on"], norm["end_on"], norm["status"]) == ("2026-02-03", "2026-04-27", "expired")
+    assert (norm["started_on"], norm["end_on"], norm["status"]) == ("2026-02-03", "2026-04-27", "stopped")
+    assert [h.verdict for h in tilburg.timeline if h.kind == "clock_stopped" and h.clock == "huisvestingsnorm"] == [
+        "late"]
     assert sent(tilburg, "huisvestingsnorm_nadert") == [("2026-04-13", "klantregisseur")]
     assert sent(tilburg, "huisvestingsnorm_overschreden") == [("2026-04-28", "coordinator")]
     assert contexts(tilburg, "huisvestingsnorm_overschreden") == [
@@ -160,7 +162,7 @@ def test_missing_childcare_holds_the_route_and_the_coordinator_sees_it(tilburg):
 def test_dual_start_waits_for_a_recheck_and_the_coordinator_hears_the_target_was_missed(tilburg):
     # Tilburg's target: a dual trajectory three months after the PIP (2 June to 1 September).
     target = clock(tilburg, "duaal_streefdatum")
-    assert (target["started_on"], target["end_on"], target["status"]) == ("2026-06-02", "2026-09-01", "expired")
+    assert (target["started_on"], target["end_on"], target["status"]) == ("2026-06-02", "2026-09-01", "stopped")
     assert contexts(tilburg, "herbeoordeling_gepland") == [{"herbeoordeling_op": "2026-09-26"}]
     assert opened(tilburg, "belastbaarheid") == ["2026-06-15 due 2026-07-13", "2026-09-26 due 2026-10-24"]
     assert sent(tilburg, "duaal_streefdatum_nadert") == [("2026-08-04", "klantregisseur")]
@@ -251,7 +253,9 @@ def test_a_late_pip_is_escalated_to_the_coordinator_the_day_after_the_deadline(l
     assert sent(result, "pip_termijn_herinnering") == [("2026-04-13", "klantregisseur"), ("2026-04-27", "klantregisseur")]
     assert sent(result, "pip_termijn_verstreken") == [("2026-05-12", "coordinator")]
     assert contexts(result, "pip_termijn_verstreken") == [{"pip_uiterlijk": "2026-05-11"}]
-    assert clock(result, "pip_termijn")["status"] == "expired"
+    # Adopted on 20 May, after the last day: the clock stops with the verdict late.
+    assert clock(result, "pip_termijn")["status"] == "stopped"
+    assert [h.verdict for h in result.timeline if h.kind == "clock_stopped" and h.clock == "pip_termijn"] == ["late"]
     # Adopted on 20 May: the term counts from its own dagtekening, late or not.
     term = clock(result, "inburgeringstermijn")
     assert (term["started_on"], term["end_on"]) == ("2026-05-21", "2029-05-20")

@@ -49,6 +49,7 @@ elements:
     instructions: Stel het PIP vast.
     form: [{field: pip_dagtekening}]
     deadline: {clock: pip_termijn}
+    no_escalation: "de klok pip_termijn vertelt de coördinator dat de termijn verstreken is"
     next: wacht
   - {id: wacht, type: intermediate_message_event, message: uitval_signaal, next: einde}
   - {id: einde, type: end_event}
@@ -179,7 +180,7 @@ def test_a_task_deadline_that_follows_a_clock_moves_with_it():
 def test_a_task_overdue_by_its_clock_is_no_longer_missed_when_the_term_is_extended():
     text = PIP.replace("  - {id: wacht, type: intermediate_message_event, message: uitval_signaal, next: einde}",
                        "  - id: wacht\n    type: user_task\n    role: klantregisseur\n    instructions: Rond af.\n"
-                       "    deadline: {clock: inburgeringstermijn}\n    next: einde")
+                       "    deadline: {clock: inburgeringstermijn}\n    escalations: [{to: coordinator}]\n    next: einde")
     case = Case(process(text)).start("2026-01-05").message("2026-01-12", "duo_kennisgeving")
     case.complete("2026-03-02", "vaststellen", pip_dagtekening="2026-03-02").until("2029-03-10")
     assert case.state.tasks[0].missed and case.state.tasks[0].due_on.isoformat() == "2029-03-02"

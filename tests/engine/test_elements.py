@@ -269,7 +269,8 @@ version: 1
 name: Deelproces
 elements:
   - {id: begin, type: start_event, next: taak}
-  - {id: taak, type: user_task, role: coa, instructions: Lever het klantprofiel aan., deadline: P1W, next: klaar}
+  - {id: taak, type: user_task, role: coa, instructions: Lever het klantprofiel aan., deadline: P1W,
+     escalations: [{to: klantregisseur}], next: klaar}
   - {id: klaar, type: end_event}
 """
 
