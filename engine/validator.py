@@ -253,9 +253,7 @@ class _DefinitionCheck(References):
         if clock.atw and not clock.deadline:
             self.add(clock.id, "atw: true on a period (deadline: false): the Algemene termijnenwet moves the end "
                                "of a term someone must act within", path)
-        if clock.atw and self.latest and not any(cite in clock.source for cite in ATW_SOURCE):
-            self.add(clock.id, "a statutory clock (atw: true) cites the Algemene termijnenwet in its source "
-                               "(wi2021.md#13 or row 16)", path)
+
         triggers = [*clock.start_on, *clock.pause_on, *clock.resume_on, *clock.stop_on,
                     *(e.on for e in clock.extensions)]
         for trigger in triggers:

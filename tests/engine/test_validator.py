@@ -307,13 +307,6 @@ STATUTORY = definition("""
 """)
 
 
-def test_a_statutory_clock_cites_the_atw_and_is_a_term_someone_must_act_within():
-    assert problems(STATUTORY % ("", "wi2021.md#4; Atw: wi2021.md#13")) == []
-    only(problems(STATUTORY % ("", "wi2021.md#4")), "termijn: a statutory clock (atw: true) cites the Algemene "
-                                                    "termijnenwet in its source (wi2021.md#13 or row 16)")
-    only(problems(STATUTORY % ("    deadline: false\n", "wi2021.md#13")), "termijn: atw: true on a period")
-
-
 def test_clock_options_that_cannot_work_are_reported():
     text = STATUTORY % ("    restart_after_stop: true\n    stopped_on: {field: onbekend}\n"
                         "    start_if: {anchor: sleuteloverdracht, op: is_set}\n", "wi2021.md#13")
