@@ -221,6 +221,9 @@ class _DefinitionCheck(References):
             if declared is not None and declared.type.value == "duration":
                 self.add(task.id, f"form field '{field.field}' is a duration: the inbox form has no input for "
                                   f"it; let the message that brings the decision carry it", path)
+        if task.deadline is not None and not task.escalations and task.no_escalation is None and self.latest:
+            self.add(task.id, "has a deadline but tells nobody when it passes: add `escalations` (who is told) "
+                              "or `no_escalation: <why nobody needs to be>`", path)
         if task.deadline is not None:
             if isinstance(task.deadline, (str, ParamRef)):
                 self.check_param(task.id, task.deadline, path)
@@ -253,7 +256,9 @@ class _DefinitionCheck(References):
         if clock.atw and not clock.deadline:
             self.add(clock.id, "atw: true on a period (deadline: false): the Algemene termijnenwet moves the end "
                                "of a term someone must act within", path)
-
+        if clock.atw and self.latest and not any(cite in clock.source for cite in ATW_SOURCE):
+            self.add(clock.id, "a statutory clock (atw: true) cites the Algemene termijnenwet in its source "
+                               "(wi2021.md#13 or row 16)", path)
         triggers = [*clock.start_on, *clock.pause_on, *clock.resume_on, *clock.stop_on,
                     *(e.on for e in clock.extensions)]
         for trigger in triggers:

@@ -279,6 +279,14 @@ TASK_WITH_DEADLINE = """
 """ + OK_END
 
 
+def test_a_step_with_a_deadline_must_say_who_is_told_when_it_passes_or_why_nobody_is():
+    only(problems(definition(TASK_WITH_DEADLINE % "")),
+         "taak: has a deadline but tells nobody when it passes: add `escalations` (who is told) or "
+         "`no_escalation: <why nobody needs to be>`")
+    assert problems(definition(TASK_WITH_DEADLINE % ", escalations: [{to: coordinator}]")) == []
+    assert problems(definition(TASK_WITH_DEADLINE % ", no_escalation: \"de klok escaleert zelf\"")) == []
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (", no_escalation: \"  \"", "no_escalation needs the reason"),
     (", escalations: [{to: coordinator}], no_escalation: waarom", "escalations or no_escalation (with the reason), not both"),
@@ -295,6 +303,13 @@ def problems_or_model_errors(text: str) -> list[str]:
         return [str(exc)]
 
 
+def test_an_older_version_kept_for_running_cases_is_not_held_to_rules_added_later():
+    old = definition(TASK_WITH_DEADLINE % "")
+    new = old.replace("version: 1", "version: 2").replace("deadline: P2W", "deadline: P2W, escalations: [{to: coordinator}]")
+    assert problems(old, new) == []
+    only(problems(old.replace("version: 1", "version: 3"), new), "taak: has a deadline but tells nobody")
+
+
 STATUTORY = definition("""
   - {id: start, type: start_event, next: wacht}
   - {id: wacht, type: intermediate_message_event, message: uitval_signaal, next: einde}
@@ -305,6 +320,13 @@ STATUTORY = definition("""
     atw: true
 %s    source: "%s"
 """)
+
+
+def test_a_statutory_clock_cites_the_atw_and_is_a_term_someone_must_act_within():
+    assert problems(STATUTORY % ("", "wi2021.md#4; Atw: wi2021.md#13")) == []
+    only(problems(STATUTORY % ("", "wi2021.md#4")), "termijn: a statutory clock (atw: true) cites the Algemene "
+                                                    "termijnenwet in its source (wi2021.md#13 or row 16)")
+    only(problems(STATUTORY % ("    deadline: false\n", "wi2021.md#13")), "termijn: atw: true on a period")
 
 
 def test_clock_options_that_cannot_work_are_reported():
