@@ -370,3 +370,39 @@ def test_under_wi2013_the_term_runs_from_duos_letter_and_the_pvt_within_a_year_o
     wi2021 = simulate(library, scenario)
     assert clock(wi2021, "inburgeringstermijn")["end_on"] == "2029-05-08"
     assert opened(wi2021, "pvt_afronden") == ["2026-05-11 due 2029-03-08"]
+
+
+# --- cases that started on version 1 ----------------------------------------------------------------
+
+
+def test_a_case_on_version_1_keeps_its_old_rules(library):
+    # Version 1 is kept for running cases: its PIP term starts at DUO's notice without a registration
+    # (2 March + 70 days = 11 May) and no Atw moves the term's end: 20 May 2029 stays, a Sunday.
+    scenario = load_scenario(SCENARIOS / "pip_te_laat.yaml")
+    old = scenario.model_copy(update={"definition": "gezinsmigrant@1",
+                                      "events": [e for e in scenario.events if e.message != "brp_inschrijving"]})
+    result = simulate(library, old)
+    assert result.definition == "gezinsmigrant@1"
+    assert (clock(result, "pip_termijn")["started_on"], clock(result, "pip_termijn")["end_on"]) == (
+        "2026-03-03", "2026-05-11")
+    assert clock(result, "inburgeringstermijn")["end_on"] == "2029-05-20"
+
+
+def test_a_running_version_1_case_moves_to_version_2_and_its_term_gets_the_atw(library):
+    from engine.interpreter import fire_due_timers
+    from engine.migration import migrate
+    from engine.simulation import event_moment
+
+    scenario = load_scenario(SCENARIOS / "pip_te_laat.yaml")
+    result = simulate(library, scenario.model_copy(update={"definition": "gezinsmigrant@1"}))
+    old, new = library.process("gezinsmigrant@1"), library.process("gezinsmigrant@2")
+    moved = migrate(old, new, result.state, event_moment(date(2026, 6, 1))).state
+    # Every running sub-process moves to the version the new process calls.
+    assert moved.definition == "gezinsmigrant@2"
+    assert {s.definition for s in moved.scopes} <= set(new.definitions)
+    # The term's end as counted stays 20 May 2029 (a Sunday, then tweede Pinksterdag): the Atw now
+    # makes it Tuesday 22 May, and the expiry timer set for 21 May waits for the new last day.
+    assert moved.clocks["inburgeringstermijn"].end_on == date(2029, 5, 22)
+    fired = fire_due_timers(new, moved, event_moment(date(2029, 5, 24)))
+    assert [(local_day(h.at), h.due_on.isoformat()) for h in fired.happened
+            if h.kind == "clock_expired" and h.clock == "inburgeringstermijn"] == [("2029-05-23", "2029-05-22")]
