@@ -18,7 +18,7 @@ from engine.calendar import local_date
 from engine.case_data import coerce
 from engine.commands import Command, EmitEvent, NotifyRole
 from engine.definitions import ContextValue, FieldType, Notify, UserTask
-from engine.errors import DateBeforeStart, DateOutOfRange, PrivacyViolation
+from engine.errors import DateBeforeStart, DateInFuture, DateOutOfRange, PrivacyViolation
 from engine.evaluate import Scope as Eval
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, HistoryKind, Scope, Timer, TimerKind, Token, Verdict
@@ -150,6 +150,20 @@ class Run:
             if date.fromisoformat(value) < start:
                 self.before_start(field.before_start, name, f"field '{name}' is {value}", where, start)
         return found
+
+    def occurred_on(self, occurred_on: date | None, what: str, message: str | None = None) -> date:
+        """When a life event happened: its own date, or today; never after today (DateInFuture), and before
+        the case started only where the catalogue allows it for the message (`before_start`)."""
+        if occurred_on is not None and occurred_on > self.today:
+            raise DateInFuture(f"case {self.state.case_ref}, {what}: it happened on {occurred_on}, after today "
+                               f"({self.today}); an event that has not happened yet cannot be recorded")
+        on = occurred_on or self.today
+        start = self.state.start_day()
+        if message is not None and start is not None and on < start:
+            catalog = self.process.catalog
+            rule = catalog.messages[message].before_start if catalog is not None else "refuse"
+            self.before_start(rule, message, f"message '{message}' happened on {on}", what, start)
+        return on
 
     def before_start(self, rule: str, ref: str, what: str, where: str, start: date) -> None:
         """A date before the case's start: refused, or accepted with a warning in the history, or accepted."""
