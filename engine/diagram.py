@@ -145,6 +145,11 @@ def _task_who(task: UserTask) -> str:
 # --- the page -------------------------------------------------------------------------------------
 
 
+def _yaml(value: Any) -> str:
+    """A parameter value as it is written in YAML (true, not True)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ") if text not in (None, "") else "–"
 
@@ -187,7 +192,8 @@ def definition_section(definition: Definition, defaults: Mapping[str, Any] | Non
     if definition.parameters:
         out += ["Parameters (a municipality profile may set them):", "",
                 "| Parameter | Type | Default | Source |", "|---|---|---|---|"]
-        out += [f"| `{name}` | {p.type} | `{p.default}` | {_cell(p.source)} |" for name, p in definition.parameters.items()]
+        out += [f"| `{name}` | {p.type} | `{_yaml(p.default)}` | {_cell(p.source)} |"
+                for name, p in definition.parameters.items()]
         out.append("")
     if definition.message_handlers:
         out += ["Whenever a message arrives while the case runs:", ""]
@@ -215,10 +221,10 @@ def profiles_section(library: Library) -> str:
            "| Parameter | Default | " + " | ".join(f"{p.name} (`{p.id}`)" for p in profiles) + " |",
            "|---|---|" + "---|" * len(profiles)]
     for name in names:
-        values = " | ".join(f"`{p.parameters[name]}`" if name in p.parameters else "–" for p in profiles)
+        values = " | ".join(f"`{_yaml(p.parameters[name])}`" if name in p.parameters else "–" for p in profiles)
         label = f"`{name}`" if name in current else f"`{name}` (only {older[name][1]}, for cases still on it)"
         default = current[name] if name in current else older[name][0]
-        out.append(f"| {label} | `{default}` | {values} |")
+        out.append(f"| {label} | `{_yaml(default)}` | {values} |")
     out.append("")
     return "\n".join(out)
 
