@@ -71,6 +71,7 @@ elements:
     role: klantregisseur
     instructions: Plan de brede intake.
     deadline: P26W
+    no_escalation: "benchmark: the weekly nudge is what is measured"
     notify_on_open: false
     boundary:
       - id: wekelijks_duwtje

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from engine.errors import DateOutOfRange
+
 NL = ZoneInfo("Europe/Amsterdam")
 
 
@@ -29,6 +31,15 @@ def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=NL).astimezone(timezone.utc)
 
 
+def add_days(day: date, days: int) -> date:
+    """`day` shifted by whole days; DateOutOfRange (never a bare OverflowError) past the calendar's ends."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        raise DateOutOfRange(f"{day.isoformat()} {'+' if days >= 0 else '-'} {abs(days)} days is beyond the "
+                             f"calendar") from None
+
+
 def day_after(day: date) -> date:
-    """The next calendar date."""
-    return day + timedelta(days=1)
+    """The next calendar date (DateOutOfRange after 31 December 9999)."""
+    return add_days(day, 1)

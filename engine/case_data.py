@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.definitions import DataField, FieldType, UserTask
+from engine.durations import parse_duration
 from engine.errors import FormInvalid
 
 
@@ -61,6 +62,10 @@ def _normalise(kind: FieldType, allowed: list[str] | None, value: Any) -> Any:
         if not isinstance(value, bool):
             raise TypeError(f"expected true or false, got {value!r}")
         return value
+    if kind is FieldType.duration:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a duration such as P6M or 10 werkdagen, got {value!r}")
+        return parse_duration(value).text  # DurationError (a ValueError) names what is accepted
     if kind is FieldType.int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"expected a whole number, got {value!r}")

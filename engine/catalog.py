@@ -47,6 +47,13 @@ class FieldType(str, Enum):
     """a whole number"""
     text = "text"
     """free text"""
+    duration = "duration"
+    """a duration as ISO 8601 or working days (P6M, P16W, 10 werkdagen), e.g. the length DUO decided"""
+
+
+BeforeStart = Literal["refuse", "warn", "allow"]
+"""What happens to a date before the case started: refused (the default), accepted with a recorded
+warning, or accepted (a date that always precedes the case, such as the residence permit)."""
 
 
 class DataField(Frozen):
@@ -56,6 +63,7 @@ class DataField(Frozen):
     privacy: Privacy
     values: list[str] | None = None
     description: str = ""
+    before_start: BeforeStart = Field(default="refuse", description="a date field's value before the case started")
 
     @model_validator(mode="after")
     def _enum_values(self) -> "DataField":
@@ -63,6 +71,8 @@ class DataField(Frozen):
             raise ValueError("an enum field needs a non-empty list of values")
         if self.type is not FieldType.enum and self.values is not None:
             raise ValueError("only enum fields take a list of values")
+        if self.type is not FieldType.date and self.before_start != "refuse":
+            raise ValueError("only date fields take before_start")
         return self
 
 
@@ -100,6 +110,9 @@ class MessageKind(Frozen):
 
     description: str
     data: list[Identifier] = Field(default_factory=list, description="case-data fields it may carry")
+    before_start: BeforeStart = Field(
+        default="refuse", description="a message that happened (`occurred_on`) before the case started"
+    )
 
 
 class TemplateText(Frozen):

@@ -2,15 +2,16 @@
 
 A clock's `started_on` is the first day it counts; `end_on` is its last day. "Ten weeks from the day
 after X" therefore ends on X + 10 weeks, and the three-year term from the day after the first PIP's
-dagtekening D ends on D + 3 years. The clock runs out at the start of the day after `end_on`.
-A pause adds its length in days to the end; milestones after the start shift with it too.
+dagtekening D ends on D + 3 years, on the same day number (wi2021.md#13, row 17; see `last_day`).
+The clock runs out at the start of the day after `end_on`. A pause adds its length in days to the
+end; milestones after the start shift with it too.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from engine.calendar import start_of_day
+from engine.calendar import add_days, day_after, start_of_day
 from engine.definitions import Clock, Definition, Extension, Trigger
 from engine.durations import Duration
 from engine.run import Run
@@ -19,15 +20,24 @@ from engine.state import ClockState, Timer
 
 # A clock with `first_only: false` restarts from a recomputed start while it runs, is paused, or has
 # run out (the later anchor can arrive after an earlier start already expired); a stopped clock was
-# met and stays stopped.
+# met and stays stopped, unless the clock says `restart_after_stop` (a new application to DUO).
 RESTARTABLE = ("running", "paused", "expired")
 
 
 def last_day(started_on: date, duration: Duration) -> date:
-    """The last day of a term that starts counting on `started_on`."""
-    if duration.werkdagen:
-        return duration.after(started_on - timedelta(days=1))
-    return duration.after(started_on) - timedelta(days=1)
+    """The last day of a term that starts counting on `started_on` (before the Atw, if it applies).
+
+    Counted from the event day D = the day before the first day (wi2021.md#13, row 17): N weeks end on
+    D + 7N days, N months or years on D's day number N months or years later, or on the last day of
+    that month where the day does not exist (28 Feb 2028 + 3 years: 28 Feb 2031; 31 Aug + 6 months:
+    the last day of February). N working days end on the N-th working day after D.
+    """
+    return duration.after(add_days(started_on, -1))
+
+
+def first_day_after(started_on: date, duration: Duration) -> date:
+    """The first day after a term of `duration` from `started_on`: when a milestone `after_start` falls."""
+    return day_after(last_day(started_on, duration))
 
 
 def _matches(triggers: list[Trigger], kind: str, name: str) -> bool:
@@ -39,26 +49,31 @@ def _applies(definition: Definition, kind: str, element_definition: str | None) 
     return kind == "message" or element_definition == definition.ref
 
 
+def _may_restart(clock: Clock, status: str | None) -> bool:
+    if status is None:
+        return True
+    if clock.first_only:
+        return False
+    return status in RESTARTABLE or (status == "stopped" and clock.restart_after_stop)
+
+
 def listeners(run: Run, message: str) -> list[str]:
-    """Clocks that would act on this message now (so the message is expected)."""
+    """Clocks that would act on this message now (so the message is expected).
+
+    A start trigger counts even while `start_if` does not hold yet: the message is an anchor the clock
+    waits for (DUO's notice before the BRP registration)."""
     found = []
     for clock_id, (_definition, clock) in run.process.clocks.items():
         state = run.state.clocks.get(clock_id)
         status = state.status if state else None
-        if _matches(clock.start_on, "message", message) and (
-            status is None or (not clock.first_only and status in RESTARTABLE)
-        ):
+        if _matches(clock.start_on, "message", message) and _may_restart(clock, status):
             found.append(clock_id)
-        elif status == "running" and (
-            _matches(clock.pause_on, "message", message) or _matches(clock.stop_on, "message", message)
-        ):
+        elif status == "running" and _matches(clock.pause_on, "message", message):
             found.append(clock_id)
-        elif status == "paused" and (
-            _matches(clock.resume_on, "message", message) or _matches(clock.stop_on, "message", message)
-        ):
+        elif status == "paused" and _matches(clock.resume_on, "message", message):
             found.append(clock_id)
-        elif status in ("running", "paused", "expired") and any(
-            e.on.message == message for e in clock.extensions
+        elif status in ("running", "paused", "expired") and (
+            _matches(clock.stop_on, "message", message) or any(e.on.message == message for e in clock.extensions)
         ):
             found.append(clock_id)
     return found
@@ -67,42 +82,56 @@ def listeners(run: Run, message: str) -> list[str]:
 def on_trigger(run: Run, kind: str, name: str, on: date, definition: str | None = None) -> None:
     """Let every clock react to something that happened in the case, in definition order."""
     for clock_id, (owner, clock) in run.process.clocks.items():
-        if not _applies(owner, kind, definition):
-            continue
-        state = run.state.clocks.get(clock_id)
-        status = state.status if state else None
-        if _matches(clock.start_on, kind, name):
-            if status is None:
-                _start(run, clock, on)
-                continue
-            if not clock.first_only and status in RESTARTABLE:
-                _start(run, clock, on, restart=True)
-                continue
-        if status == "running" and _matches(clock.pause_on, kind, name):
-            _pause(run, clock, on)
-        elif status == "paused" and _matches(clock.resume_on, kind, name):
-            _resume_requested(run, clock, on)
-        if status in ("running", "paused") and _matches(clock.stop_on, kind, name):
-            _stop(run, clock)
-        for extension in clock.extensions:
-            if getattr(extension.on, kind) == name and status in ("running", "paused", "expired"):
-                _extend(run, clock, extension)
+        if _applies(owner, kind, definition):
+            with run.dates_for(f"clock '{clock_id}'"):
+                _react(run, clock, kind, name, on)
 
 
-def _start(run: Run, clock: Clock, on: date, restart: bool = False) -> None:
+def _react(run: Run, clock: Clock, kind: str, name: str, on: date) -> None:
+    state = run.state.clocks.get(clock.id)
+    status = state.status if state else None
+    if _matches(clock.start_on, kind, name) and _may_restart(clock, status):
+        if clock.start_if is None or run.eval.holds(clock.start_if):
+            started = _start(run, clock, on, restart=status is not None)
+            # A clock started and stopped by the same event measures a term that already ended (the
+            # koppeling within two weeks of a permit dated earlier).
+            if started and _matches(clock.stop_on, kind, name):
+                _stop(run, clock)
+            return
+    if status == "running" and _matches(clock.pause_on, kind, name):
+        _pause(run, clock, on)
+    elif status == "paused" and _matches(clock.resume_on, kind, name):
+        _resume_requested(run, clock, on)
+    if status in ("running", "paused", "expired") and _matches(clock.stop_on, kind, name):
+        _stop(run, clock)
+        return
+    for extension in clock.extensions:
+        if getattr(extension.on, kind) == name and status in ("running", "paused", "expired"):
+            _extend(run, clock, extension)
+
+
+def _start(run: Run, clock: Clock, on: date, restart: bool = False) -> bool:
+    """Start (or restart from a recomputed date) a clock; False when a restart would change nothing."""
     if clock.start_from is not None:
         started_on = run.eval.required_date(clock.start_from, f"start of clock '{clock.id}'")
     else:
         started_on = on
     old = run.state.clocks.get(clock.id)
     if restart and old is not None and old.started_on == started_on:
-        return
-    end = last_day(started_on, run.eval.duration(clock.duration))
-    run.state.clocks[clock.id] = ClockState(id=clock.id, status="running", started_on=started_on, base_end=end)
+        return False
+    counted = last_day(started_on, run.eval.duration(clock.duration))
+    state = ClockState(id=clock.id, status="running", started_on=started_on, base_end=counted, atw=clock.atw)
+    run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
-    run.record("clock_restarted" if restart else "clock_started", clock.id, f"{started_on} to {end}",
-               clock=clock.id, due_on=end)
+    run.record("clock_restarted" if restart else "clock_started", clock.id,
+               f"{started_on} to {state.end_on}{_atw_note(state)}", clock=clock.id, due_on=state.end_on)
     _schedule(run, clock)
+    return True
+
+
+def _atw_note(state: ClockState) -> str:
+    counted = state.counted_end
+    return "" if state.end_on == counted else f" (counted to {counted}; the Atw moves the end)"
 
 
 def _schedule(run: Run, clock: Clock) -> None:
@@ -115,12 +144,12 @@ def _schedule(run: Run, clock: Clock) -> None:
         if milestone.id in state.fired:
             continue
         if milestone.after_start is not None:
-            day = run.eval.duration(milestone.after_start).after(state.started_on)
-            day += timedelta(days=state.paused_days)
+            day = add_days(first_day_after(state.started_on, run.eval.duration(milestone.after_start)),
+                           state.paused_days)
         else:
             day = run.eval.duration(milestone.before_end).before(state.end_on)
         run.schedule("milestone", start_of_day(day), clock=clock.id, ref=milestone.id)
-    run.schedule("clock_expiry", start_of_day(state.end_on + timedelta(days=1)), clock=clock.id)
+    run.schedule("clock_expiry", start_of_day(day_after(state.end_on)), clock=clock.id)
 
 
 def _pause(run: Run, clock: Clock, on: date) -> None:
@@ -144,23 +173,37 @@ def _resume_requested(run: Run, clock: Clock, on: date) -> None:
 
 
 def _resume(run: Run, clock: Clock, on: date) -> None:
-    state = run.state.clocks[clock.id]
-    paused = max((on - state.paused_since).days, 0)
-    state = state.model_copy(update={
-        "status": "running", "paused_since": None, "resume_on": None, "paused_days": state.paused_days + paused,
-    })
+    before = run.state.clocks[clock.id]
+    state = _end_pause(before, on).model_copy(update={"status": "running"})
     run.state.clocks[clock.id] = state
-    run.record("clock_resumed", clock.id, f"paused {paused} days, ends {state.end_on}",
-               clock=clock.id, due_on=state.end_on)
+    run.record("clock_resumed", clock.id, f"paused {state.paused_days - before.paused_days} days, ends "
+               f"{state.end_on}", clock=clock.id, due_on=state.end_on)
     _schedule(run, clock)
 
 
+def _end_pause(state: ClockState, on: date) -> ClockState:
+    """The pause (if any) ends on `on`: its days are added to the term."""
+    if state.status != "paused" or state.paused_since is None:
+        return state
+    paused = max((on - state.paused_since).days, 0)
+    return state.model_copy(update={"paused_since": None, "resume_on": None,
+                                    "paused_days": state.paused_days + paused})
+
+
 def _stop(run: Run, clock: Clock) -> None:
+    """Stop the clock: met or late, judged on the date that counts (e.g. the PIP's dagtekening, whenever the
+    PIP was recorded) against the last day as it stands today (a pause still running counts to today)."""
     state = run.state.clocks[clock.id]
-    run.state.clocks[clock.id] = state.model_copy(update={"status": "stopped"})
+    if clock.stopped_on is not None:
+        counts = run.eval.required_date(clock.stopped_on, f"stop of clock '{clock.id}'")
+    else:
+        counts = run.today
+    state = _end_pause(state, run.today).model_copy(update={"status": "stopped"})
+    run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
-    met = run.today <= state.end_on
-    run.record("clock_stopped", clock.id, f"{'met' if met else 'late'}, last day {state.end_on}",
+    met = counts <= state.end_on
+    when = "" if counts == run.today else f" on {counts}"
+    run.record("clock_stopped", clock.id, f"{'met' if met else 'late'}{when}, last day {state.end_on}",
                clock=clock.id, due_on=state.end_on, verdict="on_time" if met else "late")
 
 
@@ -169,11 +212,12 @@ def _extend(run: Run, clock: Clock, extension: Extension) -> None:
     if extension.new_end is not None:
         new_end = run.eval.required_date(extension.new_end, f"extension of clock '{clock.id}'")
     else:
-        new_end = run.eval.duration(extension.by).after(state.end_on)
+        # By the decided length, from the last day as counted (the Atw applies to the new end again).
+        new_end = run.eval.duration(extension.by).after(state.counted_end)
     status = "running" if state.status == "expired" else state.status
     fired = tuple(m for m in state.fired if m not in {x.id for x in clock.milestones if x.before_end is not None})
     state = state.model_copy(update={
-        "base_end": new_end - timedelta(days=state.paused_days), "extended": True, "status": status, "fired": fired,
+        "base_end": add_days(new_end, -state.paused_days), "extended": True, "status": status, "fired": fired,
     })
     run.state.clocks[clock.id] = state
     run.record("clock_extended", clock.id, f"ends {state.end_on}", clock=clock.id, due_on=state.end_on)
@@ -206,6 +250,11 @@ def fire(run: Run, timer: Timer) -> None:
             run.set_data(milestone.set, f"milestone '{milestone.id}'")
         if milestone.notify is not None:
             run.notify(milestone.notify, reason=f"milestone {clock.id}.{milestone.id}")
+        return
+    if state.end_on >= run.today:
+        # The last day moved after the expiry was scheduled (a royal decree added a holiday since):
+        # the term still runs, so the expiry waits for the new day after it.
+        run.schedule("clock_expiry", start_of_day(day_after(state.end_on)), clock=clock.id)
         return
     run.state.clocks[clock.id] = state.model_copy(update={"status": "expired"})
     run.record("clock_expired", clock.id, f"last day was {state.end_on}",

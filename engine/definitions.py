@@ -58,7 +58,17 @@ from engine.elements import (
     TimerSpec,
     UserTask,
 )
-from engine.expressions import DateExpr, DurationSpec, Frozen, Identifier, ParamRef, _check_duration_text
+from engine.expressions import (
+    Condition,
+    DateExpr,
+    DecidedDuration,
+    DurationSpec,
+    FieldDuration,
+    Frozen,
+    Identifier,
+    ParamRef,
+    _check_duration_text,
+)
 
 
 # --- legal clocks --------------------------------------------------------------------------------
@@ -99,11 +109,13 @@ class Milestone(Frozen):
 
 
 class Extension(Frozen):
-    """A verlenging: on a trigger, the end moves to a date from case data or by a duration."""
+    """A verlenging: on a trigger, the end moves to a date from case data, or by a duration (written in
+    place, from the profile, or the length decided, from a case-data field of type duration). A duration
+    counts from the last day as counted, before the Atw moved it."""
 
     on: Trigger
     new_end: DateExpr | None = None
-    by: DurationSpec | None = None
+    by: DecidedDuration | None = None
 
     _check = field_validator("by", mode="before")(_check_duration_text)
 
@@ -121,6 +133,10 @@ class Clock(Frozen):
     name: str = ""
     duration: DurationSpec
     start_on: list[Trigger] = Field(min_length=1)
+    start_if: Condition | None = Field(
+        default=None,
+        description="a start trigger starts the clock only when this holds (e.g. both anchors are known)",
+    )
     start_from: DateExpr | None = Field(
         default=None, description="the start date; default: the date of the starting trigger"
     )
@@ -128,9 +144,18 @@ class Clock(Frozen):
         default=True,
         description="false: a later start trigger restarts a running, paused or expired clock from a recomputed date",
     )
+    restart_after_stop: bool = Field(
+        default=False,
+        description="with first_only false: a start trigger after the clock stopped starts it again (a new application)",
+    )
     deadline: bool = Field(
         default=True,
         description="running out is a missed deadline (false for a period such as ontzorgen, which simply ends)",
+    )
+    atw: bool = Field(
+        default=False,
+        description="a statutory term (set by law or AMvB): the Algemene termijnenwet moves its end "
+                    "(wi2021.md#13, row 16); never for a local norm",
     )
     pause_on: list[Trigger] = Field(default_factory=list)
     resume_on: list[Trigger] = Field(default_factory=list)
@@ -138,6 +163,11 @@ class Clock(Frozen):
         default=None, description="the pause lasts this long after the resume trigger (e.g. P2W)"
     )
     stop_on: list[Trigger] = Field(default_factory=list)
+    stopped_on: DateExpr | None = Field(
+        default=None,
+        description="the date that counts for the verdict when a stop trigger stops the clock (e.g. the PIP's "
+                    "dagtekening); default: the day it is stopped",
+    )
     extensions: list[Extension] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     expiry: Notify | None = Field(default=None, description="who is told when the clock runs out")

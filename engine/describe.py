@@ -17,6 +17,7 @@ from engine.expressions import (
     AnchorDate,
     AnyOf,
     Before,
+    Choose,
     ClockDate,
     Compare,
     EarlierOf,
@@ -69,6 +70,9 @@ def describe_date(expr: Any, defaults: Mapping[str, Any] | None = None, style: S
             return f"{describe_duration(spec, defaults, style)} after {describe_date(base, defaults, style)}"
         case Before(before=spec, from_=base):
             return f"{describe_duration(spec, defaults, style)} before {describe_date(base, defaults, style)}"
+        case Choose(if_=condition, then=then, else_=otherwise):
+            return (f"{describe_date(then, defaults, style)} if {describe_condition(condition)}, else "
+                    f"{describe_date(otherwise, defaults, style)}")
     return repr(expr)
 
 
@@ -81,7 +85,8 @@ def describe_condition(condition: Any) -> str:
             return " or ".join(describe_condition(c) for c in items)
         case NotOf(not_=inner):
             return f"not ({describe_condition(inner)})"
-        case Compare(field=name, op=op, value=value):
+        case Compare(field=field, param=param, anchor=anchor, op=op, value=value):
+            name = field or (f"profile {param}" if param else f"date of {anchor}")
             if op.value in ("is_set", "is_not_set"):
                 return f"{name} {_OPS[op.value]}"
             shown = f"profile {value.param}" if isinstance(value, ParamRef) else _literal(value)

@@ -17,6 +17,7 @@ from engine.definitions import (
     CallActivity,
     Clock,
     Definition,
+    FieldDuration,
     IntermediateMessageEvent,
     IntermediateTimerEvent,
     StartEvent,
@@ -82,17 +83,28 @@ def deadlines(definition: Definition, defaults: Mapping[str, Any] | None = None)
 
 def _clock_rows(clock: Clock, d: Mapping[str, Any]) -> list[Deadline]:
     start = describe_date(clock.start_from, d) if clock.start_from else "the day of the trigger"
+    restarts = "" if clock.first_only else (" (a later trigger restarts it, also after it stopped)"
+                                           if clock.restart_after_stop else " (a later trigger restarts it)")
     parts = [f"{describe_duration(clock.duration, d)} from {start}, started by "
-             + " or ".join(describe_trigger(t) for t in clock.start_on)
-             + ("" if clock.first_only else " (a later trigger restarts it)")]
+             + " or ".join(describe_trigger(t) for t in clock.start_on) + restarts]
+    if clock.start_if is not None:
+        parts.append(f"only when {describe_condition(clock.start_if)}")
+    if clock.atw:
+        parts.append("statutory: the Algemene termijnenwet moves a last day on a weekend or holiday")
     if clock.pause_on:
         delay = f" + {describe_duration(clock.resume_delay, d)}" if clock.resume_delay else ""
         parts.append("paused by " + " or ".join(describe_trigger(t) for t in clock.pause_on)
                      + " until " + " or ".join(describe_trigger(t) for t in clock.resume_on) + delay)
     if clock.stop_on:
-        parts.append("stopped by " + " or ".join(describe_trigger(t) for t in clock.stop_on))
+        judged = f", judged on {describe_date(clock.stopped_on, d)}" if clock.stopped_on else ""
+        parts.append("stopped by " + " or ".join(describe_trigger(t) for t in clock.stop_on) + judged)
     for extension in clock.extensions:
-        to = describe_date(extension.new_end, d) if extension.new_end else f"+{describe_duration(extension.by, d)}"
+        if extension.new_end is not None:
+            to = describe_date(extension.new_end, d)
+        elif isinstance(extension.by, FieldDuration):
+            to = f"+ the length in `{extension.by.field}`"
+        else:
+            to = f"+{describe_duration(extension.by, d)}"
         parts.append(f"extended by {describe_trigger(extension.on)} to {to}")
     who = f"expiry: {clock.expiry.role} (`{clock.expiry.template}`)" if clock.expiry else ""
     rows = [Deadline(f"`{clock.id}`", "clock", "; ".join(parts), who, clock.source)]
@@ -125,10 +137,17 @@ def _task_who(task: UserTask) -> str:
         after = "" if isinstance(escalation.after, str) and escalation.after == "P0D" \
             else f" {describe_duration(escalation.after)} later"
         who += f"; escalation to {escalation.to}{after}"
+    if task.no_escalation is not None:
+        who += f"; no escalation: {task.no_escalation}"
     return who
 
 
 # --- the page -------------------------------------------------------------------------------------
+
+
+def _yaml(value: Any) -> str:
+    """A parameter value as it is written in YAML (true, not True)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _cell(text: Any) -> str:
@@ -173,7 +192,8 @@ def definition_section(definition: Definition, defaults: Mapping[str, Any] | Non
     if definition.parameters:
         out += ["Parameters (a municipality profile may set them):", "",
                 "| Parameter | Type | Default | Source |", "|---|---|---|---|"]
-        out += [f"| `{name}` | {p.type} | `{p.default}` | {_cell(p.source)} |" for name, p in definition.parameters.items()]
+        out += [f"| `{name}` | {p.type} | `{_yaml(p.default)}` | {_cell(p.source)} |"
+                for name, p in definition.parameters.items()]
         out.append("")
     if definition.message_handlers:
         out += ["Whenever a message arrives while the case runs:", ""]
@@ -190,15 +210,21 @@ def profiles_section(library: Library) -> str:
     profiles = sorted(library.profiles.values(), key=lambda p: p.id)
     if not profiles:
         return ""
-    defaults = {name: p.default for d in _order(library) for name, p in d.parameters.items()}
-    names = sorted({name for p in profiles for name in p.parameters}, key=list(defaults).index)
+    current = {name: p.default for d in _order(library) for name, p in d.parameters.items()}
+    # Parameters only older versions declare still apply to the cases that run on those versions.
+    older = {name: (p.default, d.ref) for d in library.definitions.values() for name, p in d.parameters.items()
+             if name not in current}
+    order = list(current) + sorted(older)
+    names = sorted({name for p in profiles for name in p.parameters}, key=order.index)
     out = ["## Municipality profiles", "",
            "Parameters the example profiles set; every other parameter keeps the default above.", "",
            "| Parameter | Default | " + " | ".join(f"{p.name} (`{p.id}`)" for p in profiles) + " |",
            "|---|---|" + "---|" * len(profiles)]
     for name in names:
-        values = " | ".join(f"`{p.parameters[name]}`" if name in p.parameters else "–" for p in profiles)
-        out.append(f"| `{name}` | `{defaults[name]}` | {values} |")
+        values = " | ".join(f"`{_yaml(p.parameters[name])}`" if name in p.parameters else "–" for p in profiles)
+        label = f"`{name}`" if name in current else f"`{name}` (only {older[name][1]}, for cases still on it)"
+        default = current[name] if name in current else older[name][0]
+        out.append(f"| {label} | `{_yaml(default)}` | {values} |")
     out.append("")
     return "\n".join(out)
 

@@ -2,7 +2,12 @@
 
 Legal terms are counted in calendar dates, not in seconds: "ten weeks after 2 March" is a date. So a
 duration is applied to a `date` and yields a `date`; the interpreter turns dates into instants in one
-place (`engine.calendar.start_of_day`).
+place (`engine.calendar.start_of_day`). Months and years count to the same day number and, where that
+day does not exist (29–31 in a shorter month), to the last day of that month (wi2021.md#13, row 17).
+Working days skip weekends and the holidays of the Algemene termijnenwet (`engine.feestdagen`).
+
+A duration longer than `MAX_YEARS` is refused when it is read: no legal term runs that long, and such a
+text is a typing error (P99999Y) that would otherwise overflow the calendar later, in a sweep.
 """
 
 from __future__ import annotations
@@ -13,14 +18,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
+from engine.errors import DateOutOfRange
+from engine.feestdagen import is_werkdag
+
+MAX_YEARS = 10
+"""The longest duration a definition, a profile or case data may use (the longest legal term, three
+years plus extensions, stays well inside it)."""
+
+__all__ = ["MAX_YEARS", "Duration", "DurationError", "add_werkdagen", "is_werkdag", "parse_duration"]
 
 _ISO = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$")
 _WERKDAGEN = re.compile(r"^(?P<n>\d+)\s*(?:werkdag(?:en)?|working[ _]days?|WD)$", re.IGNORECASE)
 
 
 class DurationError(ValueError):
-    """A duration text that is neither ISO 8601 (`P10W`) nor working days (`10 werkdagen`)."""
+    """A duration text that is neither ISO 8601 (`P10W`) nor working days (`10 werkdagen`), or is longer
+    than `MAX_YEARS`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +52,26 @@ class Duration:
         return not (self.years or self.months or self.days or self.werkdagen)
 
     def after(self, start: date) -> date:
-        """The date this duration after `start` (months clamp to the month's last day)."""
-        if self.werkdagen:
-            return add_werkdagen(start, self.werkdagen)
-        return _add_calendar(start, self.years, self.months, self.days)
+        """The date this duration after `start` (months clamp to the month's last day).
+
+        Raises DateOutOfRange when the result lies beyond the calendar (year 9999)."""
+        try:
+            if self.werkdagen:
+                return add_werkdagen(start, self.werkdagen)
+            return _add_calendar(start, self.years, self.months, self.days)
+        except (OverflowError, ValueError):
+            raise DateOutOfRange(f"{self.text} after {start.isoformat()} is beyond the last date the calendar "
+                                 f"knows") from None
 
     def before(self, end: date) -> date:
-        """The date this duration before `end`."""
-        if self.werkdagen:
-            return add_werkdagen(end, -self.werkdagen)
-        return _add_calendar(end, -self.years, -self.months, -self.days)
+        """The date this duration before `end` (DateOutOfRange before the calendar's first date)."""
+        try:
+            if self.werkdagen:
+                return add_werkdagen(end, -self.werkdagen)
+            return _add_calendar(end, -self.years, -self.months, -self.days)
+        except (OverflowError, ValueError):
+            raise DateOutOfRange(f"{self.text} before {end.isoformat()} is before the first date the calendar "
+                                 f"knows") from None
 
     def approx_days(self) -> int:
         """A rough length in days, only for sanity checks (a cycle of zero length) and ordering."""
@@ -65,19 +88,32 @@ def parse_duration(text: str) -> Duration:
         raise DurationError(f"duration must be text such as 'P10W' or '10 werkdagen', got {text!r}")
     clean = text.strip()
     if m := _WERKDAGEN.match(clean):
-        return Duration(werkdagen=int(m["n"]), text=clean)
+        duration = Duration(werkdagen=int(m["n"]), text=clean)
+        _check_bound(duration)
+        return duration
     m = _ISO.match(clean)
     if not m or clean == "P":
         raise DurationError(
             f"bad duration {text!r}: use ISO 8601 calendar units (P3Y, P18M, P10W, P5D) or 'N werkdagen'"
         )
     weeks = int(m["weeks"] or 0)
-    return Duration(
+    duration = Duration(
         years=int(m["years"] or 0),
         months=int(m["months"] or 0),
         days=int(m["days"] or 0) + 7 * weeks,
         text=clean,
     )
+    _check_bound(duration)
+    return duration
+
+
+def _check_bound(duration: Duration) -> None:
+    # Each unit's share of ten years: P10Y, P120M, P3653D (P521W) or 2610 working days each reach it.
+    share = ((duration.years * 12 + duration.months) / (12 * MAX_YEARS) + duration.days / 3653
+             + duration.werkdagen / 2610)
+    if share > 1:
+        raise DurationError(f"duration {duration.text!r} is longer than {MAX_YEARS} years: no legal term or "
+                            f"norm runs that long (a typing error?)")
 
 
 def _add_calendar(start: date, years: int, months: int, days: int) -> date:
@@ -88,24 +124,8 @@ def _add_calendar(start: date, years: int, months: int, days: int) -> date:
     return date(year, month, day) + timedelta(days=days)
 
 
-@lru_cache(maxsize=64)
-def _feestdagen(year: int) -> frozenset[date]:
-    # The Algemene termijnenwet (art. 3) decides which days do not count for legal terms: Sundays, New
-    # Year's Day, Easter Monday, Ascension Day, Whit Monday, both Christmas days, King's Day and 5 May
-    # every year. The `holidays` calendar follows the public calendar instead: it adds Good Friday and
-    # keeps 5 May only in lustrum years. We correct both so a term in working days matches the law.
-    days = {d for d, name in holidays.Netherlands(years=year).items() if name != "Good Friday"}
-    days.add(date(year, 5, 5))
-    return frozenset(days)
-
-
-def is_werkdag(day: date) -> bool:
-    """Monday to Friday and not a public holiday under the Algemene termijnenwet."""
-    return day.weekday() < 5 and day not in _feestdagen(day.year)
-
-
 def add_werkdagen(start: date, count: int) -> date:
-    """The date `count` working days after (or, if negative, before) `start`."""
+    """The date `count` working days after (or, if negative, before) `start` (Atw calendar)."""
     step = 1 if count >= 0 else -1
     day = start
     remaining = abs(count)

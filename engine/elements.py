@@ -179,6 +179,9 @@ class UserTask(_Element):
     )
     reminders: list[Reminder] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
+    no_escalation: str | None = Field(
+        default=None, description="why nobody is told when this step's deadline passes (instead of escalations)"
+    )
     notify_on_open: bool = True
     source: str = ""
     boundary: list[BoundaryEvent] = Field(default_factory=list)
@@ -199,8 +202,12 @@ class UserTask(_Element):
 
     @model_validator(mode="after")
     def _deadline_needed(self) -> "UserTask":
-        if (self.reminders or self.escalations) and self.deadline is None:
-            raise ValueError("reminders and escalations need a deadline")
+        if (self.reminders or self.escalations or self.no_escalation is not None) and self.deadline is None:
+            raise ValueError("reminders, escalations and no_escalation need a deadline")
+        if self.escalations and self.no_escalation is not None:
+            raise ValueError("a step has escalations or no_escalation (with the reason), not both")
+        if self.no_escalation is not None and not self.no_escalation.strip():
+            raise ValueError("no_escalation needs the reason why nobody is told when the deadline passes")
         return self
 
 

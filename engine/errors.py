@@ -46,6 +46,15 @@ class CaseAlreadyStarted(EngineError):
     """A start event for a case that already runs."""
 
 
+class DateBeforeStart(FormInvalid):
+    """A date before the case started where that cannot be: a PIP dated before the koppeling, a message that
+    happened before the case began, an event handled at a moment before the start."""
+
+
+class DateInFuture(FormInvalid):
+    """A life event dated after today: it has not happened yet (a typing error such as 2062 for 2026)."""
+
+
 class DataMissing(EngineError):
     """A date or value the process needs is not in the case data yet."""
 
@@ -58,9 +67,18 @@ class MigrationError(EngineError):
     """A running case cannot move to the new definition version with the given mapping."""
 
 
+class DateOutOfRange(EngineError):
+    """A date that cannot be computed: a duration or date that runs past the last day the calendar knows.
+
+    The message names the date, the duration and (once the interpreter adds it) the case and the
+    element or clock that needed it.
+    """
+
+
 class DefinitionError(Exception):
     """One or more problems in definition files; `problems` lists each as `file: element: what`."""
 
     def __init__(self, problems: list["object"]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+

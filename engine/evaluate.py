@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.definitions import ContextValue, DataField, FieldType
 from engine.describe import describe_date
-from engine.durations import Duration
+from engine.durations import Duration, parse_duration
 from engine.errors import DataMissing
 from engine.expressions import (
     After,
@@ -16,12 +16,14 @@ from engine.expressions import (
     AnchorDate,
     AnyOf,
     Before,
+    Choose,
     ClockDate,
     ClockMeasure,
     Compare,
     DaysSince,
     EarlierOf,
     FieldDate,
+    FieldDuration,
     LaterOf,
     NotOf,
     Op,
@@ -44,7 +46,12 @@ class Scope:
     today: date
 
     def duration(self, spec: Any) -> Duration:
-        """A duration written in place or taken from the profile."""
+        """A duration written in place, taken from the profile, or stored in a case-data field."""
+        if isinstance(spec, FieldDuration):
+            value = self.state.data.get(spec.field)
+            if value is None:
+                raise DataMissing(f"the duration in field '{spec.field}' is not known yet")
+            return parse_duration(value)
         return parse_duration_spec(spec, self.params)
 
     def date(self, expr: Any) -> date | None:
@@ -73,6 +80,8 @@ class Scope:
             case Before(before=spec, from_=base):
                 end = self.date(base)
                 return None if end is None else self.duration(spec).before(end)
+            case Choose(if_=condition, then=then, else_=otherwise):
+                return self.date(then if self.holds(condition) else otherwise)
         raise TypeError(f"not a date expression: {expr!r}")
 
     def required_date(self, expr: Any, what: str) -> date:
@@ -96,14 +105,17 @@ class Scope:
         raise TypeError(f"not a condition: {condition!r}")
 
     def _compare(self, c: Compare) -> bool:
-        actual = self.params.get(c.param) if c.param is not None else self.state.data.get(c.field)
+        if c.anchor is not None:
+            actual = self.state.anchors.get(c.anchor)
+        else:
+            actual = self.params.get(c.param) if c.param is not None else self.state.data.get(c.field)
         if c.op is Op.is_set:
             return actual is not None
         if c.op is Op.is_not_set:
             return actual is None
         expected = self.params[c.value.param] if isinstance(c.value, ParamRef) else c.value
         field = self.data_fields.get(c.field) if c.field is not None else None
-        if field is not None and field.type is FieldType.date:
+        if c.anchor is not None or (field is not None and field.type is FieldType.date):
             actual = to_date(actual)
             expected = [to_date(v) for v in expected] if isinstance(expected, list) else to_date(expected)
         if actual is None:

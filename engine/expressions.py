@@ -3,6 +3,8 @@
 A date expression names where a date comes from (a case-data field, the first arrival of a message, a
 clock, today) and how to shift it (`after`, `before`, `later_of`, `earlier_of`). A condition compares
 case data with a literal. Both are plain frozen models, so the validator can check every name they use.
+(About 300 lines: dates and conditions refer to each other, `{if, then, else}` dates take a condition,
+and the validator and `engine.describe` match on these models; one vocabulary, one module.)
 """
 
 from __future__ import annotations
@@ -47,6 +49,112 @@ def _check_duration_text(value: Any) -> Any:
 DurationText = Annotated[str, Field(description="ISO 8601 (P10W, P3Y, P18M) or 'N werkdagen'")]
 DurationSpec = Union[DurationText, ParamRef]
 """A duration written in place (`P10W`) or taken from the profile (`{param: huisvestingsnorm}`)."""
+
+
+class FieldDuration(Frozen):
+    """A duration stored in a case-data field of type `duration` (e.g. the length DUO decided)."""
+
+    field: str
+
+
+DecidedDuration = Union[DurationText, ParamRef, FieldDuration]
+"""Where a duration may also come from case data: an extension `by` the length DUO decided."""
+
+
+# --- conditions ----------------------------------------------------------------------------------
+
+
+class Op(str, Enum):
+    """Comparison operators for gateway conditions."""
+
+    eq = "eq"
+    """equal to the value"""
+    ne = "ne"
+    """not equal to the value"""
+    lt = "lt"
+    """less than (numbers, dates)"""
+    le = "le"
+    """less than or equal"""
+    gt = "gt"
+    """greater than"""
+    ge = "ge"
+    """greater than or equal"""
+    in_ = "in"
+    """one of a list of values"""
+    not_in = "not_in"
+    """none of a list of values"""
+    is_set = "is_set"
+    """the field has a value"""
+    is_not_set = "is_not_set"
+    """the field has no value yet"""
+
+
+Scalar = Union[bool, int, str]
+
+
+class Compare(Frozen):
+    """Compare a case-data field (`field`), a profile parameter (`param`) or the date a message first reached
+    the case (`anchor`) with a literal or a parameter; `is_set` / `is_not_set` ask whether it is known."""
+
+    field: str | None = None
+    param: str | None = None
+    anchor: str | None = None
+    op: Op = Op.eq
+    value: Scalar | list[Scalar] | ParamRef | None = None
+
+    @model_validator(mode="after")
+    def _subject(self) -> "Compare":
+        if sum(x is not None for x in (self.field, self.param, self.anchor)) != 1:
+            raise ValueError("a comparison needs exactly one of: field, param, anchor")
+        return self
+
+
+class AllOf(Frozen):
+    """True when every condition holds."""
+
+    all: list["Condition"] = Field(min_length=1)
+
+
+class AnyOf(Frozen):
+    """True when at least one condition holds."""
+
+    any: list["Condition"] = Field(min_length=1)
+
+
+class NotOf(Frozen):
+    """True when the condition does not hold."""
+
+    not_: "Condition" = Field(alias="not")
+
+
+def _condition_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key in ("field", "param", "anchor", "all", "any", "not"):
+            if key in value:
+                return key
+        return None
+    tag = {Compare: "field", AllOf: "all", AnyOf: "any", NotOf: "not"}.get(type(value))
+    return tag
+
+
+Condition = Annotated[
+    Union[
+        Annotated[Compare, Tag("field")],
+        Annotated[Compare, Tag("param")],
+        Annotated[Compare, Tag("anchor")],
+        Annotated[AllOf, Tag("all")],
+        Annotated[AnyOf, Tag("any")],
+        Annotated[NotOf, Tag("not")],
+    ],
+    Discriminator(
+        _condition_tag,
+        custom_error_type="condition",
+        custom_error_message="a condition needs one of: field, param or anchor (with op and value), all, any, not",
+    ),
+]
+
+for _model in (AllOf, AnyOf, NotOf):
+    _model.model_rebuild()
 
 
 # --- date expressions ----------------------------------------------------------------------------
@@ -107,7 +215,16 @@ class Before(Frozen):
     _check = field_validator("before", mode="before")(_check_duration_text)
 
 
+class Choose(Frozen):
+    """One of two dates, by a condition: `{if: {field: regime, op: eq, value: wi2013}, then: ..., else: ...}`."""
+
+    if_: Condition = Field(alias="if")
+    then: "DateExpr"
+    else_: "DateExpr" = Field(alias="else")
+
+
 _DATE_KEYS = {
+    "if": "if",
     "field": "field",
     "anchor": "anchor",
     "clock": "clock",
@@ -124,7 +241,7 @@ def _date_tag(value: Any) -> str | None:
         keys = [k for k in _DATE_KEYS if k in value]
         return keys[0] if keys else None
     for key, model in (
-        ("field", FieldDate), ("anchor", AnchorDate), ("clock", ClockDate), ("today", Today),
+        ("if", Choose), ("field", FieldDate), ("anchor", AnchorDate), ("clock", ClockDate), ("today", Today),
         ("later_of", LaterOf), ("earlier_of", EarlierOf), ("after", After), ("before", Before),
     ):
         if isinstance(value, model):
@@ -142,6 +259,7 @@ DateExpr = Annotated[
         Annotated[EarlierOf, Tag("earlier_of")],
         Annotated[After, Tag("after")],
         Annotated[Before, Tag("before")],
+        Annotated[Choose, Tag("if")],
     ],
     Discriminator(
         _date_tag,
@@ -150,100 +268,7 @@ DateExpr = Annotated[
     ),
 ]
 
-for _model in (LaterOf, EarlierOf, After, Before):
-    _model.model_rebuild()
-
-
-# --- conditions ----------------------------------------------------------------------------------
-
-
-class Op(str, Enum):
-    """Comparison operators for gateway conditions."""
-
-    eq = "eq"
-    """equal to the value"""
-    ne = "ne"
-    """not equal to the value"""
-    lt = "lt"
-    """less than (numbers, dates)"""
-    le = "le"
-    """less than or equal"""
-    gt = "gt"
-    """greater than"""
-    ge = "ge"
-    """greater than or equal"""
-    in_ = "in"
-    """one of a list of values"""
-    not_in = "not_in"
-    """none of a list of values"""
-    is_set = "is_set"
-    """the field has a value"""
-    is_not_set = "is_not_set"
-    """the field has no value yet"""
-
-
-Scalar = Union[bool, int, str]
-
-
-class Compare(Frozen):
-    """Compare a case-data field (`field`) or a profile parameter (`param`) with a literal or a parameter."""
-
-    field: str | None = None
-    param: str | None = None
-    op: Op = Op.eq
-    value: Scalar | list[Scalar] | ParamRef | None = None
-
-    @model_validator(mode="after")
-    def _subject(self) -> "Compare":
-        if (self.field is None) == (self.param is None):
-            raise ValueError("a comparison needs exactly one of: field, param")
-        return self
-
-
-class AllOf(Frozen):
-    """True when every condition holds."""
-
-    all: list["Condition"] = Field(min_length=1)
-
-
-class AnyOf(Frozen):
-    """True when at least one condition holds."""
-
-    any: list["Condition"] = Field(min_length=1)
-
-
-class NotOf(Frozen):
-    """True when the condition does not hold."""
-
-    not_: "Condition" = Field(alias="not")
-
-
-def _condition_tag(value: Any) -> str | None:
-    if isinstance(value, dict):
-        for key in ("field", "param", "all", "any", "not"):
-            if key in value:
-                return key
-        return None
-    tag = {Compare: "field", AllOf: "all", AnyOf: "any", NotOf: "not"}.get(type(value))
-    return tag
-
-
-Condition = Annotated[
-    Union[
-        Annotated[Compare, Tag("field")],
-        Annotated[Compare, Tag("param")],
-        Annotated[AllOf, Tag("all")],
-        Annotated[AnyOf, Tag("any")],
-        Annotated[NotOf, Tag("not")],
-    ],
-    Discriminator(
-        _condition_tag,
-        custom_error_type="condition",
-        custom_error_message="a condition needs one of: field or param (with op and value), all, any, not",
-    ),
-]
-
-for _model in (AllOf, AnyOf, NotOf):
+for _model in (LaterOf, EarlierOf, After, Before, Choose):
     _model.model_rebuild()
 
 
@@ -272,9 +297,12 @@ class TermShare(Frozen):
 
 
 def parse_duration_spec(spec: DurationSpec, params: dict[str, Any]) -> Duration:
-    """Resolve a duration written in place or taken from the profile parameters."""
+    """Resolve a duration written in place or taken from the profile parameters (case-data durations
+    are resolved by `engine.evaluate.Scope.duration`, which sees the case)."""
     if isinstance(spec, ParamRef):
         return parse_duration(params[spec.param])
+    if isinstance(spec, FieldDuration):
+        raise TypeError(f"the duration in field '{spec.field}' needs the case: use Scope.duration")
     return parse_duration(spec)
 
 

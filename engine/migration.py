@@ -3,6 +3,11 @@
 A case pins the `id@version` it started on. When a definition changes, new cases get the new version;
 a running case moves only when someone decides so and says where each waiting token goes. Anything
 that cannot be placed is an error naming it, and the case stays as it was.
+
+A running sub-process moves to the version of it the new process calls when every element its tokens
+wait at exists there as the same kind (the mapping renames root-level elements only). Clock states
+keep their dates; whether a clock is statutory (the Algemene termijnenwet moves its end) follows the
+new definition from then on.
 """
 
 from __future__ import annotations
@@ -54,13 +59,18 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
     for scope in state.scopes:
         if scope.id == ROOT_SCOPE:
             scopes.append(scope.model_copy(update={"definition": new.ref}))
-        elif scope.definition not in new.definitions:
-            problems.append(f"sub-process {scope.definition} is running but not part of {new.ref}")
-        else:
+        elif scope.definition in new.definitions:
             scopes.append(scope)
-    for clock_id in state.clocks:
+        else:
+            moved_to = _sub_process_version(scope, state, old, new, problems)
+            if moved_to is not None:
+                scopes.append(scope.model_copy(update={"definition": moved_to}))
+    clocks = {}
+    for clock_id, clock in state.clocks.items():
         if clock_id not in new.clocks:
             problems.append(f"clock '{clock_id}' is running but {new.ref} does not define it")
+        else:
+            clocks[clock_id] = clock.model_copy(update={"atw": new.clocks[clock_id][1].atw})
     joins = {}
     for key, count in state.joins.items():
         scope, element = key.split("/", 1)
@@ -70,9 +80,27 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
     timers = [t for t in state.timers if _timer_still_fits(t, tokens, scopes, new)]
     moved = state.model_copy(update={
         "definition": new.ref, "tokens": tokens, "tasks": tasks, "scopes": scopes, "joins": joins,
-        "timers": timers,
+        "timers": timers, "clocks": clocks,
     })
     return Transition(moved, [], [HistoryEntry(at=now, kind="migrated", ref=new.ref, detail=f"from {old.ref}")])
+
+
+def _sub_process_version(scope, state: CaseState, old: Process, new: Process, problems: list[str]) -> str | None:
+    """The version of a running sub-process's definition in the new process, if its tokens fit there."""
+    name = scope.definition.split("@")[0]
+    candidates = [ref for ref in new.definitions if ref.split("@")[0] == name]
+    if not candidates:
+        problems.append(f"sub-process {scope.definition} is running but not part of {new.ref}")
+        return None
+    target = candidates[0]
+    for token in (t for t in state.tokens if t.scope == scope.id):
+        here = old.elements[scope.definition][token.element]
+        there = new.elements[target].get(token.element)
+        if there is None or there.type != here.type:
+            problems.append(f"sub-process {scope.definition} waits at '{token.element}', which {target} does not "
+                            f"have as a {here.type}")
+            return None
+    return target
 
 
 def _timer_still_fits(timer, tokens, scopes, new: Process) -> bool:

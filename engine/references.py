@@ -18,12 +18,14 @@ from engine.expressions import (
     AnchorDate,
     AnyOf,
     Before,
+    Choose,
     ClockDate,
     ClockMeasure,
     Compare,
     DaysSince,
     EarlierOf,
     FieldDate,
+    FieldDuration,
     LaterOf,
     NotOf,
     ParamRef,
@@ -122,6 +124,17 @@ class References:
             case After(after=spec, from_=base) | Before(before=spec, from_=base):
                 self.check_param(element, spec, path)
                 self.check_date(element, base, path)
+            case Choose(if_=condition, then=then, else_=otherwise):
+                self.check_condition(element, condition, path)
+                self.check_date(element, then, path)
+                self.check_date(element, otherwise, path)
+
+    def check_duration_field(self, element: str, spec: Any, path: tuple) -> None:
+        """A duration taken from case data names a declared field of type duration."""
+        if isinstance(spec, FieldDuration):
+            self.check_field(element, spec.field, path)
+            if spec.field in self.fields and self.fields[spec.field].type.value != "duration":
+                self.add(element, f"field '{spec.field}' is not a duration", path)
 
     def check_condition(self, element: str, condition: Any, path: tuple) -> None:
         """Every field, parameter and enum value a gateway condition names exists."""
@@ -134,6 +147,8 @@ class References:
             case Compare(param=param) if param is not None:
                 if param not in self.params:
                     self.add(element, f"unknown parameter '{param}'", path)
+            case Compare(anchor=anchor) if anchor is not None:
+                self.check_message(element, anchor, path)
             case Compare(field=name, value=value):
                 self.check_field(element, name, path)
                 field = self.fields.get(name)

@@ -9,14 +9,16 @@ the history entries. It knows nothing of what elements mean; that stays in the i
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
 from engine.calendar import local_date
 from engine.case_data import coerce
 from engine.commands import Command, EmitEvent, NotifyRole
-from engine.definitions import ContextValue, Notify, UserTask
-from engine.errors import PrivacyViolation
+from engine.definitions import ContextValue, FieldType, Notify, UserTask
+from engine.errors import DateBeforeStart, DateInFuture, DateOutOfRange, PrivacyViolation
 from engine.evaluate import Scope as Eval
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, HistoryKind, Scope, Timer, TimerKind, Token, Verdict
@@ -135,13 +137,58 @@ class Run:
     # --- data and notifications ------------------------------------------------------------------
 
     def coerce(self, values: dict[str, Any], where: str, form: UserTask | None = None) -> dict[str, Any]:
-        """Case data checked against the declared fields (and a task's form), as JSON values."""
-        return coerce(values, self.process.data_fields, f"case {self.state.case_ref}, {where}", form)
+        """Case data checked against the declared fields (and a task's form), as JSON values.
+
+        A date before the case started is refused (DateBeforeStart) unless its field allows it, with a
+        recorded warning (`before_start: warn`) or without (`allow`)."""
+        found = coerce(values, self.process.data_fields, f"case {self.state.case_ref}, {where}", form)
+        start = self.state.start_day()
+        for name, value in found.items():
+            field = self.process.data_fields.get(name)
+            if start is None or value is None or field is None or field.type is not FieldType.date:
+                continue
+            if date.fromisoformat(value) < start:
+                self.before_start(field.before_start, name, f"field '{name}' is {value}", where, start)
+        return found
+
+    def occurred_on(self, occurred_on: date | None, what: str, message: str | None = None) -> date:
+        """When a life event happened: its own date, or today; never after today (DateInFuture), and before
+        the case started only where the catalogue allows it for the message (`before_start`)."""
+        if occurred_on is not None and occurred_on > self.today:
+            raise DateInFuture(f"case {self.state.case_ref}, {what}: it happened on {occurred_on}, after today "
+                               f"({self.today}); an event that has not happened yet cannot be recorded")
+        on = occurred_on or self.today
+        start = self.state.start_day()
+        if message is not None and start is not None and on < start:
+            catalog = self.process.catalog
+            rule = catalog.messages[message].before_start if catalog is not None else "refuse"
+            self.before_start(rule, message, f"message '{message}' happened on {on}", what, start)
+        return on
+
+    def before_start(self, rule: str, ref: str, what: str, where: str, start: date) -> None:
+        """A date before the case's start: refused, or accepted with a warning in the history, or accepted."""
+        if rule == "refuse":
+            raise DateBeforeStart(f"case {self.state.case_ref}, {where}: {what}, before the case started on {start}")
+        if rule == "warn":
+            self.record("warning", ref, f"{what}, before the case started on {start}")
+
+    @contextmanager
+    def dates_for(self, what: str) -> Iterator[None]:
+        """Name the case and the element or clock (`what`) in a date that cannot be computed."""
+        try:
+            yield
+        except DateOutOfRange as exc:
+            if getattr(exc, "located", False):
+                raise
+            located = DateOutOfRange(f"case {self.state.case_ref}, {what}: {exc}")
+            located.located = True
+            raise located from None
 
     def set_data(self, values: dict[str, Any], where: str) -> None:
         """Store literals, profile parameters or computed dates in case data (service tasks, handlers,
         milestones), checked against the declared fields like any other data."""
-        computed = {name: self.eval.value(value, f"{where} sets '{name}'") for name, value in values.items()}
+        with self.dates_for(where):
+            computed = {name: self.eval.value(value, f"{where} sets '{name}'") for name, value in values.items()}
         self.state.data.update(self.coerce(computed, where))
 
     def notify(self, notify: Notify, reason: str) -> None:
@@ -149,7 +196,8 @@ class Run:
         context: dict[str, Any] = {"case_ref": self.state.case_ref}
         for item in notify.context:
             if isinstance(item, ContextValue):
-                context[item.name] = self.eval.context_value(item)
+                with self.dates_for(f"notification '{notify.template}'"):
+                    context[item.name] = self.eval.context_value(item)
                 continue
             field = self.process.data_fields.get(item)
             if field is None or not field.privacy.may_leave_case_store:

@@ -6,10 +6,13 @@ so the case store can keep it as one JSON document and the engine can be tested 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.calendar import add_days
+from engine.feestdagen import atw_last_day
 
 ROOT_SCOPE = "root"
 
@@ -81,7 +84,13 @@ class Timer(_Part):
 
 
 class ClockState(_Part):
-    """A legal clock in a case. `end_on` is the last day of the term."""
+    """A legal clock in a case. `end_on` is the last day of the term.
+
+    `base_end` is the last day as counted when the clock (re)started or was extended; finished pauses
+    add `paused_days`. A statutory term (`atw`) then runs on to the next working day under the
+    Algemene termijnenwet; that last step is computed whenever it is read, so a newly published royal
+    decree (engine/gelijkgestelde_dagen.yaml) moves running terms too.
+    """
 
     id: str
     status: Literal["running", "paused", "stopped", "expired"]
@@ -92,17 +101,26 @@ class ClockState(_Part):
     resume_on: date | None = None
     extended: bool = False
     fired: tuple[str, ...] = ()
+    atw: bool = Field(default=False, description="a statutory term: the Algemene termijnenwet moves its end")
+
+    @property
+    def counted_end(self) -> date:
+        """The last day as counted (wi2021.md#13, row 17), with finished pauses and extensions, before the Atw."""
+        return add_days(self.base_end, self.paused_days)
 
     @property
     def end_on(self) -> date:
-        """The last day of the term, counting finished pauses and extensions."""
-        return self.base_end + timedelta(days=self.paused_days)
+        """The last day of the term: counted, then moved by the Algemene termijnenwet for a statutory term."""
+        return self._legal(self.counted_end)
 
     def last_day_on(self, today: date) -> date:
         """The last day as it stands on `today`: while paused it moves a day for every day of the pause so far."""
         if self.status == "paused" and self.paused_since is not None:
-            return self.end_on + timedelta(days=max((today - self.paused_since).days, 0))
+            return self._legal(add_days(self.counted_end, max((today - self.paused_since).days, 0)))
         return self.end_on
+
+    def _legal(self, counted: date) -> date:
+        return atw_last_day(self.started_on, counted) if self.atw else counted
 
 
 Verdict = Literal["on_time", "late", "missed"]
@@ -122,6 +140,8 @@ HistoryKind = Literal[
     # legal clocks
     "clock_started", "clock_restarted", "clock_paused", "clock_resume_planned", "clock_resumed", "clock_extended",
     "clock_stopped", "clock_expired", "milestone_reached",
+    # accepted with a warning (a date before the case started where practice allows it)
+    "warning",
 ]
 """Every kind of thing the engine records in a case's history (`deadline_missed` is about a task or a clock)."""
 
@@ -143,7 +163,8 @@ class HistoryEntry(_Part):
     - milestone_reached: `clock`, `element` (the milestone id) and `due_on` (the clock's last day);
     - timer_fired, message_timeout: `element` (for a boundary timer: the step it sits on; `ref` is the
       boundary event);
-    - subprocess_started, _completed, _cancelled: `element` (the call activity).
+    - subprocess_started, _completed, _cancelled: `element` (the call activity);
+    - warning: `ref` the field or message, `detail` what was accepted although unusual.
     """
 
     at: datetime
@@ -183,6 +204,9 @@ class CaseState(_Model):
     case_ref: str
     definition: str
     status: CaseStatus = "new"
+    started_on: date | None = Field(
+        default=None, description="the day the case started (its start message's date); None in states "
+                                  "stored before Regie kept it")
     phase: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     anchors: dict[str, date] = Field(default_factory=dict)
@@ -202,6 +226,12 @@ class CaseState(_Model):
             data = {k: v for k, v in data.items() if k != "history"}
             data["state_format"] = STATE_FORMAT
         return data
+
+    def start_day(self) -> date | None:
+        """The day the case started; for a state stored before `started_on` existed, its earliest anchor."""
+        if self.started_on is not None:
+            return self.started_on
+        return min(self.anchors.values(), default=None)
 
     def next_due_at(self) -> datetime | None:
         """When the earliest timer is due (the case store indexes this for the sweep)."""

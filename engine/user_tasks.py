@@ -8,10 +8,10 @@ moves it (and its reminders) with it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
-from engine.calendar import start_of_day
+from engine.calendar import day_after, start_of_day
 from engine.commands import CloseUserTask, OpenUserTask
 from engine.definitions import UserTask
 from engine.errors import AmbiguousTask, TaskNotOpen
@@ -95,10 +95,10 @@ def schedule_deadline(run: Run, task: OpenTask, element: UserTask) -> None:
         when = start_of_day(run.eval.duration(reminder.before).before(task.due_on))
         if when > run.now:
             run.schedule("reminder", when, token=task.token, ref=str(i))
-    missed = start_of_day(task.due_on + timedelta(days=1))
+    missed = start_of_day(day_after(task.due_on))
     run.schedule("task_deadline", missed, token=task.token)
     for i, escalation in enumerate(element.escalations):
-        when = start_of_day(run.eval.duration(escalation.after).after(task.due_on + timedelta(days=1)))
+        when = start_of_day(run.eval.duration(escalation.after).after(day_after(task.due_on)))
         run.schedule("escalation", when, token=task.token, ref=str(i))
 
 
@@ -109,16 +109,21 @@ def refresh_deadlines(run: Run) -> None:
         element = run.process.element(run.scope(task.scope).definition, task.element)
         if element.deadline is None or _counts_from_opening(element):
             continue
-        due_on = run.eval.date(element.deadline)
-        if due_on == task.due_on:
-            continue
-        run.state.timers = [t for t in run.state.timers if not (t.token == task.token and t.kind in TASK_TIMERS)]
-        missed = task.missed and due_on is not None and due_on < run.today
-        moved = task.model_copy(update={"due_on": due_on, "missed": missed})
-        run.state.tasks = [moved if t.id == task.id else t for t in run.state.tasks]
-        run.record("deadline_changed", task.element, f"due {due_on}" if due_on else "no due date",
-                   element=task.element, due_on=due_on)
-        schedule_deadline(run, moved, element)
+        with run.dates_for(f"step '{task.element}'"):
+            _refresh(run, task, element)
+
+
+def _refresh(run: Run, task: OpenTask, element: UserTask) -> None:
+    due_on = run.eval.date(element.deadline)
+    if due_on == task.due_on:
+        return
+    run.state.timers = [t for t in run.state.timers if not (t.token == task.token and t.kind in TASK_TIMERS)]
+    missed = task.missed and due_on is not None and due_on < run.today
+    moved = task.model_copy(update={"due_on": due_on, "missed": missed})
+    run.state.tasks = [moved if t.id == task.id else t for t in run.state.tasks]
+    run.record("deadline_changed", task.element, f"due {due_on}" if due_on else "no due date",
+               element=task.element, due_on=due_on)
+    schedule_deadline(run, moved, element)
 
 
 def fire(run: Run, timer: Timer, token: Token, element: UserTask) -> None:

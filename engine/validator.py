@@ -1,10 +1,16 @@
 """Checks over a whole library of definitions; every problem is reported at once.
 
-The models already reject unknown keys, wrong types and bad durations. Here we check what needs the
-whole picture, element by element and clock by clock: the names they use (`engine.references`: roles,
-messages, templates, fields, parameters, clocks; privacy of what notifications carry), ids, and the
-profiles' parameters; then the graph (`engine.graph`): every element reachable and able to reach an
-end, parallel paths that split and join in balance, no call-activity cycles.
+The models already reject unknown keys, wrong types and bad durations (and durations over ten years).
+Here we check what needs the whole picture, element by element and clock by clock: the names they use
+(`engine.references`: roles, messages, templates, fields, parameters, clocks; privacy of what
+notifications carry), ids, and the profiles' parameters; then the graph (`engine.graph`): every
+element reachable and able to reach an end, parallel paths that split and join in balance, no
+call-activity cycles.
+
+Two rules are policy for what new cases get, so they bind the latest version of each definition only
+(an older version is kept unchanged for the cases that still run on it): every user task with a
+deadline says who hears when it passes (`escalations`) or why nobody does (`no_escalation`), and a
+statutory clock (`atw: true`) cites the Algemene termijnenwet in its source.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ def check_library(library: Library) -> list[Problem]:
     if library.catalog is None and (library.definitions or library.profiles):
         problems.append(Problem("process_definitions", "catalog", "no catalogue (kind: catalog) found"))
     params = {name: (d, p) for d in library.definitions.values() for name, p in d.parameters.items()}
+    problems.extend(_parameter_conflicts(library))
     for definition in library.definitions.values():
         problems.extend(_DefinitionCheck(library, definition, params).run())
     problems.extend(Problem(library.files[ref], ref, message) for ref, message in call_cycles(library.definitions))
@@ -68,8 +75,37 @@ def check_library(library: Library) -> list[Problem]:
     return problems
 
 
+def _parameter_conflicts(library: Library) -> list[Problem]:
+    """A parameter several definitions declare must mean one thing: the same type and default everywhere
+    (a profile sets it once for all of them, and the overview shows one norm)."""
+    first: dict[str, Any] = {}
+    problems = []
+    for definition in library.definitions.values():
+        for name, parameter in definition.parameters.items():
+            if name not in first:
+                first[name] = (definition, parameter)
+                continue
+            other, declared = first[name]
+            if (declared.type, declared.default) != (parameter.type, parameter.default):
+                problems.append(Problem(library.files[definition.ref], definition.ref,
+                                        f"parameter '{name}' is declared as {parameter.type} {parameter.default!r} "
+                                        f"here but as {declared.type} {declared.default!r} in {other.ref}: use "
+                                        f"one declaration, or a new name for a new meaning",
+                                        library.line(library.files[definition.ref], ("parameters", name))))
+    return problems
+
+
+# A statutory clock's source names the Algemene termijnenwet rule it applies.
+ATW_SOURCE = ("wi2021.md#13", "row 16")
+
+
 class _DefinitionCheck(References):
     """Every check of one definition: ids, data declarations, elements, clocks, handlers and the graph."""
+
+    @property
+    def latest(self) -> bool:
+        """Whether this is the version new cases get (policy rules bind it; older versions stay as they were)."""
+        return self.library.latest(self.d.id).version == self.d.version
 
     def run(self) -> list[Problem]:
         self.check_ids()
@@ -182,6 +218,12 @@ class _DefinitionCheck(References):
             if declared is not None and not declared.privacy.may_leave_case_store:
                 self.add(task.id, f"form field '{field.field}' is {declared.privacy.value} data: forms are shown "
                                   f"and kept in the Prefect UI; record it in the case store instead", path)
+            if declared is not None and declared.type.value == "duration":
+                self.add(task.id, f"form field '{field.field}' is a duration: the inbox form has no input for "
+                                  f"it; let the message that brings the decision carry it", path)
+        if task.deadline is not None and not task.escalations and task.no_escalation is None and self.latest:
+            self.add(task.id, "has a deadline but tells nobody when it passes: add `escalations` (who is told) "
+                              "or `no_escalation: <why nobody needs to be>`", path)
         if task.deadline is not None:
             if isinstance(task.deadline, (str, ParamRef)):
                 self.check_param(task.id, task.deadline, path)
@@ -203,6 +245,20 @@ class _DefinitionCheck(References):
             self.check_param(clock.id, clock.resume_delay, path)
         if clock.start_from is not None:
             self.check_date(clock.id, clock.start_from, path)
+        if clock.start_if is not None:
+            self.check_condition(clock.id, clock.start_if, path)
+        if clock.stopped_on is not None:
+            self.check_date(clock.id, clock.stopped_on, path)
+            if not clock.stop_on:
+                self.add(clock.id, "stopped_on without stop_on: nothing ever stops the clock", path)
+        if clock.restart_after_stop and clock.first_only:
+            self.add(clock.id, "restart_after_stop needs first_only: false", path)
+        if clock.atw and not clock.deadline:
+            self.add(clock.id, "atw: true on a period (deadline: false): the Algemene termijnenwet moves the end "
+                               "of a term someone must act within", path)
+        if clock.atw and self.latest and not any(cite in clock.source for cite in ATW_SOURCE):
+            self.add(clock.id, "a statutory clock (atw: true) cites the Algemene termijnenwet in its source "
+                               "(wi2021.md#13 or row 16)", path)
         triggers = [*clock.start_on, *clock.pause_on, *clock.resume_on, *clock.stop_on,
                     *(e.on for e in clock.extensions)]
         for trigger in triggers:
@@ -221,6 +277,7 @@ class _DefinitionCheck(References):
                 self.check_date(clock.id, extension.new_end, path)
             if extension.by is not None:
                 self.check_param(clock.id, extension.by, path)
+                self.check_duration_field(clock.id, extension.by, path)
         for milestone in clock.milestones:
             self.check_param(milestone.id, milestone.after_start or milestone.before_end, path)
             if milestone.notify is not None:

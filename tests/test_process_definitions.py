@@ -44,13 +44,14 @@ def test_the_two_roots_start_by_a_life_event_and_share_the_sub_processes(library
     assert starts == {"asielstatushouder": ["koppeling"], "gezinsmigrant": ["brp_inschrijving", "duo_kennisgeving"]}
     asiel = set(library.process("asielstatushouder").definitions)
     gezin = set(library.process("gezinsmigrant").definitions)
-    assert asiel - gezin == {"asielstatushouder@1", "warme_overdracht@1", "wachten_op_woning@1"}
-    assert gezin - asiel == {"gezinsmigrant@1"}
+    assert asiel - gezin == {"asielstatushouder@2", "warme_overdracht@2", "wachten_op_woning@1"}
+    assert gezin - asiel == {"gezinsmigrant@2"}
 
 
 def test_a_gezinsmigrant_process_has_no_coa_phase_and_no_ontzorgen(library):
     process = library.process("gezinsmigrant")
-    assert set(process.clocks) == {"pip_termijn", "inburgeringstermijn", "duaal_streefdatum"}
+    assert set(process.clocks) == {"pip_termijn", "inburgeringstermijn", "duaal_streefdatum",
+                                   "beslistermijn_ontheffing", "beslistermijn_verlenging"}
     roles = {n.role for d in process.definitions.values() for n in _notifies(d)}
     roles |= {e.role for d in process.definitions.values() for e in d.elements if isinstance(e, UserTask)}
     assert roles.isdisjoint({"coa", "inkomen"})
@@ -75,6 +76,10 @@ def _timed(definition):
         yield f"parameter {name}", parameter.source
 
 
+def _latest(library):
+    return [library.latest(i) for i in sorted({d.id for d in library.definitions.values()})]
+
+
 def test_every_timer_deadline_and_milestone_cites_the_rule_it_encodes(library):
     missing = [f"{d.ref}: {what}" for d in library.definitions.values() for what, source in _timed(d)
                if not RULE.search(source or "")]
@@ -82,22 +87,45 @@ def test_every_timer_deadline_and_milestone_cites_the_rule_it_encodes(library):
 
 
 def test_uncertain_legal_values_are_profile_parameters_with_the_fact_sheets_default(library):
-    defaults = {name: p.default for d in library.definitions.values() for name, p in d.parameters.items()}
-    # wi2021.md confidence M or L, or changed over time: each is a parameter, default as in the fact sheet.
+    defaults = {name: p.default for d in _latest(library) for name, p in d.parameters.items()}
+    # wi2021.md confidence M or L, or changed over time, or a norm rather than law: each is a parameter,
+    # default as in the fact sheet (rows 1, 2, 4, 6, 9, 11, 14, 15; §7).
     assert {name: defaults[name] for name in (
-        "pip_termijn", "pip_termijn_na_informatie", "schakeltermijn", "huisvestingsnorm", "ontzorgen_duur",
-        "map_minimaal_taalniveau", "pvt_start_na_pip", "map_praktijkuren_minimum", "medisch_signaal_1",
+        "pip_termijn", "pip_termijn_na_informatie", "schakeltermijn", "koppelingsnorm", "huisvestingsnorm_woning",
+        "huisvestingsnorm_verhuizing", "ontzorgen_duur", "map_minimaal_taalniveau", "pvt_start_na_pip",
+        "map_praktijkuren_minimum", "automatische_verlenging", "oproep_reactietermijn", "boete_tweede_oproep",
+        "boete_derde_oproep", "boete_asielstatushouder", "examenuitslag_termijn",
+        "examenuitslag_termijn_spreken_schrijven",
     )} == {
-        "pip_termijn": "P10W", "pip_termijn_na_informatie": "P2W", "schakeltermijn": "P18M",
-        "huisvestingsnorm": "P12W", "ontzorgen_duur": "P6M", "map_minimaal_taalniveau": "a0",
-        "pvt_start_na_pip": "P0D", "map_praktijkuren_minimum": 40, "medisch_signaal_1": "P8W",
+        "pip_termijn": "P10W", "pip_termijn_na_informatie": "P2W", "schakeltermijn": "P18M", "koppelingsnorm": "P2W",
+        "huisvestingsnorm_woning": "P10W", "huisvestingsnorm_verhuizing": "P2W", "ontzorgen_duur": "P6M",
+        "map_minimaal_taalniveau": "a0", "pvt_start_na_pip": "P0D", "map_praktijkuren_minimum": 40,
+        "automatische_verlenging": "P6M", "oproep_reactietermijn": "P2W", "boete_tweede_oproep": 250,
+        "boete_derde_oproep": 250, "boete_asielstatushouder": True, "examenuitslag_termijn": "P8W",
+        "examenuitslag_termijn_spreken_schrijven": "P16W",
     }
     assert [d["nazorg_contact_" + str(i)] for d in [defaults] for i in range(1, 6)] == ["P2W", "P6W", "P3M", "P6M", "P12M"]
 
 
 def test_the_three_year_term_is_fixed_by_law_not_by_the_profile(library):
-    term = library.definitions["inburgeringstermijn@1"].clocks[0]
-    assert (term.id, term.duration, term.first_only) == ("inburgeringstermijn", "P3Y", True)
+    term = library.definitions["inburgeringstermijn@2"].clocks[0]
+    assert (term.id, term.duration, term.first_only, term.atw) == ("inburgeringstermijn", "P3Y", True, True)
+
+
+def test_the_atw_applies_to_the_statutory_terms_and_to_no_local_norm(library):
+    # wi2021.md#13: the PIP term (Besluit art 5.3), the inburgeringstermijn (Wet art 7/11) and DUO's
+    # decision terms (Awb) are statutory; norms, targets and periods are not.
+    clocks = {c.id: c for d in _latest(library) for c in d.clocks}
+    assert {cid for cid, c in clocks.items() if c.atw} == {
+        "pip_termijn", "inburgeringstermijn", "beslistermijn_ontheffing", "beslistermijn_verlenging"}
+    assert {cid for cid, c in clocks.items() if not c.atw} == {
+        "koppelingsnorm", "huisvestingsnorm", "verhuisnorm", "ontzorgen", "duaal_streefdatum"}
+
+
+def test_every_deadline_tells_someone_when_it_passes_or_says_why_nobody_needs_to_hear(library):
+    steps = [e for d in _latest(library) for e in d.elements if isinstance(e, UserTask) and e.deadline is not None]
+    assert steps and all(e.escalations or e.no_escalation for e in steps)
+    assert sorted(e.id for e in steps if not e.escalations) == ["duaal_starten", "snuffelcarrousel"]
 
 
 def test_each_profile_names_an_organisation_and_contact_for_every_partner_role(library):
@@ -115,6 +143,9 @@ def test_the_large_city_and_the_small_municipality_differ_in_local_policy(librar
     assert (tilburg["overdrachtsscenario"], nederweert["overdrachtsscenario"]) == (
         "gecombineerde_aanpak", "start_na_verhuizing")
     assert (tilburg["map_minimaal_taalniveau"], nederweert["map_minimaal_taalniveau"]) == ("a2", "a0")
+    # Issue 10: Nederweert's regional housing norm and Tilburg's choice not to fine asielstatushouders.
+    assert library.process("asielstatushouder", "nederweert").params["huisvestingsnorm_woning"] == "P12W"
+    assert library.process("asielstatushouder", "tilburg").params["boete_asielstatushouder"] is False
     assert library.profiles["nederweert"].region == "Midden-Limburg"
 
 
@@ -172,7 +203,7 @@ def test_every_definition_has_a_diagram_with_all_its_elements(library):
 
 
 def test_the_deadline_table_shows_where_a_duration_comes_from(library):
-    rows = {r.what: r for r in deadlines(library.definitions["pip@1"])}
+    rows = {r.what: r for r in deadlines(library.definitions["pip@2"])}
     clock = rows["`pip_termijn`"]
     assert clock.when.startswith("`pip_termijn` (P10W) from P1D after later of (date of `duo_kennisgeving`, "
                                  "date of `brp_inschrijving`)")

@@ -2,8 +2,13 @@
 
 Every expected date is worked out by hand from ../shared/domain/wi2021.md and the municipality
 profile, and written out here: a change in a definition that moves a legal date fails a test that
-names the rule. A clock's first day is the day after its event, so "10 weeks from 2 March" ends on
-11 May, and "three years from the day after a dagtekening of 8 May 2026" ends on 8 May 2029.
+names the rule. A clock's first day is the day after its event D and its last day is D + N on D's day
+number (wi2021.md#13, row 17), so "10 weeks from 2 March" ends on 11 May, and "three years from the
+day after a dagtekening of 8 May 2026" ends on 8 May 2029; a statutory term (PIP term,
+inburgeringstermijn, DUO's decision terms) then runs on past a weekend or holiday (the Algemene
+termijnenwet, row 16), a local norm does not. The case files on the Algemene termijnenwet, leap
+years and month ends, the PIP term before the registration and rows 1, 9, 10, 14 and 15 are in
+tests/test_wi2021_dates.py.
 """
 
 from __future__ import annotations
@@ -95,14 +100,36 @@ def test_repeated_conversations_in_the_azc_come_before_the_driegesprek(tilburg):
     assert sent(tilburg, "scenario_afwijking") == []
 
 
-def test_housing_norm_runs_twelve_weeks_from_koppeling_and_escalates_when_exceeded(tilburg):
-    # wi2021.md#2: 10 weeks to find a home + 2 weeks to move, counted from the day after koppeling.
+def test_housing_norm_runs_ten_weeks_from_koppeling_and_escalates_when_exceeded(tilburg):
+    # wi2021.md#0 row 2: a home within 10 weeks of the koppeling on 2 Feb: 2 Feb + 70 days = Monday
+    # 13 April (a local norm: no Atw). Warned two weeks ahead (30 March), the coordinator hears on 14
+    # April; the home comes on 4 May: late.
     norm = clock(tilburg, "huisvestingsnorm")
-    assert (norm["started_on"], norm["end_on"], norm["status"]) == ("2026-02-03", "2026-04-27", "expired")
-    assert sent(tilburg, "huisvestingsnorm_nadert") == [("2026-04-13", "klantregisseur")]
-    assert sent(tilburg, "huisvestingsnorm_overschreden") == [("2026-04-28", "coordinator")]
+    assert (norm["started_on"], norm["end_on"], norm["status"]) == ("2026-02-03", "2026-04-13", "stopped")
+    assert [h.verdict for h in tilburg.timeline if h.kind == "clock_stopped" and h.clock == "huisvestingsnorm"] == [
+        "late"]
+    assert sent(tilburg, "huisvestingsnorm_nadert") == [("2026-03-30", "klantregisseur")]
+    assert sent(tilburg, "huisvestingsnorm_overschreden") == [("2026-04-14", "coordinator")]
     assert contexts(tilburg, "huisvestingsnorm_overschreden") == [
-        {"koppeling_op": "2026-02-02", "norm_einde": "2026-04-27"}]
+        {"koppeling_op": "2026-02-02", "norm_einde": "2026-04-13"}]
+
+
+def test_the_move_within_two_weeks_after_the_home_is_met_by_the_brp_registration(tilburg):
+    # Row 2: the move within 2 weeks after the home (4 May): 4 May + 14 = 18 May. Nobody reports the
+    # move itself, but the registration in the gemeente on 11 May follows it: met.
+    norm = clock(tilburg, "verhuisnorm")
+    assert (norm["started_on"], norm["end_on"], norm["status"]) == ("2026-05-05", "2026-05-18", "stopped")
+    assert [(local_day(h.at), h.verdict) for h in tilburg.timeline if h.kind == "clock_stopped"
+            and h.clock == "verhuisnorm"] == [("2026-05-11", "on_time")]
+    assert sent(tilburg, "verhuisnorm_overschreden") == []
+
+
+def test_the_koppeling_within_two_weeks_of_the_permit_is_judged_at_once(tilburg):
+    # Row 1: permit 22 January 2026; 22 Jan + 14 days = 5 February; koppeling on 2 February: met.
+    norm = clock(tilburg, "koppelingsnorm")
+    assert (norm["started_on"], norm["end_on"], norm["status"]) == ("2026-01-23", "2026-02-05", "stopped")
+    assert [h.verdict for h in tilburg.timeline if h.kind == "clock_stopped" and h.clock == "koppelingsnorm"] == [
+        "on_time"]
 
 
 def test_partners_hear_the_moving_date_when_a_home_is_found(tilburg):
@@ -118,17 +145,22 @@ def test_partners_hear_the_moving_date_when_a_home_is_found(tilburg):
 
 
 def test_combined_approach_holds_the_intake_in_the_azc_and_the_pip_until_the_move(tilburg):
-    assert when(tilburg, "subprocess_started", "brede_intake@1") == ["2026-03-03"]
-    assert when(tilburg, "subprocess_completed", "brede_intake@1") == ["2026-04-20"]
-    assert when(tilburg, "subprocess_started", "pip@1") == ["2026-05-04"]
+    assert when(tilburg, "subprocess_started", "brede_intake@2") == ["2026-03-03"]
+    assert when(tilburg, "subprocess_completed", "brede_intake@2") == ["2026-04-20"]
+    assert when(tilburg, "subprocess_started", "pip@2") == ["2026-05-04"]
 
 
-def test_pip_deadline_restarts_at_the_brp_registration_after_the_move(tilburg):
-    # DUO's notice on 9 March: 10 March to 18 May. Registration on 11 May is later: 12 May to 20 July.
+def test_no_pip_term_runs_in_the_azc_it_starts_at_the_brp_registration_after_the_move(tilburg):
+    # Row 4, §13: DUO's notice on 9 March comes while the person lives in the AZC: no PIP term, no
+    # reminders. The registration on 11 May starts it: 11 May + 70 days = Monday 20 July 2026.
     assert [h.detail for h in tilburg.timeline if h.ref == "pip_termijn" and h.kind.startswith("clock_")] == [
-        "2026-03-10 to 2026-05-18", "2026-05-12 to 2026-07-20", "met, last day 2026-07-20"]
-    assert sent(tilburg, "pip_termijn_herinnering") == [("2026-04-20", "klantregisseur"), ("2026-05-04", "klantregisseur")]
-    assert sent(tilburg, "pip_termijn_verstreken") == []
+        "2026-05-12 to 2026-07-20", "met, last day 2026-07-20"]
+    assert sent(tilburg, "pip_termijn_herinnering") == [] and sent(tilburg, "pip_termijn_verstreken") == []
+    # The PIP step opened on 4 May, before the registration: the klantregisseur hears that the term
+    # waits for it, and its last day once the registration is in.
+    assert sent(tilburg, "pip_termijn_wacht_op_inschrijving") == [("2026-05-04", "klantregisseur")]
+    assert sent(tilburg, "pip_opstellen") == [("2026-05-11", "klantregisseur")]
+    assert contexts(tilburg, "pip_opstellen") == [{"pip_uiterlijk": "2026-07-20"}]
 
 
 def test_ontzorgen_runs_twelve_months_in_tilburg_from_the_start_of_bijstand(tilburg):
@@ -160,7 +192,7 @@ def test_missing_childcare_holds_the_route_and_the_coordinator_sees_it(tilburg):
 def test_dual_start_waits_for_a_recheck_and_the_coordinator_hears_the_target_was_missed(tilburg):
     # Tilburg's target: a dual trajectory three months after the PIP (2 June to 1 September).
     target = clock(tilburg, "duaal_streefdatum")
-    assert (target["started_on"], target["end_on"], target["status"]) == ("2026-06-02", "2026-09-01", "expired")
+    assert (target["started_on"], target["end_on"], target["status"]) == ("2026-06-02", "2026-09-01", "stopped")
     assert contexts(tilburg, "herbeoordeling_gepland") == [{"herbeoordeling_op": "2026-09-26"}]
     assert opened(tilburg, "belastbaarheid") == ["2026-06-15 due 2026-07-13", "2026-09-26 due 2026-10-24"]
     assert sent(tilburg, "duaal_streefdatum_nadert") == [("2026-08-04", "klantregisseur")]
@@ -198,7 +230,7 @@ def test_friction_opens_extra_coaching(tilburg):
 
 def test_the_case_completes_after_the_last_check_in(tilburg):
     assert tilburg.status == "completed"
-    assert when(tilburg, "case_completed", "asielstatushouder@1") == ["2028-09-08"]
+    assert when(tilburg, "case_completed", "asielstatushouder@2") == ["2028-09-08"]
     assert tilburg.open_tasks == []
 
 
@@ -210,12 +242,14 @@ def gezinsmigrant(library) -> SimulationResult:
     return run(library, "gezinsmigrant")
 
 
-def test_pip_deadline_moves_when_registration_is_later(gezinsmigrant):
-    # DUO's notice on 2 March would end the ten weeks on 11 May; registration on 16 March is later.
+def test_pip_deadline_runs_from_the_registration_when_it_is_later_and_past_whit_monday(gezinsmigrant):
+    # Row 4, §13: DUO's notice on 2 March, registration on 16 March (later): no term until the 16th,
+    # then 16 March + 70 days = 25 May 2026, tweede Pinksterdag: the Atw (row 16) moves the last day to
+    # Tuesday 26 May. The four-week reminder counts back from it: 28 April.
     assert [h.detail for h in gezinsmigrant.timeline if h.ref == "pip_termijn" and h.kind.startswith("clock_")] == [
-        "2026-03-03 to 2026-05-11", "2026-03-17 to 2026-05-25", "met, last day 2026-05-25"]
-    assert sent(gezinsmigrant, "pip_termijn_herinnering") == [("2026-04-27", "klantregisseur")]
-    assert contexts(gezinsmigrant, "pip_opstellen") == [{"pip_uiterlijk": "2026-05-25"}]
+        "2026-03-17 to 2026-05-26 (counted to 2026-05-25; the Atw moves the end)", "met, last day 2026-05-26"]
+    assert sent(gezinsmigrant, "pip_termijn_herinnering") == [("2026-04-28", "klantregisseur")]
+    assert contexts(gezinsmigrant, "pip_opstellen") == [{"pip_uiterlijk": "2026-05-26"}]
 
 
 def test_a_gezinsmigrant_has_no_coa_phase_and_no_ontzorgen(library, gezinsmigrant):
@@ -247,32 +281,38 @@ def test_switching_route_after_eighteen_months_is_flagged_to_the_coordinator(gez
 
 
 def test_a_late_pip_is_escalated_to_the_coordinator_the_day_after_the_deadline(library):
+    # Registered 16 Feb, notice 2 March: 2 March + 70 days = Monday 11 May 2026.
     result = run(library, "pip_te_laat")
     assert sent(result, "pip_termijn_herinnering") == [("2026-04-13", "klantregisseur"), ("2026-04-27", "klantregisseur")]
     assert sent(result, "pip_termijn_verstreken") == [("2026-05-12", "coordinator")]
     assert contexts(result, "pip_termijn_verstreken") == [{"pip_uiterlijk": "2026-05-11"}]
-    assert clock(result, "pip_termijn")["status"] == "expired"
-    # Adopted on 20 May: the term counts from its own dagtekening, late or not.
+    # Adopted on 20 May, after the last day: the clock stops with the verdict late.
+    assert clock(result, "pip_termijn")["status"] == "stopped"
+    assert [h.verdict for h in result.timeline if h.kind == "clock_stopped" and h.clock == "pip_termijn"] == ["late"]
+    # Adopted on 20 May: the term counts from its own dagtekening, late or not. 20 May 2029 is
+    # Pinksterzondag and the 21st tweede Pinksterdag: the Atw moves the last day to Tuesday 22 May.
     term = clock(result, "inburgeringstermijn")
-    assert (term["started_on"], term["end_on"]) == ("2026-05-21", "2029-05-20")
+    assert (term["started_on"], term["end_on"]) == ("2026-05-21", "2029-05-22")
 
 
 def test_pip_clock_pauses_for_third_party_information_until_two_weeks_after_it_arrives(library):
     result = run(library, "pip_termijn_gepauzeerd")
+    # 11 May + 33 days of pause (1 April to 4 May) = Saturday 13 June: the Atw moves it to Monday 15 June.
     assert [(local_day(h.at), h.kind, h.detail) for h in result.timeline if h.ref == "pip_termijn"
             and h.kind.startswith("clock_")] == [
         ("2026-03-02", "clock_started", "2026-03-03 to 2026-05-11"),
         ("2026-04-01", "clock_paused", "since 2026-04-01"),
         ("2026-04-20", "clock_resume_planned", "on 2026-05-04"),
-        ("2026-05-04", "clock_resumed", "paused 33 days, ends 2026-06-13"),
-        ("2026-06-10", "clock_stopped", "met, last day 2026-06-13"),
+        ("2026-05-04", "clock_resumed", "paused 33 days, ends 2026-06-15"),
+        ("2026-06-10", "clock_stopped", "met, last day 2026-06-15"),
     ]
-    # No reminder while the clock stood still; both reminders count from the new last day.
-    assert sent(result, "pip_termijn_herinnering") == [("2026-05-16", "klantregisseur"), ("2026-05-30", "klantregisseur")]
-    assert contexts(result, "pip_opstellen") == [{"pip_uiterlijk": "2026-06-13"}]
+    # No reminder while the clock stood still; both reminders count from the new last day (15 June -
+    # 4 weeks = 18 May, - 2 weeks = 1 June).
+    assert sent(result, "pip_termijn_herinnering") == [("2026-05-18", "klantregisseur"), ("2026-06-01", "klantregisseur")]
+    assert contexts(result, "pip_opstellen") == [{"pip_uiterlijk": "2026-06-15"}]
     assert sent(result, "pip_termijn_verstreken") == []
     # This PIP chose the onderwijsroute: no MAP (wi2021.md#7).
-    assert when(result, "subprocess_completed", "map@1") == ["2026-06-10"]
+    assert when(result, "subprocess_completed", "map@2") == ["2026-06-10"]
     assert opened(result, "map_aanmelden") == []
 
 
@@ -285,14 +325,18 @@ def medisch(library) -> SimulationResult:
 
 
 def test_medical_wait_warns_the_klantregisseur_with_the_share_of_the_term_consumed(medisch):
-    # Requested 6 March 2028; term 9 May 2026 – 8 May 2029 (1096 days). Warnings after 8 weeks, 6 and 9 months.
+    # Requested 6 March 2028; term 9 May 2026 – 8 May 2029 (1096 days). DUO decides within 8 weeks
+    # (row 10): 6 March + 56 days = Monday 1 May 2028, a working day; the first warning comes on the
+    # first late day, 2 May (57 days, 5 %), then after 6 and 9 months (the gemeente's thresholds).
     warnings = [(day, c["wachtdagen"], c["termijn_verbruikt"], c["termijn_einde"])
                 for (day, _), c in zip(sent(medisch, "medisch_advies_wacht"), contexts(medisch, "medisch_advies_wacht"))]
     assert warnings == [
-        ("2028-05-01", 56, 5, "2029-05-08"),
+        ("2028-05-02", 57, 5, "2029-05-08"),
         ("2028-09-06", 184, 17, "2029-05-08"),
         ("2028-12-06", 275, 25, "2029-05-08"),
     ]
+    term = clock(medisch, "beslistermijn_ontheffing")
+    assert (term["started_on"], term["end_on"], term["status"]) == ("2028-03-07", "2028-05-01", "stopped")
     assert {role for _, role in sent(medisch, "medisch_advies_wacht")} == {"klantregisseur"}
 
 
@@ -331,7 +375,7 @@ def test_full_exemption_ends_the_duty_and_tells_the_providers_without_a_reason(l
         ("2029-02-05", "taalaanbieder"), ("2029-02-05", "map_aanbieder"), ("2029-02-05", "pvt_aanbieder")]
     assert contexts(result, "traject_beeindigd")[0] == {"einddatum": "2029-02-05"}
     assert result.status == "terminated"
-    assert when(result, "case_terminated", "gezinsmigrant@1") == ["2029-02-05"]
+    assert when(result, "case_terminated", "gezinsmigrant@2") == ["2029-02-05"]
     assert result.next_due == []
 
 
@@ -347,10 +391,17 @@ def test_partial_exemption_adjusts_the_pip(library):
 # --- verlenging, MAP, lesrooster, uitval ----------------------------------------------------------
 
 
-def test_duo_extension_moves_the_end_and_rearms_the_six_month_reminder(library):
+def test_duo_extension_moves_the_end_by_the_decided_length_and_rearms_the_six_month_reminder(library):
     result = run(library, "verlenging_toegekend")
+    # Row 10: 8 May 2029 + 6 months (P6M decided) = Thursday 8 November 2029.
     term = clock(result, "inburgeringstermijn")
     assert (term["started_on"], term["end_on"], term["extended"]) == ("2026-05-09", "2029-11-08", True)
+    # DUO's decision term: applied on 20 November 2028, + 56 days = Monday 15 January 2029; decided
+    # that day: met.
+    decision = clock(result, "beslistermijn_verlenging")
+    assert (decision["started_on"], decision["end_on"], decision["status"]) == ("2028-11-21", "2029-01-15", "stopped")
+    assert [h.verdict for h in result.timeline if h.kind == "clock_stopped" and h.clock == "beslistermijn_verlenging"] \
+        == ["on_time"]
     assert sent(result, "termijn_verlengd") == [("2029-01-15", "klantregisseur"), ("2029-01-15", "taalaanbieder")]
     assert contexts(result, "termijn_verlengd")[0] == {"termijn_einde": "2029-11-08"}
     six_months = list(zip(sent(result, "termijn_zes_maanden"), contexts(result, "termijn_zes_maanden")))
@@ -427,22 +478,27 @@ def test_drop_out_signal_reaches_the_klantregisseur_at_once_in_any_phase(uitval)
 
 def test_start_after_the_move_holds_the_intake_until_the_home_is_found(uitval):
     assert opened(uitval, "intakegesprek") == ["2026-04-20 due 2026-05-04"]
-    # Nederweert's regional norm is 14 weeks: met, so nobody is escalated.
+    # Nederweert's regional norm: a home within 12 weeks of the koppeling on 2 Feb: 2 Feb + 84 days =
+    # 27 April, Koningsdag, which a local norm does not skip (no Atw); the home came on 20 April: met.
     norm = clock(uitval, "huisvestingsnorm")
-    assert (norm["end_on"], norm["status"]) == ("2026-05-11", "stopped")
-    assert sent(uitval, "huisvestingsnorm_overschreden") == []
+    assert (norm["end_on"], norm["status"]) == ("2026-04-27", "stopped")
+    # The move within 2 weeks after it: 20 April + 14 = 4 May; moved on 27 April: met.
+    move = clock(uitval, "verhuisnorm")
+    assert (move["end_on"], move["status"]) == ("2026-05-04", "stopped")
+    assert sent(uitval, "huisvestingsnorm_overschreden") == [] and sent(uitval, "verhuisnorm_overschreden") == []
 
 
 def test_a_scenario_runs_through_the_cli_and_its_json_names_who_is_told_what(capsys):
     assert regie(["simulate", str(SCENARIOS / "uitval_signaal.yaml"), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["definition"] == "asielstatushouder@1" and result["profile"] == "nederweert"
+    assert result["definition"] == "asielstatushouder@2" and result["profile"] == "nederweert"
     told = [(local_day(n["at"]), n["role"], n["template"]) for n in result["notifications"]
             if n["template"] != "taak_geopend"]
     assert told == [
         ("2026-02-09", "coa", "klantprofiel_herinnering"),
         ("2026-02-10", "klantregisseur", "uitval_signaal"),
         ("2026-02-11", "coa", "driegesprek_gepland"),
+        ("2026-04-13", "klantregisseur", "huisvestingsnorm_nadert"),  # 27 April - 2 weeks
         ("2026-04-20", "coa", "verhuisdatum_coa"),
         ("2026-04-20", "maatschappelijk_begeleider", "verhuisdatum_begeleiding"),
         ("2026-04-20", "inkomen", "verhuisdatum_inkomen"),

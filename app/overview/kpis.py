@@ -100,20 +100,25 @@ def kpis(service: CaseService, municipality: str, today: date) -> list[Kpi]:
 
 
 def _housing(docs: list[CaseDoc], local: dict[str, Norm], today: date) -> Kpi:
-    norm = local["huisvestingsnorm"]
+    # Definitions since issue 10 split the norm (a home within 10 weeks, the move 2 weeks after it):
+    # the home's norm is the one this KPI measures; each case is judged on its own clock's last day
+    # (its definition version and profile), a case without one on the norm's duration.
+    norm = local.get("huisvestingsnorm_woning") or local["huisvestingsnorm"]
     weeks, met, points, waiting_over = [], 0, [], 0
     for doc in docs:
         koppeling, housed = doc.anchors.get("koppeling"), doc.anchors.get("huisvesting")
         if koppeling is None:
             continue
+        clock = doc.clocks.get("huisvestingsnorm")
+        last_day = clock.end_on if clock is not None else norm.duration.after(koppeling)
         if housed is None:
-            waiting_over += doc.status == "active" and today > norm.duration.after(koppeling)
+            waiting_over += doc.status == "active" and today > last_day
             continue
         weeks.append((housed - koppeling).days / 7)
-        met += housed <= norm.duration.after(koppeling)
+        met += housed <= last_day
         points.append((koppeling, (housed - koppeling).days / 7))
     return Kpi(key="huisvesting", name="Weken van koppeling tot woning", value=_median(weeks), unit="weken (mediaan)",
-               norm=f"woning binnen {dutch_duration(norm.duration)} na koppeling (huisvestingsnorm {norm.value})",
+               norm=f"woning binnen {dutch_duration(norm.duration)} na koppeling ({norm.name} {norm.value})",
                source=norm.source, cases=len(weeks), met_norm=_share(met, len(weeks)), target=100.0,
                detail=f"{zaken(waiting_over)} zonder woning en al boven de norm",
                trend=_trend(points))
@@ -213,7 +218,8 @@ def _medisch(docs: list[CaseDoc], today: date) -> Kpi:
                 open_waits.append((today - asked).days / 7)
             continue
         waits.append((received - asked).days / 7)
-        met += received <= DUO_BESLISTERMIJN.after(asked)
+        term = doc.clocks.get("beslistermijn_ontheffing")  # DUO's term with the Atw, where the case has it
+        met += received <= (term.end_on if term is not None else DUO_BESLISTERMIJN.after(asked))
     longest = f"; langste lopende wacht {number(max(open_waits))} weken" if open_waits else ""
     return Kpi(key="medisch", name="Wachttijd medisch advies", value=_median(waits), unit="weken (mediaan)",
                norm=f"uitkomst binnen {dutch_duration(DUO_BESLISTERMIJN)} (beslistermijn DUO)", source=MEDISCH_SOURCE,

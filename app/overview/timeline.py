@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from app.overview.norms import DUO_BESLISTERMIJN
@@ -36,17 +36,22 @@ _FACTS = FactFilter(("task_opened", "deadline_changed", "task_completed", "task_
 
 
 # What the timeline shows, in the order practice draws it. Kinds: anchor (a message's first date),
-# step (a user task, each occurrence), clock (a term or norm: planned = its last day), data (a date
-# field), milestones (of the inburgeringstermijn), term_end. `needs` names a step or clock the case's
-# process must have, else the row is n.v.t.; optional rows show only when they happened.
+# step (a user task, each occurrence), clock (a term or norm: planned = its last day; actual = the
+# first known of its `anchors`, or its field or step), data (a date field), milestones (of the
+# inburgeringstermijn), term_end. `needs` names a step or clock the case's process must have, else
+# the row is n.v.t.; optional rows show only when they happened. A clock row with `otherwise` shows
+# that row instead while the case has no such clock (cases on an older definition, or a norm that
+# has not started: the koppeling norm without a permit date, the move norm before the home).
 _LINE: list[dict[str, Any]] = [
-    {"what": "Koppeling", "kind": "anchor", "anchor": "koppeling", "needs": "huisvestingsnorm"},
+    {"what": "Koppeling", "kind": "clock", "clock": "koppelingsnorm", "anchors": ["koppeling"],
+     "needs": "huisvestingsnorm", "otherwise": {"kind": "anchor", "anchor": "koppeling"}},
     {"what": "Kennisgeving DUO", "kind": "anchor", "anchor": "duo_kennisgeving"},
     {"what": "Klantprofiel COA ontvangen", "kind": "step", "step": "klantprofiel_ontvangen"},
     {"what": "Gesprek in het AZC", "kind": "step", "step": "gesprek_azc"},
     {"what": "Driegesprek", "kind": "step", "step": "driegesprek"},
-    {"what": "Woning (norm huisvesting)", "kind": "clock", "clock": "huisvestingsnorm", "anchor": "huisvesting"},
-    {"what": "Verhuizing", "kind": "data", "field": "verhuisdatum", "needs": "huisvestingsnorm"},
+    {"what": "Woning (norm huisvesting)", "kind": "clock", "clock": "huisvestingsnorm", "anchors": ["huisvesting"]},
+    {"what": "Verhuizing", "kind": "clock", "clock": "verhuisnorm", "anchors": ["verhuizing", "brp_inschrijving"],
+     "needs": "huisvestingsnorm", "otherwise": {"kind": "data", "field": "verhuisdatum"}},
     {"what": "Inschrijving BRP", "kind": "anchor", "anchor": "brp_inschrijving"},
     {"what": "Eerste intakegesprek", "kind": "step", "step": "intakegesprek"},
     {"what": "Leerbaarheidstoets gepland", "kind": "step", "step": "lbt_plannen"},
@@ -179,6 +184,9 @@ class _Line:
             return self._medisch(what)
         if not self.applies(spec):
             return [] if spec.get("optional") else [TimelineRow(what, None, None, NVT)]
+        if kind == "clock" and "otherwise" in spec and spec["clock"] not in self.state.clocks:
+            spec = {"what": what, **spec["otherwise"]}
+            kind = spec["kind"]
         if kind == "anchor":
             actual = self.state.anchors.get(spec["anchor"])
             return [TimelineRow(what, None, actual, GEDAAN if actual else OPEN)]
@@ -213,8 +221,12 @@ class _Line:
     def _clock(self, what: str, spec: dict[str, Any]) -> TimelineRow:
         clock = self.state.clocks.get(spec["clock"])
         planned = clock.end_on if clock else None
-        if "anchor" in spec:
-            actual = self.state.anchors.get(spec["anchor"])
+        if "anchors" in spec:
+            # The first of its anchors that happened once the norm ran (a registration long before the
+            # home does not count as the move).
+            since = clock.started_on - timedelta(days=1) if clock else date.min
+            actual = min((d for a in spec["anchors"] if (d := self.state.anchors.get(a)) is not None and d >= since),
+                         default=None)
         else:
             actual = to_date(self.state.data.get(spec["field"])) or self.first_completed.get(spec["step"])
         if actual is None and clock is not None and clock.status == "expired":
@@ -258,5 +270,8 @@ class _Line:
         received = to_date(self.state.data.get("medisch_advies_ontvangen_op"))
         if received is not None and received < asked:
             received = None  # an answer to an earlier request; this one is still waiting
-        planned = DUO_BESLISTERMIJN.after(asked)
+        # DUO's decision term: the case's own clock where its definition has one (with the Algemene
+        # termijnenwet), else eight weeks from the request.
+        term = self.state.clocks.get("beslistermijn_ontheffing")
+        planned = term.end_on if term is not None else DUO_BESLISTERMIJN.after(asked)
         return [TimelineRow(what, planned, received, _judge(planned, received, self.today))]

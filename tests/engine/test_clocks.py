@@ -49,6 +49,7 @@ elements:
     instructions: Stel het PIP vast.
     form: [{field: pip_dagtekening}]
     deadline: {clock: pip_termijn}
+    no_escalation: "de klok pip_termijn vertelt de coördinator dat de termijn verstreken is"
     next: wacht
   - {id: wacht, type: intermediate_message_event, message: uitval_signaal, next: einde}
   - {id: einde, type: end_event}
@@ -179,7 +180,7 @@ def test_a_task_deadline_that_follows_a_clock_moves_with_it():
 def test_a_task_overdue_by_its_clock_is_no_longer_missed_when_the_term_is_extended():
     text = PIP.replace("  - {id: wacht, type: intermediate_message_event, message: uitval_signaal, next: einde}",
                        "  - id: wacht\n    type: user_task\n    role: klantregisseur\n    instructions: Rond af.\n"
-                       "    deadline: {clock: inburgeringstermijn}\n    next: einde")
+                       "    deadline: {clock: inburgeringstermijn}\n    escalations: [{to: coordinator}]\n    next: einde")
     case = Case(process(text)).start("2026-01-05").message("2026-01-12", "duo_kennisgeving")
     case.complete("2026-03-02", "vaststellen", pip_dagtekening="2026-03-02").until("2029-03-10")
     assert case.state.tasks[0].missed and case.state.tasks[0].due_on.isoformat() == "2029-03-02"
@@ -211,3 +212,64 @@ def test_a_period_that_ends_is_not_a_missed_deadline():
     case = Case(process(text)).start("2026-01-05").message("2026-01-12", "duo_kennisgeving").until("2026-04-01")
     assert case.kinds("clock_expired") == [("2026-03-24", "pip_termijn", "last day was 2026-03-23")]
     assert case.kinds("deadline_missed") == [("2026-03-24", "vaststellen", "klantregisseur, due 2026-03-23")]
+
+
+# --- counting (wi2021.md#13, row 17) --------------------------------------------------------------
+
+
+def term_after_pip(dagtekening: str) -> Case:
+    case = pip_case().message("2026-01-12", "duo_kennisgeving")
+    return case.complete(dagtekening, "vaststellen", pip_dagtekening=dagtekening)
+
+
+def test_a_pip_dated_28_february_of_a_leap_year_gives_a_term_to_28_february_three_years_on():
+    # Day after the dagtekening: 29 Feb 2028; last day D + 3 years = 28 Feb 2031 (not 27 Feb, which
+    # start + 3 years - 1 day would give after clamping 29 Feb 2031).
+    term = term_after_pip("2028-02-28").state.clocks["inburgeringstermijn"]
+    assert (term.started_on.isoformat(), term.end_on.isoformat()) == ("2028-02-29", "2031-02-28")
+
+
+def test_a_pip_dated_29_february_ends_its_term_on_the_last_day_of_february():
+    # 29 Feb 2031 does not exist: the term ends on the last day of that month, 28 Feb 2031.
+    term = term_after_pip("2028-02-29").state.clocks["inburgeringstermijn"]
+    assert (term.started_on.isoformat(), term.end_on.isoformat()) == ("2028-03-01", "2031-02-28")
+
+
+def test_a_milestone_after_the_start_falls_the_day_after_a_term_of_that_length_from_the_event():
+    # Dagtekening 30 Aug 2026: 18 months end on 30 Feb 2028, which does not exist, so on 29 Feb 2028
+    # (a leap year); the schakelen milestone is the day after: 1 March 2028.
+    case = term_after_pip("2026-08-30").until("2028-03-01")
+    assert [(d, r) for d, r, _ in case.kinds("milestone_reached") if r.startswith("inburgeringstermijn")] == [
+        ("2028-03-01", "inburgeringstermijn.schakelen")]
+
+
+MONTH_PERIOD = """
+kind: process
+id: maandtermijn
+version: 1
+name: Maandtermijn
+data:
+  begindatum: {type: date, privacy: process}
+clocks:
+  - id: periode
+    duration: P6M
+    start_on: [{reached: start}]
+    start_from: {after: P1D, from: {field: begindatum}}
+    deadline: false
+    source: "wi2021.md#13"
+elements:
+  - {id: start, type: start_event, next: wacht}
+  - {id: wacht, type: intermediate_message_event, message: uitval_signaal, next: einde}
+  - {id: einde, type: end_event}
+"""
+
+
+@pytest.mark.parametrize(("event_day", "last"), [
+    ("2026-08-31", "2027-02-28"),  # a month term from 31 August ends on the last day of February
+    ("2026-08-30", "2027-02-28"),  # 30 February does not exist either
+    ("2027-08-31", "2028-02-29"),  # in a leap year: 29 February
+    ("2026-03-02", "2026-09-02"),
+])
+def test_a_six_month_term_counted_from_an_event_ends_on_the_same_day_number_or_the_month_end(event_day, last):
+    case = Case(process(MONTH_PERIOD)).start(event_day, begindatum=event_day)
+    assert case.state.clocks["periode"].end_on.isoformat() == last

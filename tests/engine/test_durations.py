@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from engine.durations import DurationError, add_werkdagen, is_werkdag, parse_duration
+from engine.errors import DateOutOfRange
 
 
 @pytest.mark.parametrize(
@@ -45,7 +46,9 @@ def test_working_days_skip_weekends_and_holidays_under_the_algemene_termijnenwet
     assert not is_werkdag(date(2026, 4, 27))  # King's Day
     assert not is_werkdag(date(2026, 5, 5))  # 5 May counts every year for legal terms
     assert not is_werkdag(date(2026, 12, 26))  # Boxing Day (a Saturday anyway)
-    assert is_werkdag(date(2026, 4, 3))  # Good Friday is not in the Algemene termijnenwet
+    assert not is_werkdag(date(2026, 4, 3))  # Goede Vrijdag: Atw art 3 lid 2 equates it
+    assert not is_werkdag(date(2026, 5, 15))  # the Friday after Ascension, equated by royal decree
+    assert is_werkdag(date(2026, 5, 4))  # the Monday before 5 May 2026 was not equated
     assert not is_werkdag(date(2026, 1, 3))  # a Saturday
 
 
@@ -53,3 +56,45 @@ def test_ten_working_days_across_christmas_and_new_year():
     # Fri 18 Dec 2026 + 10 working days: 21, 22, 23, 24, 28, 29, 30, 31 Dec, 4, 5 Jan.
     assert add_werkdagen(date(2026, 12, 18), 10) == date(2027, 1, 5)
     assert add_werkdagen(date(2027, 1, 5), -10) == date(2026, 12, 18)
+
+
+def test_working_days_skip_goede_vrijdag_and_a_decreed_bridging_day():
+    # Thu 2 Apr 2026 + 2 working days: Goede Vrijdag 3 Apr, the weekend and Easter Monday 6 Apr do not
+    # count: 7 and 8 April.
+    assert add_werkdagen(date(2026, 4, 2), 2) == date(2026, 4, 8)
+    # Wed 13 May 2026 + 1 working day: Ascension (Thu 14) and the decreed Friday 15 May do not count.
+    assert add_werkdagen(date(2026, 5, 13), 1) == date(2026, 5, 18)
+
+
+@pytest.mark.parametrize(("text", "start", "expected"), [
+    # wi2021.md#13, row 17: from an event on day D, N months or years end on D's day number, or on the
+    # last day of the month where that day does not exist.
+    ("P3Y", "2028-02-28", "2031-02-28"),   # 28 Feb 2028 (a leap year) + 3 years
+    ("P3Y", "2028-02-29", "2031-02-28"),   # 29 Feb 2031 does not exist: last day of February
+    ("P6M", "2026-08-31", "2027-02-28"),   # a month term from 31 August ends on the last day of February
+    ("P18M", "2026-08-31", "2028-02-29"),  # ... and in a leap year on the 29th
+    ("P1M", "2026-01-30", "2026-02-28"),
+    ("P10W", "2026-03-02", "2026-05-11"),  # 2 March + 70 days
+])
+def test_calendar_units_count_from_the_event_day_to_the_same_day_number(text, start, expected):
+    assert parse_duration(text).after(date.fromisoformat(start)).isoformat() == expected
+
+
+@pytest.mark.parametrize("text", ["P10Y", "P120M", "P521W", "P3653D", "P5Y60M", "2610 werkdagen"])
+def test_durations_up_to_ten_years_are_accepted(text):
+    assert parse_duration(text).text == text
+
+
+@pytest.mark.parametrize("text", ["P99999Y", "P11Y", "P121M", "P522W", "P3654D", "P10Y1D", "2611 werkdagen"])
+def test_durations_beyond_ten_years_are_refused_when_read(text):
+    with pytest.raises(DurationError, match=f"'{text}' is longer than 10 years"):
+        parse_duration(text)
+
+
+def test_a_date_beyond_the_calendar_is_a_typed_error_naming_the_duration_and_the_date():
+    with pytest.raises(DateOutOfRange, match="P3Y after 9998-06-01 is beyond the last date the calendar knows"):
+        parse_duration("P3Y").after(date(9998, 6, 1))
+    with pytest.raises(DateOutOfRange, match="P2W after 9999-12-25"):
+        parse_duration("P2W").after(date(9999, 12, 25))
+    with pytest.raises(DateOutOfRange, match="P1M before 0001-01-15"):
+        parse_duration("P1M").before(date(1, 1, 15))

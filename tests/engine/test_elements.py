@@ -71,11 +71,11 @@ def test_a_late_task_gets_a_reminder_then_escalates_twice():
     assert case.kinds("task_completed")[0][2] == "by operator late (due 2026-03-16)"
 
 
-def test_a_deadline_in_working_days_skips_weekends_and_easter_monday():
+def test_a_deadline_in_working_days_skips_weekends_goede_vrijdag_and_easter_monday():
     text = SIMPLE_TASK.replace("deadline: P2W", "deadline: 5 werkdagen")
-    case = Case(process(text)).start("2026-04-01")  # Wednesday; Good Friday counts, Easter Monday not
-    # Thu 2, Fri 3 (Good Friday is a working day for legal terms), Tue 7, Wed 8, Thu 9 April
-    assert case.state.tasks[0].due_on.isoformat() == "2026-04-09"
+    case = Case(process(text)).start("2026-04-01")  # Wednesday
+    # Thu 2, (Goede Vrijdag 3: Atw art 3 lid 2; the weekend; Easter Monday 6), Tue 7, Wed 8, Thu 9, Fri 10 April
+    assert case.state.tasks[0].due_on.isoformat() == "2026-04-10"
 
 
 def test_a_service_task_sets_literal_and_computed_data_and_notifies():
@@ -269,7 +269,8 @@ version: 1
 name: Deelproces
 elements:
   - {id: begin, type: start_event, next: taak}
-  - {id: taak, type: user_task, role: coa, instructions: Lever het klantprofiel aan., deadline: P1W, next: klaar}
+  - {id: taak, type: user_task, role: coa, instructions: Lever het klantprofiel aan., deadline: P1W,
+     escalations: [{to: klantregisseur}], next: klaar}
   - {id: klaar, type: end_event}
 """
 

@@ -71,3 +71,22 @@ def test_a_mapping_onto_an_element_of_another_kind_is_refused(frozen):
 def test_a_mapping_must_name_elements_of_the_old_version(frozen):
     with pytest.raises(MigrationError, match="mapping names element\\(s\\) not in rondleiding@1: bestaat_niet"):
         migrate(OLD, NEW, frozen, at("2026-01-14"), mapping={"bestaat_niet": "keuze"})
+
+
+def test_a_running_sub_process_moves_to_the_called_version_only_when_its_tokens_fit():
+    from tests.engine.casefile import Case, library
+    from tests.engine.test_elements import CALLER, SUB
+
+    sub_v2 = SUB.replace("version: 1", "version: 2")
+    caller_v2 = CALLER.replace("version: 1", "version: 2", 1).replace("    process: deel\n    version: 1",
+                                                                        "    process: deel\n    version: 2")
+    lib = library(CALLER, SUB, caller_v2, sub_v2)
+    old, new = lib.process("proef@1"), lib.process("proef@2")
+    case = Case(old).start("2026-01-05")
+    moved = migrate(old, new, case.state, at("2026-01-06")).state
+    assert sorted(s.definition for s in moved.scopes) == ["deel@2", "proef@2"]
+
+    gone = library(CALLER, SUB, caller_v2, sub_v2.replace("id: taak", "id: andere_taak").replace("next: taak",
+                                                                                                 "next: andere_taak"))
+    with pytest.raises(MigrationError, match="sub-process deel@1 waits at 'taak', which deel@2 does not have"):
+        migrate(gone.process("proef@1"), gone.process("proef@2"), case.state, at("2026-01-06"))

@@ -102,6 +102,7 @@ def test_unknown_roles_templates_messages_fields_and_parameters_are_reported_tog
     form: [{field: onbekend}]
     deadline: {param: nergens}
     reminders: [{before: P1D, template: geen_sjabloon}]
+    escalations: [{to: coordinator}]
     next: kies
   - id: kies
     type: exclusive_gateway
@@ -267,3 +268,110 @@ def test_a_condition_on_an_unknown_profile_parameter_is_reported():
     default: einde
 """ + OK_END)
     only(problems(text), "kies: unknown parameter 'overdrachtsscenario'")
+
+
+# --- rules of issue 10: escalation, statutory clocks, bounds -------------------------------------
+
+
+TASK_WITH_DEADLINE = """
+  - {id: start, type: start_event, next: taak}
+  - {id: taak, type: user_task, role: klantregisseur, instructions: Doe het., deadline: P2W%s, next: einde}
+""" + OK_END
+
+
+def test_a_step_with_a_deadline_must_say_who_is_told_when_it_passes_or_why_nobody_is():
+    only(problems(definition(TASK_WITH_DEADLINE % "")),
+         "taak: has a deadline but tells nobody when it passes: add `escalations` (who is told) or "
+         "`no_escalation: <why nobody needs to be>`")
+    assert problems(definition(TASK_WITH_DEADLINE % ", escalations: [{to: coordinator}]")) == []
+    assert problems(definition(TASK_WITH_DEADLINE % ", no_escalation: \"de klok escaleert zelf\"")) == []
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (", no_escalation: \"  \"", "no_escalation needs the reason"),
+    (", escalations: [{to: coordinator}], no_escalation: waarom", "escalations or no_escalation (with the reason), not both"),
+])
+def test_no_escalation_needs_a_reason_and_excludes_escalations(extra, message):
+    only(problems_or_model_errors(definition(TASK_WITH_DEADLINE % extra)), message)
+
+
+def problems_or_model_errors(text: str) -> list[str]:
+    from pydantic import ValidationError
+    try:
+        return problems(text)
+    except ValidationError as exc:
+        return [str(exc)]
+
+
+def test_an_older_version_kept_for_running_cases_is_not_held_to_rules_added_later():
+    old = definition(TASK_WITH_DEADLINE % "")
+    new = old.replace("version: 1", "version: 2").replace("deadline: P2W", "deadline: P2W, escalations: [{to: coordinator}]")
+    assert problems(old, new) == []
+    only(problems(old.replace("version: 1", "version: 3"), new), "taak: has a deadline but tells nobody")
+
+
+STATUTORY = definition("""
+  - {id: start, type: start_event, next: wacht}
+  - {id: wacht, type: intermediate_message_event, message: uitval_signaal, next: einde}
+""" + OK_END, extra="""clocks:
+  - id: termijn
+    duration: P10W
+    start_on: [{message: duo_kennisgeving}]
+    atw: true
+%s    source: "%s"
+""")
+
+
+def test_a_statutory_clock_cites_the_atw_and_is_a_term_someone_must_act_within():
+    assert problems(STATUTORY % ("", "wi2021.md#4; Atw: wi2021.md#13")) == []
+    only(problems(STATUTORY % ("", "wi2021.md#4")), "termijn: a statutory clock (atw: true) cites the Algemene "
+                                                    "termijnenwet in its source (wi2021.md#13 or row 16)")
+    only(problems(STATUTORY % ("    deadline: false\n", "wi2021.md#13")), "termijn: atw: true on a period")
+
+
+def test_clock_options_that_cannot_work_are_reported():
+    text = STATUTORY % ("    restart_after_stop: true\n    stopped_on: {field: onbekend}\n"
+                        "    start_if: {anchor: sleuteloverdracht, op: is_set}\n", "wi2021.md#13")
+    found = problems(text)
+    only(found, "termijn: restart_after_stop needs first_only: false")
+    only(found, "termijn: stopped_on without stop_on")
+    only(found, "termijn: unknown data field 'onbekend'")
+    only(found, "termijn: unknown message 'sleuteloverdracht'")
+
+
+def test_an_extension_by_a_decided_length_needs_a_duration_field():
+    text = STATUTORY % ("    extensions: [{on: {message: verlenging_toegekend}, by: {field: pip_dagtekening}}]\n",
+                        "wi2021.md#13")
+    only(problems(text), "termijn: field 'pip_dagtekening' is not a duration")
+
+
+def test_a_duration_field_cannot_be_asked_on_a_form():
+    text = definition("""
+  - {id: start, type: start_event, next: taak}
+  - {id: taak, type: user_task, role: klantregisseur, instructions: x, form: [{field: verlenging_duur}], next: einde}
+""" + OK_END)
+    only(problems(text), "taak: form field 'verlenging_duur' is a duration: the inbox form has no input for it")
+
+
+@pytest.mark.parametrize("where", ["    timer: {duration: P99999Y}\n", "    timer: {duration: P11Y}\n"])
+def test_a_duration_beyond_ten_years_is_refused_by_the_validator(tmp_path, where):
+    text = definition("  - {id: start, type: start_event, next: wacht}\n  - id: wacht\n"
+                      "    type: intermediate_timer_event\n" + where + "    next: einde\n" + OK_END)
+    write(tmp_path, "proef.yaml", text)
+    _, found = validate_paths([ROOT / "process_definitions" / "catalog.yaml", tmp_path], base=tmp_path)
+    only([str(p) for p in found], "is longer than 10 years: no legal term or norm runs that long")
+
+
+def test_a_profile_parameter_beyond_ten_years_is_refused():
+    text = definition(TASK_WITH_DEADLINE % ", escalations: [{to: coordinator}]").replace(
+        "deadline: P2W", "deadline: {param: norm}") .replace("elements:", "parameters:\n  norm: {type: duration, "
+                                                             "default: P2W, source: P1}\nelements:")
+    profile = "kind: profile\nid: proefdorp\nname: Proefdorp\nparameters: {norm: P99999Y}\n"
+    only(problems(text, profiles=(profile,)), "parameter 'norm': duration 'P99999Y' is longer than 10 years")
+
+
+def test_one_parameter_declared_twice_with_different_defaults_is_reported():
+    one = definition(TASK_WITH_DEADLINE % ", escalations: [{to: coordinator}]").replace(
+        "elements:", "parameters:\n  norm: {type: duration, default: P2W, source: P1}\nelements:")
+    other = one.replace("id: proef", "id: ander").replace("default: P2W", "default: P3W")
+    only(problems(one, other), "parameter 'norm' is declared as duration 'P3W' here but as duration 'P2W' in proef@1")

@@ -44,7 +44,7 @@ def test_good_rows_start_asielstatushouder_trajectories_from_their_koppeling_dat
     assert report.started == [first, case_ref_for("2345678901", "nederweert", datetime(2026, 2, 3).date(), KEY)]
     assert report.problems == [] and not report.refused
     case = service.show_case(first)
-    assert case.definition == "asielstatushouder@1" and case.municipality == "tilburg"
+    assert case.definition == "asielstatushouder@2" and case.municipality == "tilburg"
     assert any(h.kind == "case_started" and "koppeling" in h.detail for h in case.history)
     assert service.personal_data(first)["naam"] == "Amira Testpersoon"
 

@@ -73,9 +73,11 @@ class Desk:
         self.clock.now = max(target, self.clock.now)
 
     def start(self, case_ref: str, day: date, *, municipality: str = "tilburg", klantregisseur: str | None = None,
-              **extra):
+              verblijfsvergunning_op: date | None = None, **extra):
         self.on(day)
         data = {"klantregisseur_id": klantregisseur} if klantregisseur else {}
+        if verblijfsvergunning_op is not None:
+            data["verblijfsvergunning_op"] = verblijfsvergunning_op
         return self.service.start_trajectory(case_ref=case_ref, definition="asielstatushouder",
                                              municipality=municipality, start_message="koppeling", data=data,
                                              actor="coa-import", **extra)

@@ -2,8 +2,8 @@
 
 Three Tilburg cases and one in Nederweert, all linked by the COA (`koppeling`) and left at different
 points of the warm handover, looked at on Wednesday 18 March 2026. Every deadline is worked out by hand:
-a task's deadline of two weeks from Monday 2 March is 16 March; the housing norm (12 weeks in Tilburg)
-of a koppeling on 5 January ends on 30 March.
+a task's deadline of two weeks from Monday 2 March is 16 March; the housing norm (a home within 10
+weeks, wi2021.md row 2) of a koppeling on 5 January ends on 16 March.
 """
 
 from __future__ import annotations
@@ -68,27 +68,32 @@ def test_deadline_radar_lists_overdue_and_coming_deadlines_in_date_order(desk, s
                  "Klantprofiel van het COA ontvangen", "klantregisseur"),
         RadarRow(date(2026, 3, 16), True, "taak", "TLB-2026-0102", "klantprofiel_ontvangen",
                  "Klantprofiel van het COA ontvangen", "klantregisseur"),
+        # The housing norm of the koppeling on 5 January (5 Jan + 70 days = 16 March) ran out: the
+        # coordinator was told.
+        RadarRow(date(2026, 3, 16), True, "termijn", "TLB-2026-0102", "huisvestingsnorm",
+                 "Norm voor een woning na koppeling", "coordinator"),
         RadarRow(date(2026, 3, 20), False, "taak", "TLB-2026-0103", "intakegesprek", "Eerste intakegesprek",
                  "klantregisseur"),
-        # The housing norm of the koppeling on 5 January: the klantregisseur is the one warned before its end.
-        RadarRow(date(2026, 3, 30), False, "termijn", "TLB-2026-0102", "huisvestingsnorm",
-                 "Norm voor huisvesting na koppeling", "klantregisseur"),
     ]
     # A shorter horizon keeps what is overdue and drops what is not yet close.
     assert [r.due_on for r in deadline_radar(service, "tilburg", TODAY, days=1)] == \
-        [date(2026, 2, 16), date(2026, 3, 16), date(2026, 3, 16), date(2026, 3, 16)]
+        [date(2026, 2, 16), date(2026, 3, 16), date(2026, 3, 16), date(2026, 3, 16), date(2026, 3, 16)]
 
 
 def test_a_clock_that_ran_out_stays_on_the_radar_until_what_stops_it_happens(desk, service):
     four_cases(desk)
-    desk.on(date(2026, 4, 1))  # the norm's last day was 30 March: it ran out at the start of 31 March
+    desk.on(date(2026, 4, 1))  # the norm's last day was 16 March: it ran out at the start of 17 March
 
     late = [r for r in deadline_radar(service, "tilburg", date(2026, 4, 1)) if r.kind == "termijn"]
-    assert late == [RadarRow(date(2026, 3, 30), True, "termijn", "TLB-2026-0102", "huisvestingsnorm",
-                             "Norm voor huisvesting na koppeling", "coordinator")]
+    assert late == [RadarRow(date(2026, 3, 16), True, "termijn", "TLB-2026-0102", "huisvestingsnorm",
+                             "Norm voor een woning na koppeling", "coordinator")]
 
+    # The home comes: the housing norm is settled, and the move is due within two weeks (16 April).
     desk.message("TLB-2026-0102", "huisvesting", date(2026, 4, 2), verhuisdatum=date(2026, 4, 9))
-    assert [r for r in deadline_radar(service, "tilburg", date(2026, 4, 2)) if r.kind == "termijn"] == []
+    assert [(r.step, r.due_on) for r in deadline_radar(service, "tilburg", date(2026, 4, 2)) if r.kind == "termijn"] \
+        == [("verhuisnorm", date(2026, 4, 16))]
+    desk.message("TLB-2026-0102", "verhuizing", date(2026, 4, 9))
+    assert [r for r in deadline_radar(service, "tilburg", date(2026, 4, 9)) if r.kind == "termijn"] == []
 
 
 def test_municipalities_and_changed_cases_come_from_the_store(desk, service, clock):

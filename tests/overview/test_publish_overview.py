@@ -80,10 +80,12 @@ def test_publish_overview_publishes_keyed_artifacts_without_personal_data(rt):
     caseload = artifact("caseload-tilburg")
     assert caseload.type == "markdown" and "| kr-07 | 1 | 1 | 2 | 0 |" in caseload.data
     radar = json.loads(artifact("deadline-radar-tilburg").data)
-    # Both first tasks fall due on 16 March, within the 14 days.
+    # Both first tasks fall due on 16 March, within the 14 days; so does the move, due within two weeks
+    # of the home (9 March + 14 = 23 March) and not reported yet (wi2021.md row 2).
     assert [(r["zaak"], r["stap"], r["datum"], r["rol"]) for r in radar] == [
         (CASE, "gesprek_azc", "2026-03-16", "klantregisseur"),
-        (CASE, "klantprofiel_ontvangen", "2026-03-16", "klantregisseur")]
+        (CASE, "klantprofiel_ontvangen", "2026-03-16", "klantregisseur"),
+        (CASE, "verhuisnorm", "2026-03-23", "coordinator")]
     kpi = artifact("kpi-tilburg")
     assert "| Weken van koppeling tot woning | 1,0 weken (mediaan) |" in kpi.data
     housing = artifact("kpi-tilburg-huisvesting")
@@ -91,7 +93,8 @@ def test_publish_overview_publishes_keyed_artifacts_without_personal_data(rt):
     assert artifact("kpi-tilburg-driegesprek").data == 0.0  # moved without a driegesprek
     timeline = artifact("case-tlb-2026-0300")
     assert f"### Tijdlijn zaak {CASE}" in timeline.data
-    assert "| Woning (norm huisvesting) | 2026-05-25 | 2026-03-09 | ✅ op tijd |" in timeline.data
+    # A home within 10 weeks of the koppeling on 2 March: 2 March + 70 days = 11 May.
+    assert "| Woning (norm huisvesting) | 2026-05-11 | 2026-03-09 | ✅ op tijd |" in timeline.data
 
     clock.advance(minutes=15)
     assert asyncio.run(publish_overview())["timelines"] == 0  # nothing changed since the first run
