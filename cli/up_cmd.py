@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli import portal_process
+
 if TYPE_CHECKING:
     from app.settings import Settings
 
@@ -120,7 +122,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     server = None if external else start_server(settings.prefect_home, env)
     try:
         wait_healthy(api_url, server)
-        return _serve(settings, api_url, demo=args.demo, sweep=not args.no_sweep)
+        with portal_process.beside(settings):  # the partner page on REGIE_PORTAL_PORT
+            return _serve(settings, api_url, demo=args.demo, sweep=not args.no_sweep)
     except KeyboardInterrupt:
         return 130
     except (RuntimeError, TimeoutError) as exc:

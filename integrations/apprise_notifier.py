@@ -9,7 +9,9 @@ For one command it
    anything is sent (integrations.messages);
 4. per recipient, claims the delivery in the ledger (so it is never sent twice, also across crashes,
    restarts and concurrent drains), sends it (integrations.apprise_send), and records the attempt
-   (time, outcome, service schema, error with secrets removed);
+   (time, outcome, service schema, error with secrets removed). A message that asks the recipient to
+   do a step ends with their own partner-page link, made just before sending by the injected
+   `LinkMaker` (app/links wires it; this package cannot issue links itself);
 5. raises `DeliveryIncomplete` when any recipient failed, so the outbox row stays pending; a retry
    skips recipients that already got it. After `escalate_after_failures` failed attempts, or
    `escalate_after_hours` since the first, the coordinator is told once, preferring a channel of
@@ -35,7 +37,7 @@ from integrations.apprise_send import Sender, prefect_secret
 from integrations.digests import send_digests
 from integrations.directory import COORDINATOR, Partner, PartnerDirectory
 from integrations.ledger import DeliveryLedger
-from integrations.messages import MessageError, MessageRenderer, RenderedMessage
+from integrations.messages import ActLink, MessageError, MessageRenderer, RenderedMessage
 from integrations.notifier import (
     CaseNote,
     DeliveryIncomplete,
@@ -68,6 +70,11 @@ class CaseLookup(Protocol):
     def case(self, case_ref: str) -> CaseInfo | None: ...
 
 
+LinkMaker = Callable[[NotifyRole, str], ActLink | None]
+"""(command, recipient partner id) -> a fresh partner-page link when the message asks that recipient to
+do a step, else None. Called once per message and recipient, right before it is sent or queued."""
+
+
 @dataclass
 class StaticCases:
     """Case facts held in memory (tests, benchmarks)."""
@@ -84,6 +91,8 @@ class _Planned:
     partner: Partner
     meta: DeliveryMeta
     message: RenderedMessage
+    command: NotifyRole | None = None
+    """the partner message it renders (None for Regie's own messages to the coordinator)"""
 
 
 # --- the notifier -------------------------------------------------------------------------------
@@ -95,8 +104,10 @@ class AppriseNotifier:
     def __init__(self, *, directories: Mapping[str, PartnerDirectory], renderer: MessageRenderer,
                  ledger: DeliveryLedger, cases: CaseLookup, clock: Callable[[], datetime],
                  policy: DeliveryPolicy | None = None, default_profile: str | None = None,
-                 env: Mapping[str, str] | None = None, load_block: Callable[[str], str] | None = None):
+                 env: Mapping[str, str] | None = None, load_block: Callable[[str], str] | None = None,
+                 links: LinkMaker | None = None):
         self.directories = directories
+        self.links = links
         self.renderer = renderer
         self.ledger = ledger
         self.cases = cases
@@ -163,7 +174,17 @@ class AppriseNotifier:
             message = self.renderer.render(template, context, partner.language, command.case_ref)
         except MessageError as exc:
             raise MessageRefused(f"{command.key} ({template}) not sent to anyone: {exc}") from None
-        return _Planned(partner, meta, message)
+        return _Planned(partner, meta, message, command if kind is Kind.message else None)
+
+    def _with_link(self, item: _Planned) -> RenderedMessage:
+        # Issued only now, when this recipient really gets the message: a retry for another recipient
+        # must not replace (and so revoke) the link this one already received.
+        link = self.links(item.command, item.partner.id) if self.links and item.command else None
+        if link is None:
+            return item.message
+        command = item.command
+        return self.renderer.render(command.template, command.context, item.partner.language, command.case_ref,
+                                    link=link)
 
     def _plan_unroutable(self, directory: PartnerDirectory, command: NotifyRole, why: Unroutable
                          ) -> list[_Planned]:
@@ -188,7 +209,9 @@ class AppriseNotifier:
         """(outcome, error or None, note or None) for one recipient."""
         meta, partner = item.meta, item.partner
         if partner.digest == "daily" and meta.kind is Kind.message:
-            fresh = self.ledger.queue(meta, at=now, subject=item.message.subject, body=item.message.body)
+            queued_before = self.links is not None and self.ledger.get(meta.message_key, meta.recipient) is not None
+            message = item.message if queued_before else self._with_link(item)
+            fresh = self.ledger.queue(meta, at=now, subject=message.subject, body=message.body)
             return ("queued" if fresh else "already"), None, None
         answer, row = self.ledger.claim(meta, now, self.policy.lease)
         if answer is Claim.done:
@@ -198,7 +221,8 @@ class AppriseNotifier:
         if answer is Claim.wait:
             return "waiting", f"waiting to retry from {row.next_attempt_at:%Y-%m-%d %H:%M} UTC", None
         try:
-            sent = self.sender.send(directory, partner, item.message, f"{meta.message_key}/{meta.recipient}", avoid)
+            message = self._with_link(item)
+            sent = self.sender.send(directory, partner, message, f"{meta.message_key}/{meta.recipient}", avoid)
         except BaseException:
             self.ledger.release(meta.message_key, meta.recipient)  # a bug, not a failed send: give it back
             raise
