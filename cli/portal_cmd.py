@@ -14,12 +14,12 @@ from cli.up_cmd import prefect_environment
 
 
 def cmd_portal(args: argparse.Namespace) -> int:
-    from app.bootstrap import bootstrap
     from app.settings import get_settings
 
     settings = get_settings(**({"portal_port": args.port} if args.port else {}))
     for key, value in prefect_environment(settings).items():
-        os.environ.setdefault(key, value)  # before Prefect is imported (by delivery)
+        os.environ.setdefault(key, value)  # before Prefect is imported (by delivery, below)
+    from app.bootstrap import bootstrap
     from portal.server import serve
 
     rt = bootstrap(settings)

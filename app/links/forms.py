@@ -15,7 +15,6 @@ from typing import Any, Literal
 import pydantic
 
 from engine.commands import FormFieldSpec
-from integrations.inbox import form_model
 
 MAX_TEXT = 1000
 """Longest text a field takes; the page says so (maxlength) and the check refuses more."""
@@ -85,6 +84,10 @@ def read_form(specs: Sequence[FormFieldSpec], posted: Mapping[str, str]) -> tupl
         if spec.type == "date" and (m := _DUTCH_DATE.match(text)):
             text = f"{m['y']}-{int(m['m']):02d}-{int(m['d']):02d}"
         values[spec.name] = text
+    # Imported here: integrations.inbox brings Prefect, whose settings are read once at import, and the
+    # CLI sets them (PREFECT_API_URL) after importing the service layer.
+    from integrations.inbox import form_model
+
     try:
         typed = form_model(specs).model_validate(values)
     except pydantic.ValidationError as exc:
