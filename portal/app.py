@@ -8,7 +8,7 @@ Security, each tested in tests/portal/:
 - rate limits per link and per client address (portal.limits), before any work is done;
 - the token never reaches a log: uvicorn's access log is off and ours writes `/l/…` for the path;
 - every response carries security headers (a CSP that allows only our own stylesheet and forms, no
-  framing, no referrer, no caching);
+  framing, no referrer to other sites, no caching);
 - nothing redirects: the app answers every address itself (no trailing-slash redirects either).
 """
 
@@ -44,7 +44,9 @@ SECURITY_HEADERS = {
                                "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: the token in the address never goes to another site, and a post from
+    # our own page keeps its Origin (with no-referrer browsers send "Origin: null", which we refuse).
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
@@ -121,8 +123,9 @@ def create_app(links: PartnerLinks, *, public_url: str, deliver: Callable[[], Aw
         posted = await _form(request)
         if posted is None:
             return _page(413, html.message_page("Dit formulier is te groot", [html.NOTHING_CHANGED]))
-        if not _same_site(request, allowed_origins) or not links.form_token_ok(
-                token, request.cookies.get(COOKIE, ""), posted.get("formtoken", "")):
+        refused = _csrf_refusal(request, allowed_origins, links, token, posted)
+        if refused:
+            logger.warning("form post refused: %s", refused)
             return _page(403, html.message_page("Het formulier is verlopen", [
                 "Dit formulier kwam niet van de pagina van deze link, of is te oud.",
                 "Open de link opnieuw en vul het formulier nog eens in.", html.NOTHING_CHANGED]))
@@ -163,6 +166,20 @@ async def _form(request: Request) -> dict[str, str] | None:
     except ValueError:  # more fields than any form of ours has
         return None
     return {name: values[0] for name, values in fields.items()}
+
+
+def _csrf_refusal(request: Request, allowed: set[str], links: PartnerLinks, token: str, posted: dict[str, str]
+                  ) -> str | None:
+    """Why a post does not come from the link's own page (for the log; never a secret), or None."""
+    if not _same_site(request, allowed):
+        return f"cross-site (Origin {request.headers.get('origin')!r}, Sec-Fetch-Site " \
+               f"{request.headers.get('sec-fetch-site')!r})"
+    nonce = request.cookies.get(COOKIE)
+    if not nonce:
+        return "no form cookie"
+    if not links.form_token_ok(token, nonce, posted.get("formtoken", "")):
+        return "form token does not match the cookie"
+    return None
 
 
 def _same_site(request: Request, allowed: set[str]) -> bool:

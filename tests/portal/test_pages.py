@@ -139,8 +139,8 @@ def test_a_post_without_the_pages_form_token_or_cookie_is_refused(client, path, 
     token = form_token(page.text)
 
     no_token = client.post(path, data={"actie": "stap", "lesstart_datum": "2026-05-25"})
-    wrong_token = client.post(path, data={"formtoken": token[:-1] + "A", "actie": "stap",
-                                          "lesstart_datum": "2026-05-25"})
+    other = token[:-1] + ("A" if token[-1] != "A" else "B")
+    wrong_token = client.post(path, data={"formtoken": other, "actie": "stap", "lesstart_datum": "2026-05-25"})
     client.cookies.clear()
     no_cookie = client.post(path, data={"formtoken": token, "actie": "stap", "lesstart_datum": "2026-05-25"})
 
