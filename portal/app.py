@@ -28,7 +28,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.links.service import Done, PartnerLinks, Refusal
+from app.links.outcomes import Done, Refusal
+from app.links.service import PartnerLinks
 from portal import html
 from portal.limits import Limits, RateLimiter
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import jinja2
 
 from app.links.forms import MAX_TEXT, words
+from app.links.outcomes import Done, Refusal
 from app.links.pages import LinkPage
-from app.links.service import Done, Refusal
 
 HERE = Path(__file__).resolve().parent
 STYLESHEET = (HERE / "static" / "portal.css").read_bytes()

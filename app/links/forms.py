@@ -55,7 +55,8 @@ def field_views(specs: Sequence[FormFieldSpec], entered: Mapping[str, str] | Non
             choices = tuple(Choice(v, words(v)) for v in spec.values or ())
         else:
             choices = ()
-        views.append(FieldView(name=spec.name, label=spec.label or words(spec.name), type=spec.type,  # type: ignore[arg-type]
+        views.append(FieldView(name=spec.name, label=spec.label or words(spec.name),
+                               type=spec.type,  # type: ignore[arg-type] - FormFieldSpec.type is one of these
                                required=spec.required, choices=choices, value=entered.get(spec.name, ""),
                                error=errors.get(spec.name, "")))
     return tuple(views)

@@ -21,22 +21,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from app.cases import CaseService
 from app.links import tokens
+from app.links.outcomes import Done, Issued, LinkNotIssued, Refusal
 from app.links.pages import Action, LinkPage, build_page, signal_specs, signal_title
+from app.links.recipients import routed_recipient
 from app.views import CaseView, TaskView
 from engine.calendar import local_date, long_date, start_of_day
 from engine.commands import NotifyRole
 from engine.durations import parse_duration
 from engine.errors import EngineError, MessageNotExpected
 from engine.events import MessageReceived
-from integrations.directory import load_directory
 from integrations.messages import ActLink
-from integrations.routing import Unroutable, case_choices, route
 from store import links as link_store
 from store import queries
 from store.errors import CaseNotFound, StoreError
@@ -44,49 +44,6 @@ from store.links import LinkRecord
 
 LEASE = timedelta(minutes=2)
 """How long a submission holds its link; a portal that died mid-submission frees it after this."""
-
-RefusalReason = Literal["ongeldig", "ingetrokken", "gebruikt", "verlopen", "afgerond", "bezig", "niet_nodig"]
-
-
-class LinkNotIssued(ValueError):
-    """An operator asked for a link that cannot be made; says why and what would work."""
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why a link does nothing (each reason has its own Dutch page). Process data only."""
-
-    reason: RefusalReason
-    case_ref: str = ""
-    title: str = ""
-    when: str = ""
-    """the day it was used or its last day, in Dutch words (`16 maart 2026`)"""
-
-
-@dataclass(frozen=True)
-class Done:
-    """A submission changed the case."""
-
-    case_ref: str
-    title: str
-    kind: Literal["step", "signal"]
-    version: int
-    next_url: str | None = None
-    """a fresh link for the step, when a signal was sent from the step's page and the step is still open"""
-    next_title: str = ""
-
-
-@dataclass(frozen=True)
-class Issued:
-    """A link handed out now."""
-
-    url: str
-    last_day: date
-    case_ref: str
-    step: str
-    role: str
-    recipient: str
-
 
 class PartnerLinks:
     """Issues, checks and uses partner links for one case store."""
@@ -143,7 +100,7 @@ class PartnerLinks:
             if not self._listens(case_ref, step, role, recipient or "-"):
                 raise LinkNotIssued(f"case {case_ref} does not take {step!r} now: nothing in it waits for it")
             kind, target, task_id = "signal", step, None
-        recipient = recipient or self._recipient(case_ref, view, role)
+        recipient = recipient or routed_recipient(self.service, case_ref, view.profile, role, self.env)
         return self._issue(case_ref, kind=kind, step=target, task_id=task_id, role=role, recipient=recipient)
 
     def _issue(self, case_ref: str, *, kind: Literal["step", "signal"], step: str, task_id: str | None, role: str,
@@ -177,22 +134,6 @@ class PartnerLinks:
         lifetime = (profile.partner_links.lifetime if profile else None) or self.lifetime
         return parse_duration(lifetime).after(local_date(now))
 
-    def _recipient(self, case_ref: str, view: CaseView, role: str) -> str:
-        profile = self.service.library.profiles.get(view.profile or "")
-        if profile is None:
-            raise LinkNotIssued(f"case {case_ref} has no municipality profile with partners: name the partner "
-                                "with --recipient")
-        directory = load_directory(profile, self.service.library.catalog, self.env)
-        facts = queries.routing_facts(self.service.engine, case_ref)
-        routed = route(directory, role, case_choices(facts[1] if facts else {}, [role]).get(role))
-        if isinstance(routed, Unroutable):
-            raise LinkNotIssued(f"no partner for role {role} in case {case_ref}: {routed.en}; name one with "
-                                "--recipient")
-        if len(routed) > 1:
-            raise LinkNotIssued(f"several partners fill role {role} in {profile.id} "
-                                f"({', '.join(p.id for p in routed)}): name one with --recipient")
-        return routed[0].id
-
     # --- checking and using ------------------------------------------------------------------------
 
     def open(self, token: str) -> LinkPage | Refusal:
@@ -219,6 +160,8 @@ class PartnerLinks:
             return Refusal("ingetrokken", link.case_ref, self._title(link))
         if now >= link.expires_at:
             return Refusal("verlopen", link.case_ref, self._title(link), long_date(_last_day(link)))
+        if link.claimed_until is not None and link.claimed_until > now:
+            return Refusal("bezig", link.case_ref, self._title(link))  # another submission is acting on it
         try:
             view = self.service.show_case(link.case_ref, history=0)
         except CaseNotFound:

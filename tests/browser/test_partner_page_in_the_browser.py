@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.notifications.conftest import smtp  # noqa: F401 - the partners' mail server, scanned at the end
 from tests.notifications.peers import SmtpPeer
-from tests.notifications.privacy_scan import assert_clean
 from tests.portal.conftest import CASE, Partners, definitions_folder
 from tests.serverproc import free_port, poll
 from tests.store.conftest import FakeClock
@@ -51,14 +51,6 @@ def shot(page, name: str) -> None:
     if os.environ.get("REGIE_SCREENSHOTS"):
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpPeer]:
-    peer = SmtpPeer().start()
-    yield peer
-    peer.stop()
-    assert_clean(peer.texts())
 
 
 @pytest.fixture
@@ -178,7 +170,8 @@ def test_a_language_school_starts_the_lessons_from_the_link_in_its_mail(world):
         # step's inbox run shows it was completed elsewhere.
         view = rt.service.show_case(CASE)
         assert view.version > before and view.data["lesstart_datum"] == "2026-05-25"
-        assert any(h.kind == "task_completed" and h.actor == "link:taalaanbieder:taalschool_delta" for h in view.history)
+        assert any(h.kind == "task_completed" and h.actor == "link:taalaanbieder:taalschool_delta"
+                   for h in view.history)
         told = poll(lambda: [m.subject for m in partners.mails_to(KR)],
                     lambda subjects: any("leerroute" in s.lower() for s in subjects), timeout=30)
         assert any("leerroute" in s.lower() for s in told), told
