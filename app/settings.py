@@ -2,7 +2,8 @@
 the flows, the tests and the benchmarks (through `app.bootstrap`).
 
 Built when asked (`get_settings()`), never at import, so tests and several instances side by side can
-each pass their own environment. Two instances need only a different `REGIE_DATA_DIR` and `REGIE_PORT`.
+each pass their own environment. Two instances need only a different `REGIE_DATA_DIR`, `REGIE_PORT` and
+`REGIE_PORTAL_PORT`.
 The delivery policy is the `notify` part: `REGIE_NOTIFY_ESCALATE_AFTER_FAILURES` sets
 `notify.escalate_after_failures`, and so on.
 """
