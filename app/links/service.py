@@ -45,6 +45,7 @@ from store.links import LinkRecord
 LEASE = timedelta(minutes=2)
 """How long a submission holds its link; a portal that died mid-submission frees it after this."""
 
+
 class PartnerLinks:
     """Issues, checks and uses partner links for one case store."""
 
@@ -104,10 +105,9 @@ class PartnerLinks:
         return self._issue(case_ref, kind=kind, step=target, task_id=task_id, role=role, recipient=recipient)
 
     def _issue(self, case_ref: str, *, kind: Literal["step", "signal"], step: str, task_id: str | None, role: str,
-               recipient: str, expires_at: datetime | None = None) -> Issued:
+               recipient: str) -> Issued:
         now = self.service.now()
-        if expires_at is None:
-            expires_at = start_of_day(self._last_day(case_ref, now) + timedelta(days=1))
+        expires_at = start_of_day(self._last_day(case_ref, now) + timedelta(days=1))
         link = LinkRecord(id=tokens.new_link_id(), case_ref=case_ref, kind=kind, step=step, task_id=task_id,
                           role=role, recipient=recipient, issued_at=now, expires_at=expires_at)
         link_store.issue(self.service.engine, link)
