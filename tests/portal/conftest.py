@@ -21,15 +21,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from app.bootstrap import build_notifier
+from app.bootstrap import StoreRouting
 from app.cases import CaseService
 from app.delivery import drain
 from app.links.service import PartnerLinks
-from app.settings import get_settings
 from engine.commands import EmitEvent
 from engine.loader import Library, load_yaml
 from engine.validator import validate_paths
+from integrations.apprise_notifier import AppriseNotifier
+from integrations.directory import PartnerDirectory, load_directories
 from integrations.inbox import InboxEntry
+from integrations.messages import MessageRenderer
 from store.db import upgrade
 from store.deliveries import SqlDeliveryLedger
 from tests.notifications.conftest import smtp  # noqa: F401 - the partners' mail server, scanned at the end
@@ -171,18 +173,28 @@ def token_of(url: str) -> str:
     return url.rsplit("/l/", 1)[1]
 
 
+@pytest.fixture(scope="session")
+def directories(library: Library) -> dict[str, PartnerDirectory]:
+    """The partner lists, checked once: their URLs keep ${TEST_SMTP_PORT} until a message is sent."""
+    return load_directories(library.profiles.values(), library.catalog, {"TEST_SMTP_PORT": "25"})
+
+
+@pytest.fixture(scope="session")
+def renderer(library: Library) -> MessageRenderer:
+    return MessageRenderer(library.catalog)
+
+
 @pytest.fixture
-def partners_on(library: Library, tmp_path: Path, smtp: SmtpPeer, clock: FakeClock):
-    """Build Portaaldorp on a given case-store engine."""
+def partners_on(library: Library, directories, renderer, smtp: SmtpPeer, clock: FakeClock):
+    """Build Portaaldorp on a given case-store engine: the notifier `app.bootstrap.build_notifier` makes,
+    with the partner lists and templates loaded once per session."""
 
     def make(engine: sa.Engine, *, lifetime: str = "P14D") -> Partners:
         env = {"TEST_SMTP_PORT": str(smtp.port)}
-        settings = get_settings(data_dir=tmp_path / "data", definitions_dir=Path("."), database_url="sqlite://",
-                                portal_url=PORTAL, link_lifetime=lifetime)
         service = CaseService(engine, library, clock)
-        links = PartnerLinks(service, key=lambda: KEY, base_url=settings.portal_url, lifetime=lifetime, env=env)
-        notifier = build_notifier(settings, library, SqlDeliveryLedger(engine), engine, clock, env,
-                                  links=links.for_notice)
+        links = PartnerLinks(service, key=lambda: KEY, base_url=PORTAL, lifetime=lifetime, env=env)
+        notifier = AppriseNotifier(directories=directories, renderer=renderer, ledger=SqlDeliveryLedger(engine),
+                                   cases=StoreRouting(engine), clock=clock, env=env, links=links.for_notice)
         return Partners(service=service, links=links, notifier=notifier, smtp=smtp, clock=clock)
 
     return make
