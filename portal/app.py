@@ -8,7 +8,7 @@ Security, each tested in tests/portal/:
 - rate limits per link and per client address (portal.limits), before any work is done;
 - the token never reaches a log: uvicorn's access log is off and ours writes `/l/…` for the path;
 - every response carries security headers (a CSP that allows only our own stylesheet and forms, no
-  framing, no referrer to other sites, no caching);
+  framing, never the page's address as a referrer, no caching);
 - nothing redirects: the app answers every address itself (no trailing-slash redirects either).
 """
 
@@ -45,9 +45,10 @@ SECURITY_HEADERS = {
                                "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    # same-origin, not no-referrer: the token in the address never goes to another site, and a post from
-    # our own page keeps its Origin (with no-referrer browsers send "Origin: null", which we refuse).
-    "Referrer-Policy": "same-origin",
+    # The page's address (with its token) is never sent as a referrer, not even with our own stylesheet
+    # request, which a proxy's access log might record: only the origin is. Not no-referrer: with that,
+    # browsers post our own forms with "Origin: null", which the CSRF check refuses.
+    "Referrer-Policy": "strict-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",

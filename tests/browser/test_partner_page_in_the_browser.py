@@ -140,8 +140,11 @@ def test_a_language_school_starts_the_lessons_from_the_link_in_its_mail(world):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
                                 locale="nl-NL")
-        page.goto(link)
+        with page.expect_request("**/portal.css") as stylesheet:
+            page.goto(link)
         assert page.locator("h1").inner_text() == "Lessen starten"
+        # The token never leaves as a referrer, not even to our own stylesheet (a proxy might log it).
+        assert stylesheet.value.all_headers().get("referer") == portal + "/"
         body = page.locator("body").inner_text()
         assert CASE in body and "5 juni 2026" in body and "25 mei 2026" in body
         # On a phone: nothing wider than the screen, buttons big enough to tap.
