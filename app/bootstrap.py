@@ -1,5 +1,6 @@
-"""The one bootstrap: the runtime (database, definitions, case service, delivery ledger, notifier, clock)
-built from the one `Settings`, in the same way for the CLI, the Prefect flows, the tests and the benchmarks.
+"""The one bootstrap: the runtime (database, definitions, case service, delivery ledger, notifier, clock,
+partner links) built from the one `Settings`, in the same way for the CLI, the Prefect flows, the portal,
+the tests and the benchmarks.
 
 Built when asked, never at import. A served flow run is its own process and builds its runtime on
 first use (`current()`); the CLI, the demo loader and the tests build one and install it with `use()`.
@@ -17,11 +18,14 @@ from sqlalchemy import Engine
 
 from app.cases import CaseService
 from app.clock import Clock, utc_now
+from app.links.service import PartnerLinks
+from app.links.tokens import load_key
 from app.settings import Settings, get_settings
 from engine.errors import DefinitionError
 from engine.loader import Library
 from engine.validator import validate_paths
-from integrations.apprise_notifier import AppriseNotifier, CaseInfo
+from integrations.apprise_notifier import AppriseNotifier, CaseInfo, LinkMaker
+from integrations.apprise_send import prefect_secret
 from integrations.directory import load_directories
 from integrations.ledger import DeliveryLedger
 from integrations.messages import MessageRenderer, WhereToAct
@@ -43,6 +47,8 @@ class Runtime:
     ledger: DeliveryLedger
     notifier: Notifier
     clock: Clock
+    links: PartnerLinks | None = None
+    """partner links (issue, check, act); every runtime `bootstrap` builds has them"""
 
     @property
     def engine(self) -> Engine:
@@ -75,15 +81,25 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now, migra
     service = CaseService(engine, library, clock, default_profile=settings.default_profile,
                           sweep_batch_size=settings.sweep_batch_size)
     ledger = SqlDeliveryLedger(engine)
+    links = build_links(settings, service, env)
     if notifier is None:
-        notifier = build_notifier(settings, library, ledger, engine, clock, env)
-    return Runtime(settings=settings, service=service, ledger=ledger, notifier=notifier, clock=clock)
+        notifier = build_notifier(settings, library, ledger, engine, clock, env, links=links.for_notice)
+    return Runtime(settings=settings, service=service, ledger=ledger, notifier=notifier, clock=clock, links=links)
+
+
+def build_links(settings: Settings, service: CaseService, env: Mapping[str, str] | None = None) -> PartnerLinks:
+    """Partner links signed with the configured key (read when the first link is made or checked)."""
+    def key() -> bytes:
+        return load_key(settings.link_key.get_secret_value(), settings.data_dir, prefect_secret)
+
+    return PartnerLinks(service, key=key, base_url=settings.portal_url, lifetime=settings.link_lifetime, env=env)
 
 
 def build_notifier(settings: Settings, library: Library, ledger: DeliveryLedger, engine: Engine, clock: Clock,
-                   env: Mapping[str, str] | None = None) -> Notifier:
+                   env: Mapping[str, str] | None = None, *, links: LinkMaker | None = None) -> Notifier:
     """The apprise notifier (partners from the profiles; every URL checked now, so a bad one stops the
-    start with a list of problems), or the logging one the demo uses (`REGIE_NOTIFIER=log`)."""
+    start with a list of problems; a message asking a partner to do a step carries their own link from
+    `links`), or the logging one the demo uses (`REGIE_NOTIFIER=log`)."""
     if settings.notifier == "log":
         return LogNotifier(ledger=settings.data_dir / "notices.jsonl")
     if library.catalog is None:
@@ -94,7 +110,7 @@ def build_notifier(settings: Settings, library: Library, ledger: DeliveryLedger,
         directories=load_directories(library.profiles.values(), library.catalog, env),
         renderer=MessageRenderer(library.catalog, WhereToAct(policy.ui_url, policy.inbox_path)),
         ledger=ledger, cases=StoreRouting(engine), clock=clock, policy=policy,
-        default_profile=settings.default_profile, env=env,
+        default_profile=settings.default_profile, env=env, links=links,
     )
 
 

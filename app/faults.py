@@ -12,8 +12,8 @@ from datetime import datetime
 from app.cases import CaseService
 from engine.calendar import NL
 from engine.deliveries import ChannelHealth
-from store.deliveries import channels_in_trouble
 from store import queries
+from store.deliveries import channels_in_trouble
 from store.outbox import OutboxSummary
 from store.queries import StuckCase
 

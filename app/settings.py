@@ -2,7 +2,8 @@
 the flows, the tests and the benchmarks (through `app.bootstrap`).
 
 Built when asked (`get_settings()`), never at import, so tests and several instances side by side can
-each pass their own environment. Two instances need only a different `REGIE_DATA_DIR` and `REGIE_PORT`.
+each pass their own environment. Two instances need only a different `REGIE_DATA_DIR`, `REGIE_PORT` and
+`REGIE_PORTAL_PORT`.
 The delivery policy is the `notify` part: `REGIE_NOTIFY_ESCALATE_AFTER_FAILURES` sets
 `notify.escalate_after_failures`, and so on.
 """
@@ -12,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.durations import parse_duration
 from engine.loader import DEFAULT_DIR
 from integrations.policy import DeliveryPolicy
 
@@ -48,6 +50,24 @@ class Settings(BaseSettings):
     notify: DeliveryPolicy = Field(default_factory=DeliveryPolicy,
                                    description="retries, escalation and inbox links of partner messages")
 
+    # The partner page (portal/, app/links): partners act from a link, without an account.
+    portal_port: int = Field(4300, ge=1, le=65535, description="port of the partner page (regie up, regie portal)")
+    portal_url: str = Field("", description="the partner page's address as partners reach it (behind a reverse "
+                                            "proxy: its public https address); empty: http://127.0.0.1:<portal_port>")
+    link_key: SecretStr = Field(
+        SecretStr(""),
+        description="secret that signs partner links (at least 32 characters), or secret:<block> for a Prefect "
+                    "Secret block; empty: a random key kept in <data_dir>/link.key",
+    )
+    link_lifetime: str = Field("P14D", description="how long a partner link works unless the municipality profile "
+                                                   "says otherwise (partner_links.lifetime)")
+
+    @field_validator("link_lifetime")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)  # a bad value is an error at start, not at the first partner message
+        return value
+
     @model_validator(mode="after")
     def _resolve(self) -> "Settings":
         # Resolve relative paths once, so a later change of working directory moves nothing.
@@ -55,6 +75,7 @@ class Settings(BaseSettings):
         self.definitions_dir = self.definitions_dir.expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'regie.db'}"
+        self.portal_url = (self.portal_url or f"http://127.0.0.1:{self.portal_port}").rstrip("/")
         return self
 
     @property

@@ -5,11 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import automations_cmd, case_cmd, definitions_cmd, docs_cmd, import_cmd, storingen_cmd, up_cmd
+from cli import (
+    automations_cmd,
+    case_cmd,
+    definitions_cmd,
+    docs_cmd,
+    import_cmd,
+    partner_cmd,
+    portal_cmd,
+    storingen_cmd,
+    up_cmd,
+)
 
 # Modules with a `register(subparsers)` function; their heavy imports (Prefect, the database) happen
 # inside the command functions, so `regie validate` stays quick.
-COMMAND_MODULES = [definitions_cmd, docs_cmd, import_cmd, case_cmd, up_cmd, automations_cmd, storingen_cmd]
+COMMAND_MODULES = [definitions_cmd, docs_cmd, import_cmd, case_cmd, up_cmd, automations_cmd, storingen_cmd,
+                   partner_cmd, portal_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

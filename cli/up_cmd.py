@@ -5,11 +5,12 @@ The server is `prefect server start` in a subprocess with its home (and SQLite d
 REGIE_PORT run side by side. With PREFECT_API_URL set, that server is used and none is started.
 Ctrl-C stops the runner first, then the server.
 
-`regie up` recovers from its own crash: it writes the server's pid to `<data_dir>/prefect-server.pid`
-and removes it when it stops. If `regie up` was killed (SIGKILL, a closed terminal), its server keeps
-running; the next `regie up` for the same data dir finds it by that file (the process must still be
-alive and be `prefect server start` with this data dir's Prefect home), stops it and starts normally.
-A port held by anything else gets a one-line explanation and exit code 1.
+`regie up` recovers from its own crash: it writes the pids of the server and the partner page to the
+data dir (`cli/pidfiles.py`) and removes them when it stops them. If `regie up` was killed (SIGKILL, a
+closed terminal), they keep running; the next `regie up` for the same data dir finds them by those files
+(each must still be alive and be the same program: `prefect server start` with this data dir's Prefect
+home, `regie portal` on the recorded port), stops them and starts normally. A port held by anything
+else gets a one-line explanation and exit code 1.
 
 Prefect reads its settings when it is first imported, so the environment is set before that.
 """
@@ -17,15 +18,17 @@ Prefect reads its settings when it is first imported, so the environment is set 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from cli import pidfiles, portal_process
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -119,56 +122,30 @@ def pid_file(settings: "Settings") -> Path:
     return settings.data_dir / PID_FILE
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive, and certainly not ours
-    try:  # a zombie waits for a parent that is gone to reap it: it is no longer running
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _is_our_server(pid: int, prefect_home: Path) -> bool:
-    """Whether `pid` is `prefect server start` with this data dir's Prefect home (not a reused pid)."""
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        try:  # no /proc (macOS): the command line is all we can check
-            line = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True,
-                                  check=False).stdout
+def _is_our_server(prefect_home: Path) -> Callable[[int, int], bool]:
+    """Whether a pid is `prefect server start` with this data dir's Prefect home (not a reused pid)."""
+    def check(pid: int, _port: int) -> bool:
+        words = pidfiles.command_line(pid)
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         except OSError:
-            return False
-        return "prefect" in line and " server start" in line
-    words = [w.decode(errors="replace") for w in command]
-    return any(w.endswith("prefect") for w in words) and "server" in words and "start" in words and \
-        f"PREFECT_HOME={prefect_home}".encode() in environ
+            environ = []
+        return any(w.endswith("prefect") for w in words) and "server" in words and "start" in words and \
+            f"PREFECT_HOME={prefect_home}".encode() in environ
+    return check
 
 
-def stop_left_behind(settings: "Settings", timeout: float = STOP_TIMEOUT_S) -> str | None:
-    """Stop the server a killed `regie up` of this data dir left running; a line saying so, or None."""
-    path = pid_file(settings)
-    try:
-        pid = int(json.loads(path.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    path.unlink(missing_ok=True)
-    if not _alive(pid) or not _is_our_server(pid, settings.prefect_home):
-        return None
-    # Started in its own session: its process group is its pid.
-    group = os.getpgid(pid) == pid
-    for sig in (signal.SIGINT, signal.SIGKILL):
-        (os.killpg if group else os.kill)(pid, sig)
-        deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not _alive(pid):
-            break
-    return f"regie up: de Prefect-server van een eerdere regie up (pid {pid}) draaide nog; die is gestopt"
+def stop_left_behind(settings: "Settings") -> list[str]:
+    """Stop what a killed `regie up` of this data dir left running (its Prefect server, its partner
+    page); a line for each one stopped."""
+    lines = []
+    pid = pidfiles.stop_left_behind(pid_file(settings), _is_our_server(settings.prefect_home))
+    if pid is not None:
+        lines.append(f"regie up: de Prefect-server van een eerdere regie up (pid {pid}) draaide nog; die is gestopt")
+    pid = portal_process.stop_left_behind(settings)
+    if pid is not None:
+        lines.append(f"regie up: de partnerpagina van een eerdere regie up (pid {pid}) draaide nog; die is gestopt")
+    return lines
 
 
 def port_in_use(port: int) -> bool:
@@ -194,9 +171,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     env = prefect_environment(settings)
     api_url = env["PREFECT_API_URL"]  # the one PREFECT_API_URL names, else the local server's
     if not external:
-        left_behind = stop_left_behind(settings)
-        if left_behind:
-            print(left_behind, file=sys.stderr, flush=True)
+        for line in stop_left_behind(settings):
+            print(line, file=sys.stderr, flush=True)
         if port_in_use(settings.port):
             what = "een Prefect-server die" if health_ok(api_url) else "een ander proces dat"
             print(f"regie up: poort {settings.port} is bezet door {what} niet door regie up voor "
@@ -205,10 +181,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     os.environ.update(env)  # before Prefect is imported, below
     server = None if external else start_server(settings.prefect_home, env)
     if server is not None:
-        pid_file(settings).write_text(json.dumps({"pid": server.pid, "port": settings.port}))
+        pidfiles.write(pid_file(settings), server.pid, settings.port)
     try:
         wait_healthy(api_url, server)
-        return _serve(settings, api_url, demo=args.demo, sweep=not args.no_sweep)
+        with portal_process.beside(settings):  # the partner page on REGIE_PORTAL_PORT
+            return _serve(settings, api_url, demo=args.demo, sweep=not args.no_sweep)
     except KeyboardInterrupt:
         return 130
     except (RuntimeError, TimeoutError) as exc:

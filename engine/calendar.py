@@ -43,3 +43,16 @@ def add_days(day: date, days: int) -> date:
 def day_after(day: date) -> date:
     """The next calendar date (DateOutOfRange after 31 December 9999)."""
     return add_days(day, 1)
+
+
+_MONTHS = {
+    "nl": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+           "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+
+
+def long_date(day: date, language: str = "nl") -> str:
+    """A date as people write it: `16 maart 2026` (Dutch) or `16 March 2026` (English)."""
+    return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from engine.expressions import Frozen, Identifier, Scalar, _check_duration_text
 
@@ -113,6 +113,11 @@ class MessageKind(Frozen):
     before_start: BeforeStart = Field(
         default="refuse", description="a message that happened (`occurred_on`) before the case started"
     )
+    senders: list[Identifier] = Field(
+        default_factory=list,
+        description="partner roles that may send it themselves, from the partner page (a link), while the "
+                    "case listens for it; none: only operators and systems deliver it",
+    )
 
 
 class TemplateText(Frozen):
@@ -146,6 +151,18 @@ class Catalog(Frozen):
     data: dict[Identifier, DataField] = Field(default_factory=dict)
 
 
+class PartnerLinks(Frozen):
+    """How long the links in partner messages work (the partner page; app/links)."""
+
+    lifetime: str | None = Field(
+        default=None,
+        description="a duration such as P14D, P3W or 10 werkdagen: a link works through the last day of it "
+                    "(Dutch time); none: Regie's setting REGIE_LINK_LIFETIME (default P14D)",
+    )
+
+    _check = field_validator("lifetime", mode="before")(_check_duration_text)
+
+
 class Profile(Frozen):
     """A municipality's local policy: parameter values (norms, intervals, targets) and partners."""
 
@@ -155,3 +172,4 @@ class Profile(Frozen):
     region: str = ""
     parameters: dict[Identifier, Scalar] = Field(default_factory=dict)
     partners: dict[Identifier, Any] = Field(default_factory=dict)
+    partner_links: PartnerLinks = Field(default_factory=PartnerLinks)

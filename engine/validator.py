@@ -37,6 +37,7 @@ from engine.graph import call_cycles, flow_problems, gateway_problems
 from engine.loader import Library, Problem, load_library
 from engine.process import successors
 from engine.references import References
+from engine.senders import sender_problems
 
 # Variables every task notification has (see engine.user_tasks.notify_task); other notifications get
 # `case_ref` plus their declared context.
@@ -56,6 +57,7 @@ def check_library(library: Library) -> list[Problem]:
     problems: list[Problem] = []
     if library.catalog is None and (library.definitions or library.profiles):
         problems.append(Problem("process_definitions", "catalog", "no catalogue (kind: catalog) found"))
+    problems.extend(sender_problems(library))
     params = {name: (d, p) for d in library.definitions.values() for name, p in d.parameters.items()}
     problems.extend(_parameter_conflicts(library))
     for definition in library.definitions.values():

@@ -11,7 +11,9 @@ For one command it
    recipient waits without a network call (and its case gets one note); else it claims the delivery
    in the ledger (the claim is committed before the send, so after a crash the message goes again at
    most once, with the same idempotency key: see `engine.deliveries`), sends it over the first channel
-   that may be tried (integrations.apprise_send) and records the attempt;
+   that may be tried (integrations.apprise_send) and records the attempt. A message that asks the
+   recipient to do a step ends with their own partner-page link, made just before sending by the
+   injected `LinkMaker` (app/links wires it; this package cannot issue links itself);
 5. records each channel's outcome: failures in a row make a channel down, and the coordinator is told
    once per outage, preferring a channel of another kind; the first success after it tells the
    coordinator it is over (integrations.outages);
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -41,7 +43,7 @@ from integrations.apprise_send import Sender, Sent, prefect_secret
 from integrations.digests import send_digests
 from integrations.directory import COORDINATOR, Partner, PartnerDirectory
 from integrations.ledger import DeliveryLedger
-from integrations.messages import MessageError, MessageRenderer, RenderedMessage
+from integrations.messages import ActLink, MessageError, MessageRenderer, RenderedMessage
 from integrations.notifier import (
     CaseNote,
     DeliveryIncomplete,
@@ -73,6 +75,11 @@ class CaseLookup(Protocol):
     def case(self, case_ref: str) -> CaseInfo | None: ...
 
 
+LinkMaker = Callable[[NotifyRole, str], ActLink | None]
+"""(command, recipient partner id) -> a fresh partner-page link when the message asks that recipient to
+do a step, else None. Called once per message and recipient, right before it is sent or queued."""
+
+
 @dataclass
 class StaticCases:
     """Case facts held in memory (tests, benchmarks)."""
@@ -89,6 +96,8 @@ class _Planned:
     partner: Partner
     meta: DeliveryMeta
     message: RenderedMessage
+    command: NotifyRole | None = None
+    """the partner message it renders (None for Regie's own messages to the coordinator)"""
 
 
 @dataclass(frozen=True)
@@ -114,8 +123,10 @@ class AppriseNotifier:
     def __init__(self, *, directories: Mapping[str, PartnerDirectory], renderer: MessageRenderer,
                  ledger: DeliveryLedger, cases: CaseLookup, clock: Callable[[], datetime],
                  policy: DeliveryPolicy | None = None, default_profile: str | None = None,
-                 env: Mapping[str, str] | None = None, load_block: Callable[[str], str] | None = None):
+                 env: Mapping[str, str] | None = None, load_block: Callable[[str], str] | None = None,
+                 links: LinkMaker | None = None):
         self.directories = directories
+        self.links = links
         self.renderer = renderer
         self.ledger = ledger
         self.cases = cases
@@ -182,7 +193,9 @@ class AppriseNotifier:
               template: str, context: dict[str, Any], key: str | None = None) -> _Planned:
         meta = DeliveryMeta(message_key=key or command.key, recipient=partner.id, profile=directory.profile,
                             case_ref=command.case_ref, role=command.role, template=template, kind=kind)
-        return self._render(meta, partner, context)
+        planned = self._render(meta, partner, context)
+        # Only a partner message can ask its recipient to act (and so carry a link).
+        return replace(planned, command=command) if kind is Kind.message else planned
 
     def _render(self, meta: DeliveryMeta, partner: Partner, context: dict[str, Any]) -> _Planned:
         try:
@@ -192,6 +205,16 @@ class AppriseNotifier:
         except MessageError as exc:
             raise MessageRefused(f"{meta.message_key} ({meta.template}) not sent to anyone: {exc}") from None
         return _Planned(partner, meta, message)
+
+    def _with_link(self, item: _Planned) -> RenderedMessage:
+        # Issued only now, when this recipient really gets the message: a retry for another recipient
+        # must not replace (and so revoke) the link this one already received.
+        link = self.links(item.command, item.partner.id) if self.links and item.command else None
+        if link is None:
+            return item.message
+        command = item.command
+        return self.renderer.render(command.template, command.context, item.partner.language, command.case_ref,
+                                    link=link)
 
     def _plan_unroutable(self, directory: PartnerDirectory, command: NotifyRole, why: Unroutable
                          ) -> list[_Planned]:
@@ -215,7 +238,9 @@ class AppriseNotifier:
                      avoid: Sequence[str] = (), escalate: bool = True) -> _Result:
         meta, partner = item.meta, item.partner
         if partner.digest == "daily" and meta.kind is Kind.message:
-            fresh = self.ledger.queue(meta, at=now, subject=item.message.subject, body=item.message.body)
+            queued_before = self.links is not None and self.ledger.get(meta.message_key, meta.recipient) is not None
+            message = item.message if queued_before else self._with_link(item)
+            fresh = self.ledger.queue(meta, at=now, subject=message.subject, body=message.body)
             return _Result("queued" if fresh else "already")
         ids = {n: channel_id(directory.profile, partner.id, n)
                for n in range(1, len(directory.channels[partner.id]) + 1)}
@@ -232,7 +257,8 @@ class AppriseNotifier:
                            retry_at=row.next_attempt_at)
         was_down = {cid for cid in ids.values() if cid in health and health[cid].down}
         try:
-            sent = self.sender.send(directory, partner, item.message, f"{meta.message_key}/{meta.recipient}", avoid,
+            message = self._with_link(item)
+            sent = self.sender.send(directory, partner, message, f"{meta.message_key}/{meta.recipient}", avoid,
                                     may_try=lambda n: may_try(health.get(ids[n]), now))
         except BaseException:
             self.ledger.release(meta.message_key, meta.recipient)  # a bug, not a failed send: give it back

@@ -2,8 +2,9 @@
 
 - Rendering uses jinja2 with `StrictUndefined`: a variable the notification does not provide is an
   error (`MessageError`), never an empty gap in a message.
-- Each message ends with where to act: the inbox link in the Prefect UI when Regie knows its address,
-  else the CLI command `regie case show <ref>`.
+- Each message ends with where to act: the recipient's own partner-page link when the message asks
+  them to do a step (`ActLink`, issued per message and recipient), else the inbox link in the Prefect
+  UI when Regie knows its address, else the CLI command `regie case show <ref>`.
 - Partners who prefer English get the template's `en` variant; a template without one is sent in
   Dutch with a one-line English note on top.
 - The privacy guard runs before anything is rendered or sent: a context value that is BSN-shaped (nine
@@ -26,6 +27,7 @@ from urllib.parse import quote
 import jinja2
 from jinja2 import meta
 
+from engine.calendar import long_date
 from engine.definitions import Catalog, Privacy, Template
 
 Language = Literal["nl", "en"]
@@ -94,14 +96,30 @@ class RenderedMessage:
 
 
 @dataclass(frozen=True)
+class ActLink:
+    """A partner's own link to the partner page for one step (issued per message and recipient)."""
+
+    url: str
+    last_day: date
+    """the link works through this Dutch calendar day"""
+
+
+@dataclass(frozen=True)
 class WhereToAct:
-    """Where the partner acts: the Prefect UI's inbox for the case, else the CLI command."""
+    """Where the partner acts: their own link when the message asks them to do a step, else the Prefect
+    UI's inbox for the case, else the CLI command."""
 
     ui_url: str | None = None
     inbox_path: str = "/runs?flowRuns.tags.name={tag}"
 
-    def line(self, case_ref: str, language: Language) -> str:
+    def line(self, case_ref: str, language: Language, link: ActLink | None = None) -> str:
         """The closing line of a message about `case_ref`."""
+        if link is not None:
+            until = long_date(link.last_day, language)
+            return (f"Waar: op de partnerpagina van Regie, met uw eigen link (één keer te gebruiken, werkt tot en "
+                    f"met {until}):\n{link.url}" if language == "nl" else
+                    f"Where: on Regie's partner page, with your own link (use it once; it works through "
+                    f"{until}):\n{link.url}")
         if self.ui_url:
             link = self.ui_url.rstrip("/") + self.inbox_path.format(tag=quote(f"case:{case_ref}", safe=""))
             return f"Waar: {link}" if language == "nl" else f"Where: {link}"
@@ -188,11 +206,12 @@ class MessageRenderer:
                 if words:
                     raise PrivacyRefused(f"context value of {key!r} holds a health word ({words[0]!r})")
 
-    def render(self, template: str, context: Mapping[str, Any], language: Language, case_ref: str
-               ) -> RenderedMessage:
-        """Subject and body of `template` for `case_ref` in `language` (Dutch if there is no English)."""
+    def render(self, template: str, context: Mapping[str, Any], language: Language, case_ref: str,
+               link: ActLink | None = None) -> RenderedMessage:
+        """Subject and body of `template` for `case_ref` in `language` (Dutch if there is no English),
+        ending with where to act: `link` when the message asks the recipient to do a step."""
         self.check_privacy(context)
-        return self._render(template, context, language, case_ref)
+        return self._render(template, context, language, case_ref, link)
 
     def render_digest(self, organisation: str, day: date, messages: Sequence[RenderedMessage],
                       language: Language) -> RenderedMessage:
@@ -203,8 +222,8 @@ class MessageRenderer:
         items = separator.join(f"{n}. {m.subject}\n{m.body}" for n, m in enumerate(messages, start=1))
         return self._render("dagoverzicht", {**own, "berichten": separator + items}, language, None)
 
-    def _render(self, template: str, context: Mapping[str, Any], language: Language, case_ref: str | None
-                ) -> RenderedMessage:
+    def _render(self, template: str, context: Mapping[str, Any], language: Language, case_ref: str | None,
+                link: ActLink | None = None) -> RenderedMessage:
         if template not in self.catalog.templates:
             raise MessageError(f"unknown template {template!r}")
         chosen: Language = language if (template, language) in self._compiled else "nl"
@@ -217,7 +236,7 @@ class MessageRenderer:
         if chosen != language:
             body = f"{_NO_ENGLISH_NOTE}\n\n{body}"
         if case_ref is not None:
-            body = f"{body}\n\n{self.where.line(case_ref, language)}"
+            body = f"{body}\n\n{self.where.line(case_ref, language, link)}"
         return RenderedMessage(template=template, language=language, subject=subject, body=body)
 
 

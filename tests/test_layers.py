@@ -19,11 +19,12 @@ ALLOWED: dict[str, set[str]] = {
     "app": {"engine", "store", "integrations"},
     "tasks": {"app", "engine", "integrations"},
     "flows": {"tasks", "app"},
-    "cli": {"app", "flows"},
+    "portal": {"app"},
+    "cli": {"app", "flows", "portal"},
 }
 """Which of our packages each package may import (besides itself). benchmarks/ and tests/ may import anything."""
 
-NO_SQL = ("tasks", "flows", "cli", "app", "integrations")
+NO_SQL = ("tasks", "flows", "cli", "app", "integrations", "portal")
 SQL_LIBRARIES = ("sqlalchemy", "sqlmodel", "psycopg", "alembic")
 
 

@@ -46,7 +46,7 @@ def data_dir(tmp_path_factory) -> Path:
 def regie_up(data_dir):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
-    env.update(REGIE_DATA_DIR=str(data_dir), REGIE_PORT=str(port))
+    env.update(REGIE_DATA_DIR=str(data_dir), REGIE_PORT=str(port), REGIE_PORTAL_PORT=str(free_port()))
     process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--demo"], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     output = Output(process)

@@ -4,6 +4,7 @@ completed by the served runner, a sweep run by it, and everything stopped by Ctr
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,9 +29,9 @@ def call(method: str, url: str, **kwargs) -> httpx.Response:
 
 @pytest.mark.prefect
 def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
-    port = free_port()
+    port, portal = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
-    env.update(REGIE_DATA_DIR=str(tmp_path / "data"), REGIE_PORT=str(port))
+    env.update(REGIE_DATA_DIR=str(tmp_path / "data"), REGIE_PORT=str(port), REGIE_PORTAL_PORT=str(portal))
     process = subprocess.Popen([sys.executable, "-c", RUN_UP, "up", "--demo"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     output = Output(process)
@@ -71,6 +72,23 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
                              "resource": {"id": ["regie.case.DEMO-2026-0006"]}}}
         events = poll(lambda: call("POST", f"{api}/events/filter", json=missed).json()["events"], bool, timeout=20)
         assert events and events[0]["resource"]["regie.municipality"] == "tilburg"
+
+        # The partner page runs beside the UI: a step done from a link leaves the inbox as done elsewhere.
+        assert f"partner page: http://127.0.0.1:{portal}" in text
+        made = subprocess.run([sys.executable, "-m", "cli.main", "partner-link", "DEMO-2026-0002", "gesprek_azc"],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        link = made.stdout.strip()
+        assert link.startswith(f"http://127.0.0.1:{portal}/l/"), made.stderr
+        with httpx.Client(follow_redirects=False, timeout=30) as browser:
+            page = browser.get(link)
+            token = re.search(r'name="formtoken" value="([^"]+)"', page.text).group(1)
+            done = browser.post(link, data={"formtoken": token, "actie": "stap", "gesprek_vorm": "online",
+                                            "nog_een_gesprek": "false"})
+        assert done.status_code == 200 and "Dank u, de stap is afgerond" in done.text
+        entry = {"flow_runs": {"name": {"any_": ["DEMO-2026-0002 · gesprek_azc"]}}}
+        closed = poll(lambda: call("POST", f"{api}/flow_runs/filter", json=entry).json(),
+                      lambda runs: runs and runs[0]["state_name"] == "Completed elsewhere", timeout=30)
+        assert closed[0]["state_name"] == "Completed elsewhere"
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C
         try:
@@ -78,6 +96,8 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         except subprocess.TimeoutExpired:
             process.kill()
             raise
+    with pytest.raises(httpx.ConnectError):  # Ctrl-C stopped the partner page too
+        httpx.get(f"http://127.0.0.1:{portal}/gezond", timeout=5)
     text = "".join(output.lines)
     assert process.returncode == 0, text
     assert "stopped" in text
