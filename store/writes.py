@@ -57,19 +57,33 @@ class CaseChange:
 
 def insert_case(conn: Connection, change: CaseChange, personal_data: dict[str, Any] | None) -> bool:
     """Insert a new case with its effects; False (and nothing written) when the reference is taken."""
-    state = change.after
-    row = {
-        "case_ref": change.case_ref, "municipality": change.municipality, "definition": change.definition,
-        "profile": change.profile, "status": state.status, "phase": state.phase,
-        "state": Serialized(state.model_dump_json()), "version": change.version,
-        "next_due_at": state.next_due_at(), "created_at": change.now, "updated_at": change.now,
-    }
-    if _insert_ignoring_duplicates(conn, cases, [row], "case_ref") == 0:
-        return False
-    if personal_data:
-        conn.execute(insert(personal), {"case_ref": change.case_ref, "data": personal_data, "updated_at": change.now})
-    write_effects(conn, [change])
-    return True
+    return bool(insert_cases(conn, [change], {change.case_ref: personal_data} if personal_data else {}))
+
+
+def insert_cases(conn: Connection, changes: list[CaseChange], personal_data: dict[str, dict[str, Any]]) -> set[str]:
+    """Insert new cases with their personal data and effects, a statement per table; returns the references
+    inserted. A reference that is taken already (also by a concurrent insert) is skipped, with its effects.
+
+    Rows go in in order of reference, so two transactions inserting overlapping sets wait for each other
+    instead of deadlocking.
+    """
+    changes = sorted(changes, key=lambda c: c.case_ref)
+    rows = [{
+        "case_ref": c.case_ref, "municipality": c.municipality, "definition": c.definition,
+        "profile": c.profile, "status": c.after.status, "phase": c.after.phase,
+        "state": Serialized(c.after.model_dump_json()), "version": c.version,
+        "next_due_at": c.after.next_due_at(), "created_at": c.now, "updated_at": c.now,
+    } for c in changes]
+    if not rows:
+        return set()
+    inserted = set(_inserted(conn, cases, rows, "case_ref"))
+    mine = [c for c in changes if c.case_ref in inserted]
+    people = [{"case_ref": c.case_ref, "data": personal_data[c.case_ref], "updated_at": c.now}
+              for c in mine if personal_data.get(c.case_ref)]
+    if people:
+        conn.execute(insert(personal), people)
+    write_effects(conn, mine)
+    return inserted
 
 
 _UPDATE_CASE = (
@@ -184,11 +198,16 @@ def _task_row(change: CaseChange, task: OpenTask, definition: str) -> dict[str, 
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]], column: str) -> int:
-    """INSERT ... ON CONFLICT (column) DO NOTHING; returns the number of rows inserted.
+    """INSERT ... ON CONFLICT (column) DO NOTHING; returns the number of rows inserted."""
+    return len(_inserted(conn, table, rows, column))
+
+
+def _inserted(conn: Connection, table: Table, rows: list[dict[str, Any]], column: str) -> list[Any]:
+    """INSERT ... ON CONFLICT (column) DO NOTHING; the `column` values of the rows inserted.
 
     Counted with RETURNING, not `rowcount`: psycopg reports -1 for an executemany with ON CONFLICT.
     """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[column]) \
         .returning(table.c[column])
-    return len(conn.execute(statement, rows).all())
+    return list(conn.execute(statement, rows).scalars())
