@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.interpreter import Transition
 from engine.state import CaseState, OpenTask
+from store.bulk import insert_many
 from store.models import CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord, Serialized, TaskRecord
 
 cases: Table = CaseRecord.__table__  # type: ignore[assignment]
@@ -54,6 +55,20 @@ class CaseChange:
     def after(self) -> CaseState:
         return self.transition.state
 
+    def state_json(self) -> str:
+        """The new state as the store writes it (JSON)."""
+        return self.after.model_dump_json()
+
+    def command_rows(self) -> list[tuple[str, str, str]]:
+        """Each command as the outbox keeps it: key, type and JSON."""
+        return [(c.key, c.type, c.model_dump_json()) for c in self.transition.commands]
+
+    def stamp(self, text: str) -> str:
+        """A text of the outcome (a history line's ref or detail) as this case has it; here: as it is.
+
+        A change computed once for many alike new cases (`app.stamping`) puts each case's reference in."""
+        return text
+
 
 def insert_case(conn: Connection, change: CaseChange, personal_data: dict[str, Any] | None) -> bool:
     """Insert a new case with its effects; False (and nothing written) when the reference is taken."""
@@ -71,7 +86,7 @@ def insert_cases(conn: Connection, changes: list[CaseChange], personal_data: dic
     rows = [{
         "case_ref": c.case_ref, "municipality": c.municipality, "definition": c.definition,
         "profile": c.profile, "status": c.after.status, "phase": c.after.phase,
-        "state": Serialized(c.after.model_dump_json()), "version": c.version,
+        "state": Serialized(c.state_json()), "version": c.version,
         "next_due_at": c.after.next_due_at(), "created_at": c.now, "updated_at": c.now,
     } for c in changes]
     if not rows:
@@ -101,7 +116,7 @@ def update_cases(conn: Connection, changes: list[CaseChange]) -> int:
         return 0
     rows = [{
         "b_case_ref": c.case_ref, "b_based_on": c.based_on, "b_version": c.version,
-        "b_state": Serialized(c.after.model_dump_json()), "b_status": c.after.status, "b_phase": c.after.phase,
+        "b_state": Serialized(c.state_json()), "b_status": c.after.status, "b_phase": c.after.phase,
         "b_next_due_at": c.after.next_due_at(), "b_updated_at": c.now,
     } for c in changes]
     return conn.execute(_UPDATE_CASE, rows).rowcount
@@ -121,8 +136,7 @@ def write_effects(conn: Connection, changes: list[CaseChange]) -> int:
     for change in changes:
         history_rows.extend(_history_rows(change))
         _task_changes(change, new_tasks, changed_tasks, gone_tasks)
-    if history_rows:
-        conn.execute(insert(history), history_rows)
+    insert_many(conn, history, history_rows)
     queued = queue_commands(conn, changes)
     if gone_tasks:
         conn.execute(delete(tasks).where(tasks.c.case_ref == bindparam("b_case_ref"),
@@ -132,8 +146,7 @@ def write_effects(conn: Connection, changes: list[CaseChange]) -> int:
                                          tasks.c.task_id == bindparam("b_task_id"))
                      .values(role=bindparam("b_role"), due_on=bindparam("b_due_on"),
                              missed=bindparam("b_missed")), changed_tasks)
-    if new_tasks:
-        conn.execute(insert(tasks), new_tasks)
+    insert_many(conn, tasks, new_tasks)
     return queued
 
 
@@ -143,11 +156,10 @@ def queue_commands(conn: Connection, changes: list[CaseChange]) -> int:
     A key that is already queued is the same command again: the first row stays, nothing is added.
     """
     rows = [{
-        "case_ref": change.case_ref, "key": command.key, "type": command.type,
-        "payload": Serialized(command.model_dump_json()), "created_at": change.now, "attempts": 0,
-    } for change in changes for command in change.transition.commands]
-    if rows:
-        _insert_ignoring_duplicates(conn, outbox, rows, "key")
+        "case_ref": change.case_ref, "key": key, "type": kind, "payload": Serialized(payload),
+        "created_at": change.now, "attempts": 0,
+    } for change in changes for key, kind, payload in change.command_rows()]
+    insert_many(conn, outbox, rows, ignore_conflicts_on="key")  # no RETURNING: nobody needs to know which were new
     return len(rows)
 
 
@@ -159,9 +171,9 @@ def _history_rows(change: CaseChange) -> list[dict[str, Any]]:
         # Every change leaves a trace, even one the engine had nothing to say about.
         return [{**base, "at": change.now, "kind": change.event, "ref": "", "detail": "no change", "element": None,
                  "clock": None, "due_on": None, "verdict": None}]
-    return [{**base, "at": h.at, "kind": h.kind, "ref": h.ref[:100], "detail": h.detail[:500],
-             "element": h.element, "clock": h.clock, "due_on": h.due_on, "verdict": h.verdict}
-            for h in happened]
+    return [{**base, "at": h.at, "kind": h.kind, "ref": change.stamp(h.ref)[:100],
+             "detail": change.stamp(h.detail)[:500], "element": h.element, "clock": h.clock, "due_on": h.due_on,
+             "verdict": h.verdict} for h in happened]
 
 
 def append_note(conn: Connection, case_ref: str, *, kind: str, ref: str, detail: str, actor: str, at: datetime,
