@@ -9,6 +9,7 @@ engine error (bad form data, a step that is not open) is raised before anything 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from sqlalchemy import Engine
 
 from app import inputs
 from app.clock import Clock, utc_now
+from app.stamping import Outcome, StampedChange, template_ref
 from app.sweep import SweepReport, sweep
 from integrations import safe_text
 from app.views import CaseSummary, CaseView, TaskView, case_view, task_view
@@ -133,8 +135,9 @@ class CaseService:
         now = self.now()
         changes: list[CaseChange] = []
         people: dict[str, dict[str, Any]] = {}
+        outcomes: dict[tuple, Outcome] = {}
         for new in starts:
-            change, personal = self._prepare_start(new, actor, now)
+            change, personal = self._prepare_start(new, actor, now, outcomes)
             changes.append(change)
             if personal:
                 people[new.case_ref] = personal
@@ -286,8 +289,11 @@ class CaseService:
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _prepare_start(self, new: NewCase, actor: str, now: datetime) -> tuple[CaseChange, dict[str, Any] | None]:
-        # Every check of a start, then the engine; nothing is read from or written to the store.
+    def _prepare_start(self, new: NewCase, actor: str, now: datetime,
+                       outcomes: dict[tuple, Outcome] | None = None
+                       ) -> tuple[CaseChange, dict[str, Any] | None]:
+        # Every check of a start, then the engine; nothing is read from or written to the store. With
+        # `outcomes`, alike starts share one engine run (app.stamping).
         inputs.check_new_case_ref(new.case_ref)
         self._check_municipality(new.municipality)
         inputs.check_actor(actor)
@@ -304,9 +310,18 @@ class CaseService:
         data = inputs.check_data(new.data, process.data_fields, f"start van {new.case_ref}")
         before = new_case(new.case_ref, ref)
         event = Started(message=new.start_message, data=data, occurred_on=new.occurred_on, actor=actor)
-        return CaseChange(case_ref=new.case_ref, municipality=new.municipality, definition=ref, profile=profile,
-                          based_on=0, before=before, transition=advance(process, before, event, now),
-                          event=event.type, actor=actor, now=now), personal
+        if outcomes is None:
+            return CaseChange(case_ref=new.case_ref, municipality=new.municipality, definition=ref, profile=profile,
+                              based_on=0, before=before, transition=advance(process, before, event, now),
+                              event=event.type, actor=actor, now=now), personal
+        kind = (ref, profile, new.start_message, new.occurred_on, json.dumps(data, sort_keys=True, default=str))
+        if kind not in outcomes:
+            template = template_ref()
+            outcomes[kind] = Outcome.of(template, advance(process, new_case(template, ref), event, now))
+        outcome = outcomes[kind]
+        return StampedChange(case_ref=new.case_ref, municipality=new.municipality, definition=ref, profile=profile,
+                             based_on=0, before=before, transition=outcome.transition, event=event.type,
+                             actor=actor, now=now, outcome=outcome), personal
 
     def _check_municipality(self, municipality: Any) -> None:
         if self.municipalities is not None:

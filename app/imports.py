@@ -105,11 +105,16 @@ def import_coa_koppelingen(service: CaseService, data: bytes | str, *, key: byte
     if dry_run:
         report.started = [row.case_ref for row in new]
         return report
+    # Alike starts (same municipality and date) side by side: a batch then needs the engine once or twice
+    # (app.stamping); the report keeps the file's order.
+    new.sort(key=lambda row: (row.municipality, row.koppelingsdatum, row.line))
+    started: set[str] = set()
     for start in range(0, len(new), batch):
         chunk = new[start:start + batch]
-        started = set(service.start_many([_new_case(row) for row in chunk], actor=actor))
-        report.started.extend(row.case_ref for row in chunk if row.case_ref in started)
-        _count_concurrent(service, [row for row in chunk if row.case_ref not in started], report)
+        done = set(service.start_many([_new_case(row) for row in chunk], actor=actor))
+        started |= done
+        _count_concurrent(service, [row for row in chunk if row.case_ref not in done], report)
+    report.started = [row.case_ref for row in sorted(new, key=lambda row: row.line) if row.case_ref in started]
     report.problems.sort(key=lambda p: p.line)
     return report
 
