@@ -44,6 +44,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(schema(), indent=2, ensure_ascii=False)
+    if args.output and Path(args.output).exists() and not Path(args.output).is_file():
+        raise InputRefused(f"{shown(args.output, 80)} is geen gewoon bestand")
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:

@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
                                           "(alle: regie validate)")
     except REFUSALS as exc:
         return refuse(command_name(args), exc)
+    except OSError as exc:  # a file named on the command line that cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        return refuse(command_name(args), f"{exc.strerror or type(exc).__name__}{where}")
+    except RecursionError:  # a file or value nested deeper than any reader goes
+        return refuse(command_name(args), "de invoer is te diep genest om te lezen")
 
 
 def command_name(args: argparse.Namespace) -> str:
