@@ -22,10 +22,20 @@ from typing import Any
 from app.errors import InputRefused
 from engine.catalog import DataField, FieldType
 from integrations import safe_text
-from integrations.safe_text import Actor, CaseRef, Code, DefinitionRef, FileName, Identifier, NewCaseRef, StepRef
+from integrations.safe_text import (
+    Actor,
+    CaseRef,
+    Code,
+    DefinitionRef,
+    FileName,
+    FormDate,
+    Identifier,
+    NewCaseRef,
+    StepRef,
+)
 
 MAX_WHOLE_NUMBER = safe_text.MAX_WHOLE_NUMBER
-FORM_TYPES = (Actor, CaseRef, Code, DefinitionRef, FileName, Identifier, NewCaseRef, StepRef)
+FORM_TYPES = (Actor, CaseRef, Code, DefinitionRef, FileName, FormDate, Identifier, NewCaseRef, StepRef)
 """The string types of Prefect forms (`integrations.safe_text`), for the flows' parameters."""
 
 MAX_REF = 64

@@ -15,13 +15,23 @@ Free text is personal, and is entered with the `regie case` commands.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.inputs import MAX_FIELDS, MAX_WHOLE_NUMBER, Actor, CaseRef, Code, DefinitionRef, Identifier, NewCaseRef, StepRef
+from app.inputs import (
+    MAX_FIELDS,
+    MAX_WHOLE_NUMBER,
+    Actor,
+    CaseRef,
+    Code,
+    DefinitionRef,
+    FormDate,
+    Identifier,
+    NewCaseRef,
+    StepRef,
+)
 from tasks.cases import complete_case_step, deliver_case_message, deliver_outbox, run_name, start_case, tag_run
 
 FormValue = bool | Annotated[int, Field(ge=-MAX_WHOLE_NUMBER, le=MAX_WHOLE_NUMBER)] | Code | None
@@ -50,7 +60,7 @@ class StartTrajectory(_Request):
     municipality: Identifier = Field(description="the municipality that runs the case, e.g. tilburg")
     start_message: Identifier | None = Field(None, description="life event that starts it, e.g. koppeling")
     data: dict[Identifier, FormValue] = _data("process data only (no names, BSN, health): codes, not free text")
-    occurred_on: date | None = Field(None, description="when the life event happened (default: today)")
+    occurred_on: FormDate | None = Field(None, description="when the life event happened (default: today)")
 
 
 class CompleteStep(_Request):
@@ -67,7 +77,7 @@ class DeliverMessage(_Request):
 
     message: Identifier = Field(description="message name from the catalogue, e.g. huisvesting")
     data: dict[Identifier, FormValue] = _data("the message's process data (codes, not free text)")
-    occurred_on: date | None = Field(None, description="when it happened (default: today)")
+    occurred_on: FormDate | None = Field(None, description="when it happened (default: today)")
 
 
 @flow(name="start-trajectory", flow_run_name=run_name("start"), log_prints=False)

@@ -47,7 +47,7 @@ from prefect.states import Cancelled, Completed, Suspended, to_state_create
 from engine.catalog import Privacy
 from engine.commands import FormFieldSpec, OpenUserTask
 from integrations import labels
-from integrations.safe_text import MAX_WHOLE_NUMBER, CaseRef, Code, Identifier, StepRef
+from integrations.safe_text import MAX_WHOLE_NUMBER, CaseRef, Code, FormDate, Identifier, StepRef
 
 FLOW_NAME = "user-task"
 PAUSE_KEY = "regie-inbox"
@@ -73,7 +73,7 @@ class InboxTask(pydantic.BaseModel):
     role: Identifier = pydantic.Field(description="who should do it")
     municipality: Identifier
     phase: Identifier | None = None
-    due_on: date | None = pydantic.Field(default=None, description="deadline")
+    due_on: FormDate | None = pydantic.Field(default=None, description="deadline")
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class InboxEntry:
 
 # --- the form ------------------------------------------------------------------------------------
 
-_TYPES: dict[str, Any] = {"text": Code, "bool": bool, "date": date,
+_TYPES: dict[str, Any] = {"text": Code, "bool": bool, "date": FormDate,
                           "int": Annotated[int, pydantic.Field(ge=-MAX_WHOLE_NUMBER, le=MAX_WHOLE_NUMBER)]}
 
 

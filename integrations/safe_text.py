@@ -28,6 +28,8 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
+from datetime import date
+
 from pydantic import AfterValidator, WithJsonSchema
 
 _PART = "[0-9A-Z]{4,16}"
@@ -50,6 +52,9 @@ ACTOR_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """Who did something: an operator id or a system name, one word without spaces or `@`."""
 FILE_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 """A file in the import folder, by name."""
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+"""A date as a form sends it. Also as a pattern, because the Prefect server does not check `format: date`
+(it validates parameters without a format checker): without it any text would pass as a date."""
 MAX_WHOLE_NUMBER = 2**53 - 1
 """Largest whole number a form field takes: what the Prefect UI (JavaScript) can show exactly."""
 
@@ -115,3 +120,5 @@ StepRef = form_text(STEP_PATTERN, "een stap of taak-id")
 Code = form_text(CODE_PATTERN, "een code (kleine letters, cijfers, - _ .)")
 Actor = form_text(ACTOR_PATTERN, "een medewerkercode (één woord, zonder spaties of @)")
 FileName = form_text(FILE_NAME_PATTERN, "een bestandsnaam in de importmap")
+FormDate = Annotated[date, WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})]
+"""A date in a Prefect form: the server refuses anything that is not shaped like one."""
