@@ -5,6 +5,10 @@ saw (if given) and runs the pure engine, outside any transaction. Committing wri
 version + 1, next due time, history, outbox and open tasks in ONE short transaction, and only while
 the case is still at the version the engine saw; otherwise `CaseConflict` and nothing is written. An
 engine error (bad form data, a step that is not open) is raised before anything is written.
+
+Every entry point's input is checked here as well, before the store is touched (the rules are in
+`app.inputs`), and `start_many` starts a batch of new cases in one transaction for the COA import:
+being the one door for all of that is why this module is longer than most.
 """
 
 from __future__ import annotations
