@@ -8,19 +8,20 @@ JSON of the wrong type, personal data (a BSN, a V-number, a name, an e-mail addr
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from cli.main import main
+
 
 HOSTILE: list[str] = [
     # length
@@ -64,17 +65,19 @@ class Outcome:
 
 @dataclass
 class Regie:
-    """The `regie` command run in this process with REGIE_* settings for one fresh store."""
+    """The `regie` command run in this process with REGIE_* settings for one fresh store; `read` gives
+    what it printed (pytest's capsys.readouterr)."""
 
     database_url: str
     engine: sa.Engine
+    read: Callable[[], Any]
     seen: dict[str, list[int]] = field(default_factory=dict)
 
     def __call__(self, *argv: str) -> Outcome:
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            code = main(list(argv))
-        return Outcome(code, out.getvalue(), err.getvalue())
+        self.read()
+        code = main(list(argv))
+        printed = self.read()
+        return Outcome(code, printed.out, printed.err)
 
     def snapshot(self) -> tuple:
         """Everything a command could have written, in a form cheap to compare."""
@@ -141,6 +144,19 @@ def prefect_broken() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def prefect_pointed_at(url: str) -> Iterator[None]:
+    """Prefect's client, in this process, talking to `url` without retries.
+
+    Through a settings context rather than the environment: Prefect reads its environment once, when
+    it is first imported, and a test must not fix the rest of the session's Prefect to its own server
+    (nor, imported earlier, leave Prefect to start a server of its own for the commands)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_CLIENT_MAX_RETRIES: 0}):
+        yield
 
 
 def environment(data_dir: Path, database_url: str, definitions: Path, prefect_url: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from store.db import make_engine, upgrade
-from tests.hostile.inputs import HOSTILE, Regie, environment, prefect_broken, spread, write
+from tests.hostile.inputs import HOSTILE, Regie, environment, prefect_broken, prefect_pointed_at, spread, write
 from tests.store.conftest import _postgres, _sqlite
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
@@ -27,13 +27,17 @@ CHOICE = ["--data", "gesprek_vorm=azc"]
 
 @pytest.fixture(scope="module")
 def prefect_url():
-    with prefect_broken() as url:
+    with prefect_broken() as url, prefect_pointed_at(url):
         yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def regie(request, tmp_path, monkeypatch, prefect_url):
-    """The command on a fresh store (a SQLite file, or a PostgreSQL schema of its own), one case started."""
+def regie(request, tmp_path, monkeypatch, prefect_url, capsys):
+    """The command on a fresh store (a SQLite file, or a PostgreSQL schema of its own), one case started.
+
+    The command sets Prefect's variables for its process (os.environ); they are removed after the test,
+    or the next tests would run with this test's Prefect home and log levels."""
+    environ = dict(os.environ)
     made = _sqlite(tmp_path) if request.param == "sqlite" else _postgres()
     database = next(made)  # the generator drops the PostgreSQL schema when it is closed, after the test
     url = database.url
@@ -46,12 +50,14 @@ def regie(request, tmp_path, monkeypatch, prefect_url):
     (tmp_path / "data").mkdir()
     engine = make_engine(url)
     upgrade(engine)
-    runner = Regie(url, engine)
+    runner = Regie(url, engine, capsys.readouterr)
     assert runner("case", "start", CASE, "--definition", "melding", "--municipality", "rotterdam",
                   "--message", "koppeling").code == 0
     yield runner
     engine.dispose()
     made.close()
+    for key in set(os.environ) - set(environ):
+        del os.environ[key]
 
 
 def mostly_refused(regie: Regie, command: str) -> None:
