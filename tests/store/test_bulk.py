@@ -1,4 +1,5 @@
-"""The bulk insert of history, outbox and open-task rows stores exactly what SQLAlchemy's insert stores."""
+"""How the store writes: bulk rows are stored as SQLAlchemy's own insert stores them, and a value the database
+refuses is a typed refusal."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from store.bulk import insert_many
 from store.db import write_transaction
 from store.models import Serialized
 from store.writes import cases, history, outbox, tasks
-from tests.store.conftest import rows
+from tests.store.conftest import pg_database, rows  # noqa: F401 (a fixture)
 
 NOW = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=UTC)
 
@@ -44,3 +45,25 @@ def test_bulk_rows_are_stored_as_sqlalchemys_own_insert_stores_them(engine: sa.E
     with engine.connect() as conn:  # the text SQLite keeps, too (what range queries compare)
         raw = conn.execute(sa.select(sa.cast(history.c.at, sa.String))).scalars().all()
     assert raw[0] == raw[1]
+
+
+def test_a_value_the_database_refuses_is_a_typed_refusal_that_names_no_value(pg_database):
+    import pytest
+
+    from store.db import upgrade
+    from store.errors import ValueRefused
+
+    engine = pg_database.engine()
+    upgrade(engine)
+    case = {"case_ref": "RMD-2026-0001", "municipality": "x" * 101, "definition": "d@1", "profile": None,
+            "status": "active", "phase": None, "state": Serialized("{}"), "version": 1, "next_due_at": None,
+            "created_at": NOW, "updated_at": NOW}
+    with pytest.raises(ValueRefused, match=r"^de database weigert een waarde \(value too long") as refused:
+        with write_transaction(engine) as conn:
+            conn.execute(sa.insert(cases), case)
+    assert "xxxx" not in str(refused.value)
+    with pytest.raises(ValueRefused, match="NUL"):
+        with write_transaction(engine) as conn:
+            conn.execute(sa.insert(cases), {**case, "municipality": "rotter\x00dam"})
+    assert rows(engine, "SELECT case_ref FROM cases") == []
+    engine.dispose()
