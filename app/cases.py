@@ -25,7 +25,6 @@ from app import inputs
 from app.clock import Clock, utc_now
 from app.stamping import Outcome, StampedChange, template_ref
 from app.sweep import SweepReport, sweep
-from integrations import safe_text
 from app.views import CaseSummary, CaseView, TaskView, case_view, task_view
 from engine.calendar import require_aware
 from engine.events import Event, MessageReceived, Started, TaskCompleted
@@ -33,6 +32,7 @@ from engine.interpreter import advance
 from engine.loader import Library
 from engine.process import Process
 from engine.state import CaseState, CaseStatus, new_case
+from integrations import safe_text
 from store import outbox as outbox_store
 from store import queries
 from store.db import write_transaction
@@ -79,7 +79,8 @@ class CaseService:
         self.clock = clock
         self.default_profile = default_profile
         self.sweep_batch_size = sweep_batch_size
-        self.municipalities = None if municipalities is None else frozenset(library.profiles) | frozenset(municipalities)
+        served = None if municipalities is None else frozenset(library.profiles) | frozenset(municipalities)
+        self.municipalities = served
         """The municipalities Regie serves: each profile's, and those that run with the default profile
         (`Settings.municipalities`); a case for any other is refused. None: not checked (a service built
         by hand, as unit tests do; `app.bootstrap` always passes the list)."""

@@ -82,8 +82,8 @@ def import_coa_koppelingen(service: CaseService, data: bytes | str, *, key: byte
     another person's case is a bad row (a collision), never a silent skip.
     """
     check_actor(actor)
-    municipalities = service.municipalities if service.municipalities is not None else frozenset(service.library.profiles)
-    rows, problems = parse(data, key=key, municipalities=set(municipalities))
+    served = service.municipalities if service.municipalities is not None else frozenset(service.library.profiles)
+    rows, problems = parse(data, key=key, municipalities=set(served))
     people = queries.people_of(service.engine, [r.case_ref for r in rows] + [r.legacy_ref for r in rows],
                                "v_nummer")
     report = ImportReport()

@@ -10,9 +10,7 @@ The delivery policy is the `notify` part: `REGIE_NOTIFY_ESCALATE_AFTER_FAILURES`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
-
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError

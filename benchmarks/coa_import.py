@@ -54,8 +54,9 @@ def koppeling_csv(rows: int, seed: int = 2026) -> bytes:
     for n in range(rows):
         when = start + timedelta(days=rng.randrange(120))
         born = date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 45))
+        azc = rng.choice(["Budel", "Oisterwijk"])
         lines.append(f"{1_000_000_000 + n * 7};{when:%d-%m-%Y};{rng.choice(['tilburg', 'nederweert'])};"
-                     f"{rng.choice(FIRST)} {rng.choice(LAST)};{born:%Y-%m-%d};AZC {rng.choice(['Budel', 'Oisterwijk'])}")
+                     f"{rng.choice(FIRST)} {rng.choice(LAST)};{born:%Y-%m-%d};AZC {azc}")
     return ("\r\n".join(lines) + "\r\n").encode("cp1252")
 
 

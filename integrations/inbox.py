@@ -26,7 +26,6 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 

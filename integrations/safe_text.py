@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any
-
 from datetime import date
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, WithJsonSchema
 

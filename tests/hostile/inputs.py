@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from cli.main import main
 
-
 HOSTILE: list[str] = [
     # length
     "", " ", "A" * 65, "RMD-2026-" + "0" * 56, "x" * 101, "é" * 300, "Z" * 100_000,

@@ -16,7 +16,7 @@ from app.imports import import_coa_koppelingen
 from engine.loader import DEFAULT_DIR
 from engine.validator import validate_paths
 from store.errors import CaseExists
-from tests.store.conftest import MONDAY, FakeClock, count, database, engine, library  # noqa: F401 (fixtures)
+from tests.store.conftest import MONDAY, FakeClock, count
 
 REF = "RMD-2026-0050"
 STARTS = 50

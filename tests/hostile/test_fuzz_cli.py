@@ -175,8 +175,8 @@ def test_definition_commands_without_a_store(regie, tmp_path):
         regie.refuses_or_does("validate", "validate", path, allowed=frozenset({0, 1, 2}))
         bad_scenario = value if slot == 0 else str(write(tmp_path / "scenario.yaml", scenario.replace("x", value, 1)))
         regie.refuses_or_does("simulate", "simulate", bad_scenario, allowed=frozenset({0, 1, 2}))
-        regie.refuses_or_does("docs", "docs", "--check", "-d", *([value] if slot == 0 else [str(DEFINITIONS), "-o", value]),
-                              allowed=frozenset({0, 1, 2}))
+        where = [value] if slot == 0 else [str(DEFINITIONS), "-o", value]
+        regie.refuses_or_does("docs", "docs", "--check", "-d", *where, allowed=frozenset({0, 1, 2}))
         safe = "/" not in value and value not in ("", ".", "..", "~")  # never write outside tmp_path
         regie.refuses_or_does("schema", "schema", *(["-o", value] if safe and slot else ["--bogus", value]),
                               allowed=frozenset({0, 2}))

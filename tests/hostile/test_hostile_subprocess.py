@@ -4,7 +4,6 @@ and PostgreSQL. The issue's own findings first (a reference over 64 characters, 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path

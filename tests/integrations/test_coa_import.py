@@ -127,7 +127,8 @@ def test_files_as_offices_save_them_are_read_whatever_their_encoding_separator_a
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "geen tekstbestand"),
     (bytes(range(256)) * 4, "geen tekstbestand"),
     (b"v_nummer;koppelingsdatum;gemeente\n\x01\x02;2026;x\n", "regel 2: geen tekstbestand: het bevat stuurtekens"),
-    (b"v_nummer;koppelingsdatum;gemeente\n\x81\x8d;2026-02-02;tilburg\n", "geen tekst in UTF-8, UTF-16 of Windows-1252"),
+    (b"v_nummer;koppelingsdatum;gemeente\n\x81\x8d;2026-02-02;tilburg\n",
+     "geen tekst in UTF-8, UTF-16 of Windows-1252"),
 ])
 def test_binary_files_are_refused_as_not_text(data, message):
     with pytest.raises(KoppelingFileError, match=message):
@@ -240,6 +241,6 @@ def test_regie_import_refuses_to_run_without_a_pseudonym_key(tmp_path, monkeypat
 
 
 def test_a_malformed_date_of_birth_is_reported_without_its_value():
-    rows, problems = parse("v_nummer;koppelingsdatum;gemeente;geboortedatum\n1234567890;2026-02-02;tilburg;31-31-1990\n",
-                           key=KEY, municipalities=MUNICIPALITIES)
+    text = "v_nummer;koppelingsdatum;gemeente;geboortedatum\n1234567890;2026-02-02;tilburg;31-31-1990\n"
+    rows, problems = parse(text, key=KEY, municipalities=MUNICIPALITIES)
     assert [str(p) for p in problems] == ["regel 2: geboortedatum is geen datum (JJJJ-MM-DD of DD-MM-JJJJ)"]

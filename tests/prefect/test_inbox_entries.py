@@ -30,7 +30,8 @@ def test_the_form_asks_for_each_field_with_its_type_and_choices():
     fields = schema["properties"]
     assert fields["scenario"]["enum"] == ["snelle_start", "gecombineerd"]
     assert fields["scenario"]["title"] == "Scenario"
-    assert {"format": "date", "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"} in fields["gesprek_datum"]["anyOf"]
+    date_field = {"format": "date", "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+    assert date_field in fields["gesprek_datum"]["anyOf"]
     assert {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1} in fields["aantal_gesprekken"]["anyOf"]
     assert fields["intake_afgerond"]["type"] == "boolean"
     assert sorted(schema["required"]) == ["intake_afgerond", "scenario"]

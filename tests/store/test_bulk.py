@@ -11,7 +11,7 @@ from store.bulk import insert_many
 from store.db import write_transaction
 from store.models import Serialized
 from store.writes import cases, history, outbox, tasks
-from tests.store.conftest import pg_database, rows  # noqa: F401 (a fixture)
+from tests.store.conftest import rows
 
 NOW = datetime(2026, 3, 2, 8, 15, 30, 123456, tzinfo=UTC)
 
