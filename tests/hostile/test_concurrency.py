@@ -8,13 +8,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
 
 from app.cases import CaseService
 from app.imports import import_coa_koppelingen
-from engine.loader import DEFAULT_DIR
-from engine.validator import validate_paths
 from store.errors import CaseExists
 from tests.store.conftest import MONDAY, FakeClock, count
 
@@ -82,13 +79,6 @@ def test_a_start_racing_one_with_another_definition_is_refused_not_crashed(engin
 
 
 KEY = b"race-key"
-
-
-@pytest.fixture(scope="module")
-def wi2021():
-    library, problems = validate_paths([DEFAULT_DIR])
-    assert problems == []
-    return library
 
 
 def test_two_identical_coa_imports_at_once_both_succeed_and_start_everyone_once(engine: sa.Engine, wi2021):

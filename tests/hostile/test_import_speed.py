@@ -11,19 +11,10 @@ from app.stamping import Outcome, StampedChange, template_ref
 from benchmarks import coa_import as benchmark
 from engine.events import Started
 from engine.interpreter import advance
-from engine.loader import DEFAULT_DIR
 from engine.state import new_case
-from engine.validator import validate_paths
 from store.writes import CaseChange, _history_rows
 
 NOW = datetime(2026, 4, 3, 7, 30, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def library():
-    library, problems = validate_paths([DEFAULT_DIR])
-    assert problems == []
-    return library
 
 
 def rows_of(change: CaseChange) -> tuple:
@@ -34,8 +25,8 @@ def rows_of(change: CaseChange) -> tuple:
 @pytest.mark.parametrize("profile", ["tilburg", "nederweert"])
 @pytest.mark.parametrize("koppeling", [date(2026, 1, 5), date(2026, 4, 3), date(2026, 4, 27), date(2026, 12, 24),
                                        date(2028, 2, 29)])
-def test_a_stamped_start_writes_exactly_what_the_cases_own_start_would(library, profile, koppeling):
-    process = library.process("asielstatushouder", profile)
+def test_a_stamped_start_writes_exactly_what_the_cases_own_start_would(wi2021, profile, koppeling):
+    process = wi2021.process("asielstatushouder", profile)
     event = Started(message="koppeling", occurred_on=koppeling, actor="coa-import")
     template = template_ref()
     outcome = Outcome.of(template, advance(process, new_case(template, process.ref), event, NOW))

@@ -13,23 +13,15 @@ from app.cases import CaseService
 from app.errors import InputRefused
 from cli.main import main
 from engine.loader import DEFAULT_DIR
-from engine.validator import validate_paths
 from integrations.safe_text import is_case_ref
 from store.db import make_engine, upgrade
 
 
-@pytest.fixture(scope="module")
-def library():
-    library, problems = validate_paths([DEFAULT_DIR])
-    assert problems == []
-    return library
-
-
 @pytest.fixture
-def service(tmp_path, library):
+def service(tmp_path, wi2021):
     engine = make_engine(f"sqlite:///{tmp_path / 'regie.db'}")
     upgrade(engine)
-    return CaseService(engine, library, lambda: datetime(2026, 3, 2, 8, tzinfo=UTC), municipalities=())
+    return CaseService(engine, wi2021, lambda: datetime(2026, 3, 2, 8, tzinfo=UTC), municipalities=())
 
 
 def start(service: CaseService, case_ref: str = "TLB-2026-0001", **changes):
@@ -66,10 +58,10 @@ def test_an_unknown_municipality_is_refused_with_the_known_ones_listed(service):
     assert service.list_cases() == []
 
 
-def test_municipalities_without_a_profile_of_their_own_are_served_when_named(tmp_path, library):
+def test_municipalities_without_a_profile_of_their_own_are_served_when_named(tmp_path, wi2021):
     engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
     upgrade(engine)
-    service = CaseService(engine, library, lambda: datetime(2026, 3, 2, 8, tzinfo=UTC), municipalities=["goirle"],
+    service = CaseService(engine, wi2021, lambda: datetime(2026, 3, 2, 8, tzinfo=UTC), municipalities=["goirle"],
                           default_profile="tilburg")
     assert start(service, municipality="goirle").profile == "tilburg"
     assert service.municipalities == {"goirle", "nederweert", "tilburg"}
