@@ -79,7 +79,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now, migra
     if migrate:
         upgrade(engine)
     service = CaseService(engine, library, clock, default_profile=settings.default_profile,
-                          sweep_batch_size=settings.sweep_batch_size)
+                          sweep_batch_size=settings.sweep_batch_size, municipalities=settings.municipalities)
     ledger = SqlDeliveryLedger(engine)
     links = build_links(settings, service, env)
     if notifier is None:

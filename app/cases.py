@@ -8,17 +8,26 @@ engine error (bad form data, a step that is not open) is raised before anything 
 
 A case the sweep set aside (status `stuck`, `app.sweep`) stays stuck until `retry` advances it; its
 view says why it is stuck, even when its state or definition cannot be read any more.
+
+Every entry point's input is checked here as well, before the store is touched (the rules are in
+`app.inputs`), and `start_many` starts a batch of new cases in one transaction for the COA import:
+being the one door for all of that is why this module is longer than most.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from app import inputs
 from app.clock import Clock, utc_now
+from app.stamping import Outcome, StampedChange, template_ref
 from app.sweep import Stuck, SweepReport, advance_due, detail, sweep
 from app.views import CaseSummary, CaseView, TaskView, case_view, stuck_case_view, task_view
 from engine.calendar import require_aware
@@ -26,7 +35,8 @@ from engine.events import Event, MessageReceived, Started, TaskCompleted
 from engine.interpreter import advance
 from engine.loader import Library
 from engine.process import Process
-from engine.state import CaseState, new_case
+from engine.state import CaseState, CaseStatus, new_case
+from integrations import safe_text
 from store import outbox as outbox_store
 from store import queries
 from store.db import write_transaction
@@ -40,22 +50,47 @@ from store.writes import (
     append_note,
     current_version,
     insert_case,
+    insert_cases,
     release,
     update_cases,
     write_effects,
 )
 
 
+@dataclass(frozen=True)
+class NewCase:
+    """One case to start with `CaseService.start_many`."""
+
+    case_ref: str
+    definition: str
+    municipality: str
+    start_message: str | None = None
+    occurred_on: date | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    personal: dict[str, Any] | None = None
+    profile: str | None = None
+
+
+STATUSES = frozenset(get_args(CaseStatus)) | {"stuck"}
+"""The statuses a case can have (`stuck`: set aside by the sweep)."""
+
+
 class CaseService:
     """Start, advance, show and list cases; fire due timers; hand out the outbox."""
 
     def __init__(self, engine: Engine, library: Library, clock: Clock = utc_now, *,
-                 default_profile: str | None = None, sweep_batch_size: int = 100):
+                 default_profile: str | None = None, sweep_batch_size: int = 100,
+                 municipalities: Collection[str] | None = None):
         self.engine = engine
         self.library = library
         self.clock = clock
         self.default_profile = default_profile
         self.sweep_batch_size = sweep_batch_size
+        served = None if municipalities is None else frozenset(library.profiles) | frozenset(municipalities)
+        self.municipalities = served
+        """The municipalities Regie serves: each profile's, and those that run with the default profile
+        (`Settings.municipalities`); a case for any other is refused. None: not checked (a service built
+        by hand, as unit tests do; `app.bootstrap` always passes the list)."""
         self._processes: dict[tuple[str, str | None], Process] = {}
 
     def now(self) -> datetime:
@@ -87,21 +122,13 @@ class CaseService:
         else the profile named after the municipality if there is one, else the default profile.
         `personal` (name, BSN, contact data) is kept apart from everything that is shown or sent.
         """
+        inputs.check_case_ref(case_ref)
         existing = queries.load_case(self.engine, case_ref)
         if existing is not None:
             return self._started_before(case_ref, existing, definition, municipality)
-        try:
-            ref = self.library.resolve(definition).ref
-        except KeyError as exc:
-            raise UnknownDefinition(exc.args[0]) from None
-        profile = self.profile_for(municipality, profile)
-        process = self.process_for(ref, profile)
-        before = new_case(case_ref, ref)
-        event = Started(message=start_message, data=data or {}, occurred_on=occurred_on, actor=actor)
-        now = self.now()
-        change = CaseChange(case_ref=case_ref, municipality=municipality, definition=ref, profile=profile,
-                            based_on=0, before=before, transition=advance(process, before, event, now),
-                            event=event.type, actor=actor, now=now)
+        new = NewCase(case_ref=case_ref, definition=definition, municipality=municipality, profile=profile,
+                      start_message=start_message, occurred_on=occurred_on, data=data or {}, personal=personal)
+        change, personal = self._prepare_start(new, actor, self.now())
         with write_transaction(self.engine) as conn:
             inserted = insert_case(conn, change, personal)
         if not inserted:
@@ -110,6 +137,28 @@ class CaseService:
             return self._started_before(case_ref, existing, definition, municipality)
         return self.show_case(case_ref)
 
+    def start_many(self, starts: Sequence[NewCase], *, actor: str) -> list[str]:
+        """Start many new cases in ONE transaction (the COA import's group commit); the references started,
+        in the order given. A reference that exists already, or is started meanwhile by someone else, is
+        left as it is: it is not in the result, and nothing of its start is written.
+
+        Every start is checked as `start_trajectory` checks it before anything is written.
+        """
+        now = self.now()
+        changes: list[CaseChange] = []
+        people: dict[str, dict[str, Any]] = {}
+        outcomes: dict[tuple, Outcome] = {}
+        for new in starts:
+            change, personal = self._prepare_start(new, actor, now, outcomes)
+            changes.append(change)
+            if personal:
+                people[new.case_ref] = personal
+        if not changes:
+            return []
+        with write_transaction(self.engine) as conn:
+            inserted = insert_cases(conn, changes, people)
+        return [c.case_ref for c in changes if c.case_ref in inserted]
+
     def complete_step(self, *, case_ref: str, task: str, data: dict[str, Any] | None = None, actor: str,
                       expected_version: int | None = None) -> CaseView:
         """Complete an open user task (by step id, or task id when several are open) with its form data.
@@ -117,6 +166,9 @@ class CaseService:
         Pass the version the operator saw as `expected_version`: if the case changed since, the step is
         not completed and `CaseConflict` says so.
         """
+        self._check_change(case_ref, actor, data, expected_version=expected_version)
+        if not isinstance(task, str) or not task:
+            raise inputs.InputRefused("noem de stap (of het taak-id) die u afrondt")
         event = TaskCompleted(task=task, data=data or {}, actor=actor)
         return self.commit_change(self.prepare_change(case_ref, event, expected_version=expected_version))
 
@@ -124,6 +176,9 @@ class CaseService:
                         occurred_on: date | None = None, actor: str,
                         expected_version: int | None = None) -> CaseView:
         """Deliver a life event or signal (e.g. `huisvesting`) to a case."""
+        self._check_change(case_ref, actor, data, expected_version=expected_version)
+        inputs.check_date(occurred_on, "de datum van de gebeurtenis")
+        inputs.check_known(message, self.message_names, "gebeurtenis")
         event = MessageReceived(message=message, data=data or {}, occurred_on=occurred_on, actor=actor)
         return self.commit_change(self.prepare_change(case_ref, event, expected_version=expected_version))
 
@@ -141,6 +196,8 @@ class CaseService:
             if record.stuck_at is not None:  # what made it stuck: say so, not the raw error
                 raise CaseStuck(case_ref, record.stuck_reason or "") from exc
             raise
+        if isinstance(event, (TaskCompleted, MessageReceived)):
+            inputs.check_data(event.data, process.data_fields, f"zaak {case_ref}")
         now = self.now()
         transition = advance(process, before, event, now)
         return CaseChange(case_ref=case_ref, municipality=record.municipality, definition=record.definition,
@@ -190,6 +247,7 @@ class CaseService:
 
     def show_case(self, case_ref: str, *, history: int = 20) -> CaseView:
         """One case: status, phase, open tasks, clocks, what is due next, shareable data, recent history."""
+        inputs.check_case_ref(case_ref)
         record, lines = queries.case_with_history(self.engine, case_ref, history)
         if record.stuck_at is not None:
             try:
@@ -202,6 +260,15 @@ class CaseService:
     def list_cases(self, *, municipality: str | None = None, phase: str | None = None,
                    status: str | None = None, limit: int | None = None, offset: int = 0) -> list[CaseSummary]:
         """Cases by reference, filtered; without reading their states."""
+        if municipality is not None:
+            self._check_municipality(municipality)
+        if phase is not None:
+            inputs.check_known(phase, self.phase_names, "fase")
+        if status is not None:
+            inputs.check_known(status, STATUSES, "status")
+        limit = inputs.check_limit(limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 2**31 - 1:
+            raise inputs.InputRefused("offset is een heel getal vanaf 0")
         rows = queries.list_cases(self.engine, municipality=municipality, phase=phase, status=status,
                                   limit=limit, offset=offset)
         return [CaseSummary.model_validate(row) for row in rows]
@@ -218,6 +285,7 @@ class CaseService:
 
     def personal_data(self, case_ref: str) -> dict[str, Any]:
         """The identifying data kept for a case. For code that must reach the person; never to display."""
+        inputs.check_case_ref(case_ref)
         return queries.personal_data(self.engine, case_ref)
 
     def record_note(self, case_ref: str, *, kind: str, ref: str = "", detail: str = "", actor: str = "system",
@@ -270,7 +338,64 @@ class CaseService:
             return municipality
         return self.default_profile
 
+    @property
+    def message_names(self) -> frozenset[str]:
+        """The life events and signals the catalogue knows."""
+        return frozenset(self.library.catalog.messages) if self.library.catalog else frozenset()
+
+    @property
+    def phase_names(self) -> frozenset[str]:
+        """The phases the catalogue knows."""
+        return frozenset(self.library.catalog.phases) if self.library.catalog else frozenset()
+
     # --- internals -------------------------------------------------------------------------------
+
+    def _prepare_start(self, new: NewCase, actor: str, now: datetime,
+                       outcomes: dict[tuple, Outcome] | None = None
+                       ) -> tuple[CaseChange, dict[str, Any] | None]:
+        # Every check of a start, then the engine; nothing is read from or written to the store. With
+        # `outcomes`, alike starts share one engine run (app.stamping).
+        inputs.check_new_case_ref(new.case_ref)
+        self._check_municipality(new.municipality)
+        inputs.check_actor(actor)
+        inputs.check_date(new.occurred_on, "de datum van de gebeurtenis")
+        personal = inputs.check_personal(new.personal)
+        try:
+            ref = self.library.resolve(new.definition).ref
+        except KeyError as exc:
+            raise UnknownDefinition(exc.args[0]) from None
+        profile = self.profile_for(new.municipality, new.profile)
+        process = self.process_for(ref, profile)
+        if new.start_message is not None:
+            inputs.check_known(new.start_message, self.message_names, "gebeurtenis")
+        data = inputs.check_data(new.data, process.data_fields, f"start van {new.case_ref}")
+        before = new_case(new.case_ref, ref)
+        event = Started(message=new.start_message, data=data, occurred_on=new.occurred_on, actor=actor)
+        if outcomes is None:
+            return CaseChange(case_ref=new.case_ref, municipality=new.municipality, definition=ref, profile=profile,
+                              based_on=0, before=before, transition=advance(process, before, event, now),
+                              event=event.type, actor=actor, now=now), personal
+        kind = (ref, profile, new.start_message, new.occurred_on, json.dumps(data, sort_keys=True, default=str))
+        if kind not in outcomes:
+            template = template_ref()
+            outcomes[kind] = Outcome.of(template, advance(process, new_case(template, ref), event, now))
+        outcome = outcomes[kind]
+        return StampedChange(case_ref=new.case_ref, municipality=new.municipality, definition=ref, profile=profile,
+                             based_on=0, before=before, transition=outcome.transition, event=event.type,
+                             actor=actor, now=now, outcome=outcome), personal
+
+    def _check_municipality(self, municipality: Any) -> None:
+        if self.municipalities is not None:
+            inputs.check_known(municipality, self.municipalities, "gemeente")
+        elif not safe_text.matches(safe_text.IDENTIFIER_PATTERN, municipality):
+            raise inputs.InputRefused(f"{inputs.shown(municipality)} is geen gemeente (kleine letters, cijfers, _)")
+
+    def _check_change(self, case_ref: str, actor: str, data: Any, *, expected_version: int | None) -> None:
+        # What a change needs before the case is read; its data is checked against the case's fields later.
+        inputs.check_case_ref(case_ref)
+        inputs.check_actor(actor)
+        inputs.check_version(expected_version)
+        inputs.check_data(data, {}, f"zaak {case_ref}")
 
     def _started_before(self, case_ref: str, record: CaseRecord | None, definition: str,
                         municipality: str) -> CaseView:

@@ -119,7 +119,8 @@ async def load_demo(rt: Runtime) -> str:
         return f"demo cases already loaded (e.g. {first})"
     now = service.now()
     started = play(lambda clock: CaseService(service.engine, service.library, clock,
-                                             default_profile=service.default_profile), now,
+                                             default_profile=service.default_profile,
+                                             municipalities=service.municipalities), now,
                    sweep_until=start_of_day(local_date(now)) - timedelta(minutes=1))
     report = await deliver_pending(service, rt.notifier)
     tasks = service.open_tasks(municipality=MUNICIPALITY)

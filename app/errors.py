@@ -9,6 +9,13 @@ from engine.errors import DefinitionError, EngineError
 from integrations.directory import DirectoryError
 from store.errors import StoreError
 
+
+class InputRefused(ValueError):
+    """A value the case service does not take (see `app.inputs`); nothing was changed."""
+
+
+__all__ = ["REFUSALS", "DefinitionError", "InputRefused"]
+
 REFUSALS: tuple[type[Exception], ...] = (DefinitionError, EngineError, StoreError, DirectoryError, ValueError)
 """Bad definitions, an event that does not fit the case, a store refusal (unknown case, conflict),
-a bad partner directory, bad input."""
+a bad partner directory, bad input (`InputRefused` and other ValueErrors)."""

@@ -11,10 +11,10 @@ The delivery policy is the `notify` part: `REGIE_NOTIFY_ESCALATE_AFTER_FAILURES`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from engine.durations import parse_duration
 from engine.loader import DEFAULT_DIR
@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     port: int = Field(4200, ge=1, le=65535, description="port of the local Prefect server")
     definitions_dir: Path = Field(DEFAULT_DIR, description="process definitions, catalogue and profiles")
     default_profile: str | None = Field(None, description="municipality profile for cases that name none")
+    municipalities: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="municipalities served without a profile of their own (they run with the default profile); "
+                    "every profile's municipality is served anyway. Comma-separated in REGIE_MUNICIPALITIES",
+    )
+    import_dir: Path | None = Field(None, description="the only folder imports read from (default <data_dir>/import)")
     sweep_batch_size: int = Field(100, ge=1, description="due cases claimed per transaction by the sweep")
     notifier: Literal["apprise", "log"] = Field(
         "apprise",
@@ -68,11 +74,19 @@ class Settings(BaseSettings):
         parse_duration(value)  # a bad value is an error at start, not at the first partner message
         return value
 
+    @field_validator("municipalities", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
     @model_validator(mode="after")
     def _resolve(self) -> "Settings":
         # Resolve relative paths once, so a later change of working directory moves nothing.
         self.data_dir = self.data_dir.expanduser().resolve()
         self.definitions_dir = self.definitions_dir.expanduser().resolve()
+        self.import_dir = (self.import_dir or self.data_dir / "import").expanduser().resolve()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'regie.db'}"
         self.portal_url = (self.portal_url or f"http://127.0.0.1:{self.portal_port}").rstrip("/")
@@ -84,6 +98,19 @@ class Settings(BaseSettings):
         return self.data_dir / "prefect"
 
 
+class SettingsRefused(ValueError):
+    """A setting that cannot be used; the message names the variable and the rule, never the value."""
+
+
 def get_settings(**overrides: Any) -> Settings:
-    """Read the settings now (environment, `.env`, then `overrides`); nothing is cached."""
-    return Settings(**overrides)
+    """Read the settings now (environment, `.env`, then `overrides`); nothing is cached.
+
+    Raises `SettingsRefused` (one line) for a value that does not fit, e.g. `REGIE_PORT=abc`.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"REGIE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        raise SettingsRefused(f"instelling niet bruikbaar: {problems}") from None
+    except SettingsError as exc:
+        raise SettingsRefused(f"instelling niet bruikbaar: {str(exc).splitlines()[0]}") from None

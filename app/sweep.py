@@ -152,7 +152,7 @@ def advance_due(service: Cases, row: DueCase, now: datetime, *, event: str = "ti
         change = CaseChange(case_ref=row.case_ref, municipality=row.municipality, definition=row.definition,
                             profile=row.profile, based_on=row.version, before=before,
                             transition=fire_due_timers(process, before, now), event=event, actor=actor, now=now)
-        change.state_json  # serialised now, so a state that cannot be written is this case's problem
+        change.state_json()  # serialised now, so a state that cannot be written is this case's problem
     except Exception as exc:
         raise Stuck("advance", exc) from exc
     return change

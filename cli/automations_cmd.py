@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
+
+from cli.output import refuse
+from cli.up_cmd import prefect_environment
+
+BLOCK = re.compile(r"[a-z0-9][a-z0-9-]{0,99}/[a-z0-9][a-z0-9-]{0,99}")
+"""A Prefect block as `type/name` (both slugs)."""
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    from app.settings import get_settings
+
+    command = "regie automations install"
+    if args.notify_block is not None and not BLOCK.fullmatch(args.notify_block):
+        return refuse(command, "--notify-block is een Prefect-blok als type/naam, bijvoorbeeld "
+                               "slack-webhook/regie-coordinatoren (kleine letters, cijfers en -)")
+    for key, value in prefect_environment(get_settings()).items():
+        os.environ.setdefault(key, value)  # the server and its API secret, before Prefect is imported
+    import httpx
+    from prefect.exceptions import ObjectNotFound
+
     from app.automations import install
 
-    for name in asyncio.run(install(args.notify_block)):
+    try:
+        names = asyncio.run(install(args.notify_block))
+    except ObjectNotFound:
+        return refuse(command, "het blok of de deployment publish-case-timeline bestaat niet op de Prefect-server "
+                               f"{os.environ.get('PREFECT_API_URL')} (draait regie up?)")
+    except httpx.HTTPError as exc:
+        return refuse(command, f"de Prefect-server {os.environ.get('PREFECT_API_URL')} antwoordt niet zoals "
+                               f"verwacht ({type(exc).__name__})")
+    for name in names:
         print(f"installed: {name}")
     return 0
 

@@ -17,10 +17,14 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
 from typing import Any
 
+from app.inputs import MAX_LIST
+from cli.arguments import iso_date, whole_number
 from cli.up_cmd import prefect_environment
+
+MAX_PAIR = 4000
+"""Longest `key=value` argument: far more than any field needs, and bounded before JSON is parsed."""
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
@@ -29,10 +33,12 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"{what} '{pair}': expected key=value")
+            raise ValueError(f"{what} '{key[:40]}': verwacht veld=waarde")
+        if len(pair) > MAX_PAIR:
+            raise ValueError(f"{what} '{key[:40]}': langer dan {MAX_PAIR} tekens")
         try:
             out[key] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or a number beyond Python's digit limit): text
             out[key] = raw
     return out
 
@@ -148,19 +154,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(func):
-    # Expected refusals (unknown case, conflict, bad form data) are one line on stderr, exit code 1.
-    def run(args: argparse.Namespace) -> int:
-        from app.errors import REFUSALS
-
-        try:
-            return func(args)
-        except REFUSALS as exc:
-            print(f"regie case {args.case_command}: {exc}", file=sys.stderr)
-            return 1
-    return run
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `regie case ...` to the `regie` parser."""
     case = sub.add_parser("case", help="start, complete, message, show and list cases")
@@ -182,41 +175,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     data(p, "process data")
     p.add_argument("--personal", action="append", default=[], metavar="KEY=VALUE",
                    help="personal data (naam, bsn, ...): kept in the case store only; repeatable")
-    p.add_argument("--occurred-on", type=date.fromisoformat, help="date of the life event (YYYY-MM-DD)")
+    p.add_argument("--occurred-on", type=iso_date, help="date of the life event (YYYY-MM-DD)")
     p.add_argument("--profile", help="municipality profile (default: the municipality's own, if any)")
     common(p)
-    p.set_defaults(func=_guarded(cmd_start))
+    p.set_defaults(func=cmd_start)
 
     p = cases.add_parser("complete", help="complete an open step with its form data")
     p.add_argument("case_ref")
     p.add_argument("step", help="step (element id), or task id when several are open")
     data(p, "form field")
-    p.add_argument("--expected-version", type=int, help="the version you saw; refused if the case changed")
+    p.add_argument("--expected-version", type=whole_number(1, 2**31 - 1),
+                   help="the version you saw; refused if the case changed")
     common(p)
-    p.set_defaults(func=_guarded(cmd_complete))
+    p.set_defaults(func=cmd_complete)
 
     p = cases.add_parser("message", help="deliver a life event or signal to a case")
     p.add_argument("case_ref")
     p.add_argument("message", help="message name, e.g. huisvesting")
     data(p, "message data")
-    p.add_argument("--occurred-on", type=date.fromisoformat, help="when it happened (YYYY-MM-DD)")
+    p.add_argument("--occurred-on", type=iso_date, help="when it happened (YYYY-MM-DD)")
     common(p)
-    p.set_defaults(func=_guarded(cmd_message))
+    p.set_defaults(func=cmd_message)
 
     p = cases.add_parser("show", help="show one case (process data only)")
     p.add_argument("case_ref")
     common(p, actor=False)
-    p.set_defaults(func=_guarded(cmd_show))
+    p.set_defaults(func=cmd_show)
 
     p = cases.add_parser("retry", help="try a stuck case again, after its cause was fixed")
     p.add_argument("case_ref")
     common(p)
-    p.set_defaults(func=_guarded(cmd_retry))
+    p.set_defaults(func=cmd_retry)
 
     p = cases.add_parser("list", help="list cases")
     p.add_argument("--municipality")
     p.add_argument("--phase")
     p.add_argument("--status", choices=["new", "active", "completed", "terminated", "stuck"])
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=whole_number(0, MAX_LIST), help=f"at most this many (0 to {MAX_LIST})")
     common(p, actor=False)
-    p.set_defaults(func=_guarded(cmd_list), case_ref=None)
+    p.set_defaults(func=cmd_list, case_ref=None)

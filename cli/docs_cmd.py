@@ -7,18 +7,24 @@ import sys
 from pathlib import Path
 
 from app.definitions import DEFAULT_DIR, process_docs
+from app.inputs import shown
+from cli.output import refuse
 
 DOCS_FILE = DEFAULT_DIR.parent / "docs" / "processes.md"
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    text, problems = process_docs(Path(args.definitions) if args.definitions else None)
+    target = Path(args.output) if args.output else DOCS_FILE
+    if target.exists() and not target.is_file():
+        return refuse("regie docs", f"{shown(str(target), 80)} is geen gewoon bestand")
+    if args.definitions is not None and not Path(args.definitions).is_dir():
+        return refuse("regie docs", f"{shown(args.definitions, 80)} is geen map met definities")
+    text, problems = process_docs(Path(args.definitions) if args.definitions is not None else None)
     if text is None:
         for problem in problems:
             print(problem, file=sys.stderr)
         print("fix the definitions first: the docs are generated from valid definitions only", file=sys.stderr)
         return 1
-    target = Path(args.output) if args.output else DOCS_FILE
     if args.check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != text:

@@ -1,9 +1,15 @@
-"""The `regie` command. Each group of subcommands lives in its own module and registers itself here."""
+"""The `regie` command. Each group of subcommands lives in its own module and registers itself here.
+
+Whatever it is given, a command either does its work or refuses in ONE line on stderr and exits with
+code 2, leaving every case as it was: a wrong argument (argparse), a bad setting, a value the case
+service refuses, a definition problem or a store refusal. Only a bug shows a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from cli import (
     automations_cmd,
@@ -16,6 +22,7 @@ from cli import (
     storingen_cmd,
     up_cmd,
 )
+from cli.output import REFUSED, refuse
 
 # Modules with a `register(subparsers)` function; their heavy imports (Prefect, the database) happen
 # inside the command functions, so `regie validate` stays quick.
@@ -23,8 +30,16 @@ COMMAND_MODULES = [definitions_cmd, docs_cmd, import_cmd, case_cmd, up_cmd, auto
                    partner_cmd, portal_cmd]
 
 
+class RegieParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (with a pointer to --help), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        refuse(self.prog, f"{message} (zie {self.prog} --help)")
+        raise SystemExit(REFUSED)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = RegieParser(
         prog="regie", description="Regie: civic-integration trajectories as declarative processes."
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,8 +49,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    from app.errors import REFUSALS, DefinitionError
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a wrong argument (2, already said in one line)
+        return exc.code if isinstance(exc.code, int) else REFUSED
+    try:
+        return args.func(args)
+    except DefinitionError as exc:
+        first = exc.problems[0] if exc.problems else "?"
+        return refuse(command_name(args), f"{len(exc.problems)} probleem/problemen in de definities, eerste: {first} "
+                                          "(alle: regie validate)")
+    except REFUSALS as exc:
+        return refuse(command_name(args), exc)
+    except OSError as exc:  # a file named on the command line that cannot be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        return refuse(command_name(args), f"{exc.strerror or type(exc).__name__}{where}")
+    except RecursionError:  # a file or value nested deeper than any reader goes
+        return refuse(command_name(args), "de invoer is te diep genest om te lezen")
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """`regie case start`, `regie import koppelingen`, ...: the command as the operator typed it."""
+    words = ["regie", args.command]
+    for attribute in ("case_command", "kind", "action"):
+        if getattr(args, attribute, None):
+            words.append(getattr(args, attribute))
+    return " ".join(words)
 
 
 if __name__ == "__main__":

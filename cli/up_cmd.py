@@ -10,7 +10,13 @@ data dir (`cli/pidfiles.py`) and removes them when it stops them. If `regie up` 
 closed terminal), they keep running; the next `regie up` for the same data dir finds them by those files
 (each must still be alive and be the same program: `prefect server start` with this data dir's Prefect
 home, `regie portal` on the recorded port), stops them and starts normally. A port held by anything
-else gets a one-line explanation and exit code 1.
+else gets a one-line explanation and exit code 2 (refused).
+
+The API is closed by default: the server runs with Prefect's API authentication
+(PREFECT_SERVER_API_AUTH_STRING), and every Regie client (this process, the served flow runs, the demo
+loader, `regie case ...`) sends the same secret (PREFECT_API_AUTH_STRING). The secret is the one given
+in either variable, else the one kept in `<data_dir>/prefect-api-auth` (mode 0600), made on the first
+`regie up`. The UI asks for it once per browser (its login page); health checks stay open.
 
 Prefect reads its settings when it is first imported, so the environment is set before that.
 """
@@ -19,16 +25,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli import pidfiles, portal_process
+from cli.arguments import port
+from cli.output import refuse
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -37,6 +46,8 @@ HEALTH_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
 PID_FILE = "prefect-server.pid"
 """In the data dir: the Prefect server this data dir's `regie up` started (JSON: pid, port)."""
+AUTH_FILE = "prefect-api-auth"
+"""The local server's API secret, in the data dir (mode 0600)."""
 
 
 def local_api_url(settings: "Settings") -> str:
@@ -44,8 +55,44 @@ def local_api_url(settings: "Settings") -> str:
     return f"http://127.0.0.1:{settings.port}/api"
 
 
-def prefect_environment(settings: "Settings", environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The Prefect settings Regie runs with; values already in `environ` win (except the server's port)."""
+def api_auth_file(settings: "Settings") -> Path:
+    """Where the local server's API secret is kept."""
+    return settings.data_dir / AUTH_FILE
+
+
+def api_auth(settings: "Settings", environ: Mapping[str, str], *, create: bool = False) -> str | None:
+    """The local server's API secret: the one given (PREFECT_SERVER_API_AUTH_STRING or PREFECT_API_AUTH_STRING),
+    else the one in the data dir; with `create` (regie up) a new one is made there when there is none."""
+    given = environ.get("PREFECT_SERVER_API_AUTH_STRING") or environ.get("PREFECT_API_AUTH_STRING")
+    if given:
+        return given
+    path = api_auth_file(settings)
+    if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two `regie up` at once make one secret; 0600 from the first byte on.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return api_auth(settings, environ)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(f"regie:{secrets.token_urlsafe(32)}\n")
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # a copy or an editor may have opened it up: the secret is the whole lock
+    secret = path.read_text(encoding="utf-8").strip()
+    if not secret:
+        raise ValueError(f"{path} is empty: remove it, and `regie up` makes a new secret")
+    return secret
+
+
+def prefect_environment(settings: "Settings", environ: dict[str, str] | None = None, *,
+                        create_auth: bool = False) -> dict[str, str]:
+    """The Prefect settings Regie runs with; values already in `environ` win (except the server's port).
+
+    For the local server this includes its API secret (`api_auth`), for the server and the clients
+    alike; a server named by PREFECT_API_URL gets only what the environment gives (PREFECT_API_AUTH_STRING).
+    """
     environ = os.environ if environ is None else environ
     wanted = {
         "PREFECT_HOME": str(settings.prefect_home),
@@ -62,6 +109,10 @@ def prefect_environment(settings: "Settings", environ: dict[str, str] | None = N
     # The port is Regie's to choose (REGIE_PORT); `--port` would leave the UI calling 4200.
     env["PREFECT_SERVER_API_HOST"] = "127.0.0.1"
     env["PREFECT_SERVER_API_PORT"] = str(settings.port)
+    if not uses_external_server(environ):
+        secret = api_auth(settings, environ, create=create_auth)
+        if secret:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = env["PREFECT_API_AUTH_STRING"] = secret
     return env
 
 
@@ -168,16 +219,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         os.environ.setdefault("REGIE_NOTIFIER", "log")
     settings = get_settings(**({"port": args.port} if args.port else {}))
     external = uses_external_server()
-    env = prefect_environment(settings)
+    env = prefect_environment(settings, create_auth=not external)
     api_url = env["PREFECT_API_URL"]  # the one PREFECT_API_URL names, else the local server's
     if not external:
         for line in stop_left_behind(settings):
             print(line, file=sys.stderr, flush=True)
         if port_in_use(settings.port):
             what = "een Prefect-server die" if health_ok(api_url) else "een ander proces dat"
-            print(f"regie up: poort {settings.port} is bezet door {what} niet door regie up voor "
-                  f"{settings.data_dir} is gestart; kies een vrije poort met REGIE_PORT of --port", file=sys.stderr)
-            return 1
+            return refuse("regie up", f"poort {settings.port} is bezet door {what} niet door regie up voor "
+                                      f"{settings.data_dir} is gestart; kies een vrije poort met REGIE_PORT of --port")
     os.environ.update(env)  # before Prefect is imported, below
     server = None if external else start_server(settings.prefect_home, env)
     if server is not None:
@@ -185,7 +235,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         wait_healthy(api_url, server)
         with portal_process.beside(settings):  # the partner page on REGIE_PORTAL_PORT
-            return _serve(settings, api_url, demo=args.demo, sweep=not args.no_sweep)
+            return _serve(settings, api_url, demo=args.demo, sweep=not args.no_sweep, external=external)
     except KeyboardInterrupt:
         return 130
     except (RuntimeError, TimeoutError) as exc:
@@ -199,7 +249,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             print("stopped", flush=True)
 
 
-def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool) -> int:
+def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool, external: bool) -> int:
     import asyncio
 
     from app.bootstrap import bootstrap, use
@@ -215,8 +265,9 @@ def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool) -> in
             print(asyncio.run(load_demo(rt)), flush=True)
     ui = api_url.removesuffix("/api")
     every = f"every {SWEEP_EVERY.total_seconds():.0f} s" if sweep else "off"
-    print(f"Regie is up.\n  Prefect UI: {ui}\n  API:        {api_url}\n  data:       {settings.data_dir}\n"
-          f"  timer sweep: {every}\nCtrl-C stops everything.", flush=True)
+    login = "PREFECT_API_AUTH_STRING of that server" if external else f"the line in {api_auth_file(settings)}"
+    print(f"Regie is up.\n  Prefect UI: {ui}\n  log in with: {login}\n  API:        {api_url}\n"
+          f"  data:       {settings.data_dir}\n  timer sweep: {every}\nCtrl-C stops everything.", flush=True)
     serve_all(SWEEP_EVERY if sweep else None)
     return 0
 
@@ -225,6 +276,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `regie up` to the `regie` parser."""
     p = sub.add_parser("up", help="start a local Prefect server and serve every Regie deployment")
     p.add_argument("--demo", action="store_true", help="also load demo cases (made-up people, backdated)")
-    p.add_argument("--port", type=int, help="port of the local server (default: REGIE_PORT, 4200)")
+    p.add_argument("--port", type=port, help="port of the local server (default: REGIE_PORT, 4200)")
     p.add_argument("--no-sweep", action="store_true", help="do not schedule the timer sweep")
     p.set_defaults(func=cmd_up)

@@ -57,13 +57,25 @@ warning, or accepted (a date that always precedes the case, such as the residenc
 
 
 class DataField(Frozen):
-    """A case-data field: its type and privacy category."""
+    """A case-data field: its type and privacy category.
+
+    Free text is personal unless declared otherwise: a `text` field without `privacy:` is identifying.
+    A text field declared `process` holds a code (`kr-017`, a partner id), never prose; the case service
+    refuses prose there, since process data appears in the Prefect UI, artifacts and messages.
+    """
 
     type: FieldType
     privacy: Privacy
     values: list[str] | None = None
     description: str = ""
     before_start: BeforeStart = Field(default="refuse", description="a date field's value before the case started")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _free_text_is_personal(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "privacy" not in data and data.get("type") == FieldType.text.value:
+            return {**data, "privacy": Privacy.identifying.value}
+        return data
 
     @model_validator(mode="after")
     def _enum_values(self) -> "DataField":

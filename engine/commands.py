@@ -40,6 +40,9 @@ class FormFieldSpec(BaseModel):
     required: bool
     label: str = ""
     values: list[str] | None = None
+    privacy: str = "process"
+    """the field's privacy category: the Prefect inbox shows only fields whose data may leave the case
+    store; the others (optional, personal) are entered with `regie case complete`"""
 
 
 class OpenUserTask(_Command):

@@ -124,6 +124,8 @@ def read_yaml(path: Path, label: str) -> tuple[Any, dict[tuple, int]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DefinitionError([Problem(label, "-", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise DefinitionError([Problem(label, "-", "cannot read: not UTF-8 text")]) from None
     try:
         node = yaml.compose(text, Loader=RegieLoader)
         data = load_yaml(text)
@@ -132,6 +134,10 @@ def read_yaml(path: Path, label: str) -> tuple[Any, dict[tuple, int]]:
         line = mark.line + 1 if mark else None
         what = f"YAML syntax: {exc.problem or exc.context}"
         raise DefinitionError([Problem(label, "-", what, line)]) from None
+    except yaml.YAMLError as exc:  # e.g. a control character the reader refuses (a ReaderError has no mark)
+        raise DefinitionError([Problem(label, "-", f"YAML: {str(exc).splitlines()[0]}")]) from None
+    except RecursionError:
+        raise DefinitionError([Problem(label, "-", "YAML nested too deeply to read")]) from None
     lines: dict[tuple, int] = {}
     _walk(node, (), lines)
     return data, lines

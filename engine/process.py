@@ -75,7 +75,8 @@ class Process:
         for item in task.form:
             data = self.data_fields[item.field]
             specs.append(FormFieldSpec(name=item.field, type=data.type.value, required=item.required,
-                                       label=item.label or item.field, values=data.values))
+                                       label=item.label or item.field, values=data.values,
+                                       privacy=data.privacy.value))
         return specs
 
     def is_join(self, definition_ref: str, element: Any) -> bool:

@@ -120,6 +120,8 @@ def load_scenario(path: Path) -> Scenario:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise DefinitionError([Problem(label, "-", f"YAML syntax: {exc.problem}", mark.line + 1 if mark else None)])
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:  # control characters, not UTF-8, too deep
+        raise DefinitionError([Problem(label, "-", f"cannot read: {type(exc).__name__}")]) from None
     except OSError as exc:
         raise DefinitionError([Problem(label, "-", f"cannot read: {exc.strerror}")]) from None
     try:

@@ -217,9 +217,12 @@ class _DefinitionCheck(References):
         for field in task.form:
             self.check_field(task.id, field.field, path)
             declared = self.fields.get(field.field)
-            if declared is not None and not declared.privacy.may_leave_case_store:
-                self.add(task.id, f"form field '{field.field}' is {declared.privacy.value} data: forms are shown "
-                                  f"and kept in the Prefect UI; record it in the case store instead", path)
+            if declared is not None and not declared.privacy.may_leave_case_store and field.required:
+                # The Prefect inbox leaves personal fields off its form (it keeps what is submitted), so it
+                # could never complete the step: such a field is optional, entered with `regie case complete`.
+                self.add(task.id, f"form field '{field.field}' is {declared.privacy.value} data: the Prefect inbox "
+                                  f"leaves it off (Prefect keeps what a form submits), so it must be optional "
+                                  f"(required: false) and is entered with `regie case complete`", path)
             if declared is not None and declared.type.value == "duration":
                 self.add(task.id, f"form field '{field.field}' is a duration: the inbox form has no input for "
                                   f"it; let the message that brings the decision carry it", path)

@@ -6,50 +6,78 @@ municipality and phase, then deliver the outbox (inbox runs, events, notices) at
 
 Everything in a request is stored by Prefect in the clear: case reference and process data only.
 Personal data is entered with `regie case start --personal ...`, which never goes through Prefect.
+So every text field of these forms has a shape a name, BSN, V-number or e-mail address cannot have
+(`integrations.safe_text`), and the Prefect server refuses a request that does not fit before it
+stores anything (the deployments enforce their parameter schema): a case reference, identifiers,
+an operator id, and case data as identifiers with yes/no, whole numbers, dates and codes as values.
+Free text is personal, and is entered with the `regie case` commands.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.inputs import (
+    MAX_FIELDS,
+    MAX_WHOLE_NUMBER,
+    Actor,
+    CaseRef,
+    Code,
+    DefinitionRef,
+    FormDate,
+    Identifier,
+    NewCaseRef,
+    StepRef,
+)
 from tasks.cases import complete_case_step, deliver_case_message, deliver_outbox, run_name, start_case, tag_run
+
+FormValue = bool | Annotated[int, Field(ge=-MAX_WHOLE_NUMBER, le=MAX_WHOLE_NUMBER)] | Code | None
+"""A value of case data in a form: yes/no, a whole number, or a code (which includes an ISO date)."""
+
+
+def _data(description: str) -> Any:
+    # additionalProperties false: keys that are no identifier are refused, not just left unchecked.
+    return Field(default_factory=dict, description=description, max_length=MAX_FIELDS,
+                 json_schema_extra={"additionalProperties": False})
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    case_ref: str = Field(description="pseudonymous case reference, e.g. RMD-2026-0042", min_length=1)
-    actor: str = Field("prefect-ui", description="who does this (operator id)")
+    case_ref: CaseRef = Field(description="pseudonymous case reference, e.g. RMD-2026-0042")
+    actor: Actor = Field("prefect-ui", description="who does this (operator id, one word)")
 
 
 class StartTrajectory(_Request):
     """Start a trajectory for a case reference."""
 
-    definition: str = Field(description="process definition: `id` (newest version) or `id@version`")
-    municipality: str = Field(description="the municipality that runs the case, e.g. rotterdam")
-    start_message: str | None = Field(None, description="life event that starts it, e.g. koppeling")
-    data: dict[str, Any] = Field(default_factory=dict, description="process data only (no names, BSN, health)")
-    occurred_on: date | None = Field(None, description="when the life event happened (default: today)")
+    case_ref: NewCaseRef = Field(description="pseudonymous case reference, e.g. RMD-2026-0042 (never a BSN, "
+                                             "V-number or name)")
+    definition: DefinitionRef = Field(description="process definition: `id` (newest version) or `id@version`")
+    municipality: Identifier = Field(description="the municipality that runs the case, e.g. tilburg")
+    start_message: Identifier | None = Field(None, description="life event that starts it, e.g. koppeling")
+    data: dict[Identifier, FormValue] = _data("process data only (no names, BSN, health): codes, not free text")
+    occurred_on: FormDate | None = Field(None, description="when the life event happened (default: today)")
 
 
 class CompleteStep(_Request):
     """Complete an open step of a case with its form data."""
 
-    step: str = Field(description="step (element id), or task id when several of the step are open")
-    data: dict[str, Any] = Field(default_factory=dict, description="the step's form fields")
-    expected_version: int | None = Field(None, description="the case version you saw; refused if it changed")
+    step: StepRef = Field(description="step (element id), or task id when several of the step are open")
+    data: dict[Identifier, FormValue] = _data("the step's form fields (process data: codes, not free text)")
+    expected_version: int | None = Field(None, ge=1, le=2**31 - 1,
+                                         description="the case version you saw; refused if it changed")
 
 
 class DeliverMessage(_Request):
     """Deliver a life event or signal (e.g. huisvesting) to a case."""
 
-    message: str = Field(description="message name from the catalogue, e.g. huisvesting")
-    data: dict[str, Any] = Field(default_factory=dict, description="the message's process data")
-    occurred_on: date | None = Field(None, description="when it happened (default: today)")
+    message: Identifier = Field(description="message name from the catalogue, e.g. huisvesting")
+    data: dict[Identifier, FormValue] = _data("the message's process data (codes, not free text)")
+    occurred_on: FormDate | None = Field(None, description="when it happened (default: today)")
 
 
 @flow(name="start-trajectory", flow_run_name=run_name("start"), log_prints=False)

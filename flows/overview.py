@@ -9,11 +9,13 @@ variable; a first run publishes every timeline. Parameters are flags and case re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
+from pydantic import Field
 
 from app.bootstrap import current
+from app.inputs import CaseRef
 from app.overview.runs import changed_cases, municipalities, read_clock
 from tasks.artifacts import (
     publish_case_timeline,
@@ -27,7 +29,8 @@ from tasks.artifacts import (
 
 
 @flow(name="publish-overview", flow_run_name="overview")
-async def publish_overview(all_timelines: bool = False, radar_days: int = 14) -> dict[str, Any]:
+async def publish_overview(all_timelines: bool = False, radar_days: Annotated[int, Field(ge=0, le=366)] = 14
+                           ) -> dict[str, Any]:
     """Publish caseload, deadline radar and KPIs per municipality, and the timelines of changed cases."""
     service = current().service
     started, today = read_clock(service)  # read once: every artifact of this run has the same `today`
@@ -47,7 +50,7 @@ async def publish_overview(all_timelines: bool = False, radar_days: int = 14) ->
 
 
 @flow(name="publish-case-timeline", flow_run_name="timeline {case_ref}")
-async def publish_case_timeline_flow(case_ref: str) -> str:
+async def publish_case_timeline_flow(case_ref: CaseRef) -> str:
     """Publish the timeline of one case (`case-<ref>`); returns the artifact key."""
     _, today = read_clock(current().service)
     return publish_case_timeline(case_ref, today)

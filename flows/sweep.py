@@ -11,9 +11,10 @@ stays down).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from prefect import flow
+from pydantic import Field
 
 from app.clock import utc_now
 from tasks.cases import deliver_outbox, publish_sweep_summary, sweep_timers
@@ -25,7 +26,8 @@ def _sweep_name() -> str:
 
 
 @flow(name="fire-due-timers", flow_run_name=_sweep_name)
-async def fire_due_timers(batch_size: int | None = None, limit: int | None = None) -> dict[str, Any]:
+async def fire_due_timers(batch_size: Annotated[int, Field(ge=1, le=10_000)] | None = None,
+                          limit: Annotated[int, Field(ge=1)] | None = None) -> dict[str, Any]:
     """Fire every due timer of every case once; deliver what that causes."""
     report = sweep_timers(batch_size=batch_size, limit=limit)
     drained = await deliver_outbox()
@@ -39,7 +41,7 @@ async def fire_due_timers(batch_size: int | None = None, limit: int | None = Non
 
 
 @flow(name="deliver-notifications", flow_run_name="deliver outbox")
-async def deliver_notifications(batch: int = 500) -> dict[str, Any]:
+async def deliver_notifications(batch: Annotated[int, Field(ge=1, le=10_000)] = 500) -> dict[str, Any]:
     """Deliver every pending outbox command: inbox runs, case events, notices."""
     drained = await deliver_outbox(batch=batch)
     drained.raise_for_failures()

@@ -8,6 +8,13 @@ the form; the server validates what the operator submits against the schema, sto
 `-response` key and schedules the run ("Resuming"). Only then does a runner execute the flow
 (flows/user_task.py), which reads the response and completes the step.
 
+What an operator types into the form is stored by Prefect (as the run's input) and shown to everyone
+with UI access: the form carries process data only. A text field takes a code (`kr-017`), never prose,
+and the Prefect server refuses anything else before it stores it (the form's JSON Schema `pattern`).
+A personal field of a step (free text such as a note about the person: optional, by the validator's
+rule) is left off the form; the description says to enter it with `regie case complete`. The run's
+parameters (`InboxTask`) have the same shapes, so "Run" with typed parameters cannot store a name either.
+
 Creating runs uses Prefect's bulk endpoint (100 runs per request); the two inputs of each run are
 written concurrently. Everything here is idempotent: a run is keyed by case and task, an input that
 exists already is left as it is, and closing a closed run does nothing.
@@ -19,8 +26,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pydantic
@@ -37,8 +43,10 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_base_key
 from prefect.states import Cancelled, Completed, Suspended, to_state_create
 
+from engine.catalog import Privacy
 from engine.commands import FormFieldSpec, OpenUserTask
 from integrations import labels
+from integrations.safe_text import MAX_WHOLE_NUMBER, CaseRef, Code, FormDate, Identifier, StepRef
 
 FLOW_NAME = "user-task"
 PAUSE_KEY = "regie-inbox"
@@ -58,13 +66,13 @@ class InboxTask(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
 
-    case_ref: str = pydantic.Field(description="pseudonymous case reference")
-    task_id: str = pydantic.Field(description="the open task (unique within the case)")
-    step: str = pydantic.Field(description="the user task's element id")
-    role: str = pydantic.Field(description="who should do it")
-    municipality: str
-    phase: str | None = None
-    due_on: date | None = pydantic.Field(default=None, description="deadline")
+    case_ref: CaseRef = pydantic.Field(description="pseudonymous case reference")
+    task_id: StepRef = pydantic.Field(description="the open task (unique within the case)")
+    step: Identifier = pydantic.Field(description="the user task's element id")
+    role: Identifier = pydantic.Field(description="who should do it")
+    municipality: Identifier
+    phase: Identifier | None = None
+    due_on: FormDate | None = pydantic.Field(default=None, description="deadline")
 
 
 @dataclass(frozen=True)
@@ -87,13 +95,22 @@ class InboxEntry:
 
 # --- the form ------------------------------------------------------------------------------------
 
-_TYPES: dict[str, Any] = {"text": str, "int": int, "bool": bool, "date": date}
+_TYPES: dict[str, Any] = {"text": Code, "bool": bool, "date": FormDate,
+                          "int": Annotated[int, pydantic.Field(ge=-MAX_WHOLE_NUMBER, le=MAX_WHOLE_NUMBER)]}
+
+
+def on_prefect_form(spec: FormFieldSpec) -> bool:
+    """Whether a form field's data may be typed into Prefect (process data), or is personal."""
+    return Privacy(spec.privacy).may_leave_case_store
 
 
 def form_model(fields: Sequence[FormFieldSpec]) -> type[pydantic.BaseModel]:
-    """A pydantic model of a step's form: one field per form field, optional ones may stay empty."""
+    """A pydantic model of a step's form as Prefect shows it: one field per form field of process data
+    (text as a code), optional ones may stay empty; personal fields are not on it."""
     definitions: dict[str, Any] = {}
     for spec in fields:
+        if not on_prefect_form(spec):
+            continue
         kind = Literal[tuple(spec.values)] if spec.type == "enum" and spec.values else _TYPES[spec.type]
         title = spec.label or spec.name
         if spec.required:
@@ -119,8 +136,14 @@ def description(entry: InboxEntry) -> str:
             ("Fase", task.phase or "-"), ("Gemeente", task.municipality)]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     # The dialog's button says Submit (the run page's button says Resume).
-    ending = "Vul het formulier in en kies **Submit** om de stap af te ronden." if entry.form else \
-        "Kies **Submit** om de stap af te ronden."
+    ending = "Vul het formulier in en kies **Submit** om de stap af te ronden." \
+        if any(on_prefect_form(f) for f in entry.form) else "Kies **Submit** om de stap af te ronden."
+    personal = [f for f in entry.form if not on_prefect_form(f)]
+    if personal:
+        names = ", ".join(f"{f.label or f.name} (`{f.name}`)" for f in personal)
+        ending += (f"\n\nPersoonsgegevens horen niet in Prefect: {names} vult u in met "
+                   f"`regie case complete {task.case_ref} {task.task_id} --data {personal[0].name}=...` "
+                   "(dan rondt u de stap daar af, in plaats van hier).")
     return f"### {entry.name}\n\n| | |\n|---|---|\n{table}\n\n**Wat u moet doen:** {entry.instructions}\n\n{ending}\n"
 
 

@@ -20,6 +20,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
+
+from store.errors import ValueRefused
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "regie_alembic_version"
@@ -79,11 +82,18 @@ def _sqlite_engine(url: Any, **engine_kwargs: Any) -> Engine:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction that writes: committed when the block ends, rolled back entirely if it raises."""
-    with engine.connect() as connection:
-        connection = connection.execution_options(**{_WRITE: True})
-        with connection.begin():
-            yield connection
+    """One transaction that writes: committed when the block ends, rolled back entirely if it raises.
+
+    A value the database refuses (`DataError`: too long, a NUL byte, out of range) is `ValueRefused`."""
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                yield connection
+    except DataError as exc:
+        # Only the driver's own first line: SQLAlchemy's text would repeat the statement's values.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise ValueRefused(f"de database weigert een waarde ({reason}); niets is opgeslagen") from None
 
 
 def alembic_config() -> Config:

@@ -39,6 +39,14 @@ class UnknownDefinition(StoreError, LookupError):
     """The definition or municipality profile a case needs is not in the loaded library."""
 
 
+class ValueRefused(StoreError, ValueError):
+    """The database refused a value (too long for its column, a NUL byte, a number out of range).
+
+    The case service checks what it takes before the database sees it; this is the last line, so a
+    value that slipped through is still one line and nothing is written. The message names the
+    database's reason, never the value."""
+
+
 class CommandNotFound(StoreError, LookupError):
     """No outbox command with this key."""
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from store.errors import CaseNotFound
 from store.models import CaseRecord, HistoryRecord, PersonalRecord
-from store.writes import cases, tasks
+from store.writes import cases, personal, tasks
 
 
 def load_case(engine: Engine, case_ref: str) -> CaseRecord | None:
@@ -135,6 +135,22 @@ def case_exists(engine: Engine, case_ref: str) -> bool:
     """Whether a case with this reference exists."""
     with engine.connect() as conn:
         return conn.execute(select(cases.c.case_ref).where(cases.c.case_ref == case_ref)).first() is not None
+
+
+def people_of(engine: Engine, case_refs: Iterable[str], key: str) -> dict[str, Any]:
+    """For the references that exist: the personal value `key` of each case (None where it has none).
+
+    The COA import reads the V-number behind a reference this way, to tell "imported before" from
+    "another person with the same reference" (a collision)."""
+    refs = sorted(set(case_refs))
+    found: dict[str, Any] = {}
+    value = personal.c.data[key].as_string()
+    with engine.connect() as conn:
+        for start in range(0, len(refs), 500):  # keep IN lists well below SQLite's parameter limit
+            stmt = select(cases.c.case_ref, value).outerjoin(personal, personal.c.case_ref == cases.c.case_ref) \
+                .where(cases.c.case_ref.in_(refs[start:start + 500]))
+            found.update({ref: v for ref, v in conn.execute(stmt)})
+    return found
 
 
 def routing_facts(engine: Engine, case_ref: str) -> tuple[str | None, dict[str, Any]] | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, select, update
@@ -24,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from engine.commands import NotifyRole
 from engine.interpreter import Transition
 from engine.state import CaseState, OpenTask
+from store.bulk import insert_many
 from store.models import CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord, Serialized, TaskRecord
 
 cases: Table = CaseRecord.__table__  # type: ignore[assignment]
@@ -61,10 +61,23 @@ class CaseChange:
     def after(self) -> CaseState:
         return self.transition.state
 
-    @cached_property
     def state_json(self) -> str:
-        """The new state as JSON text (made once: the sweep makes it while it can still set the case aside)."""
-        return self.after.model_dump_json()
+        """The new state as JSON text, made once (the sweep makes it while it can still set the case aside)."""
+        made = self.__dict__.get("_state_json")
+        if made is None:
+            made = self.after.model_dump_json()
+            object.__setattr__(self, "_state_json", made)  # a cache on a frozen dataclass
+        return made
+
+    def command_rows(self) -> list[tuple[str, str, str]]:
+        """Each command as the outbox keeps it: key, type and JSON."""
+        return [(c.key, c.type, c.model_dump_json()) for c in self.transition.commands]
+
+    def stamp(self, text: str) -> str:
+        """A text of the outcome (a history line's ref or detail) as this case has it; here: as it is.
+
+        A change computed once for many alike new cases (`app.stamping`) puts each case's reference in."""
+        return text
 
 
 STUCK = "stuck"
@@ -89,19 +102,33 @@ class SetAside:
 
 def insert_case(conn: Connection, change: CaseChange, personal_data: dict[str, Any] | None) -> bool:
     """Insert a new case with its effects; False (and nothing written) when the reference is taken."""
-    state = change.after
-    row = {
-        "case_ref": change.case_ref, "municipality": change.municipality, "definition": change.definition,
-        "profile": change.profile, "status": state.status, "phase": state.phase,
-        "state": Serialized(change.state_json), "version": change.version,
-        "next_due_at": state.next_due_at(), "created_at": change.now, "updated_at": change.now,
-    }
-    if _insert_ignoring_duplicates(conn, cases, [row], "case_ref") == 0:
-        return False
-    if personal_data:
-        conn.execute(insert(personal), {"case_ref": change.case_ref, "data": personal_data, "updated_at": change.now})
-    write_effects(conn, [change])
-    return True
+    return bool(insert_cases(conn, [change], {change.case_ref: personal_data} if personal_data else {}))
+
+
+def insert_cases(conn: Connection, changes: list[CaseChange], personal_data: dict[str, dict[str, Any]]) -> set[str]:
+    """Insert new cases with their personal data and effects, a statement per table; returns the references
+    inserted. A reference that is taken already (also by a concurrent insert) is skipped, with its effects.
+
+    Rows go in in order of reference, so two transactions inserting overlapping sets wait for each other
+    instead of deadlocking.
+    """
+    changes = sorted(changes, key=lambda c: c.case_ref)
+    rows = [{
+        "case_ref": c.case_ref, "municipality": c.municipality, "definition": c.definition,
+        "profile": c.profile, "status": c.after.status, "phase": c.after.phase,
+        "state": Serialized(c.state_json()), "version": c.version,
+        "next_due_at": c.after.next_due_at(), "created_at": c.now, "updated_at": c.now,
+    } for c in changes]
+    if not rows:
+        return set()
+    inserted = set(_inserted(conn, cases, rows, "case_ref"))
+    mine = [c for c in changes if c.case_ref in inserted]
+    people = [{"case_ref": c.case_ref, "data": personal_data[c.case_ref], "updated_at": c.now}
+              for c in mine if personal_data.get(c.case_ref)]
+    if people:
+        conn.execute(insert(personal), people)
+    write_effects(conn, mine)
+    return inserted
 
 
 _NOT_STUCK = cases.c.stuck_at.is_(None)
@@ -126,7 +153,7 @@ def update_cases(conn: Connection, changes: list[CaseChange]) -> int:
 
 def _case_values(c: CaseChange) -> dict[str, Any]:
     return {"b_case_ref": c.case_ref, "b_based_on": c.based_on, "b_version": c.version,
-            "b_state": Serialized(c.state_json), "b_status": c.after.status, "b_phase": c.after.phase,
+            "b_state": Serialized(c.state_json()), "b_status": c.after.status, "b_phase": c.after.phase,
             "b_next_due_at": c.after.next_due_at(), "b_updated_at": c.now}
 
 
@@ -155,7 +182,7 @@ def release(conn: Connection, change: CaseChange) -> bool:
     """Write a retried stuck case that could be advanced: no longer stuck; False if it was not (or changed)."""
     c = cases.c
     stmt = update(cases).where(c.case_ref == change.case_ref, c.version == change.based_on, c.stuck_at.is_not(None)) \
-        .values(state=Serialized(change.state_json), version=change.version, status=change.after.status,
+        .values(state=Serialized(change.state_json()), version=change.version, status=change.after.status,
                 phase=change.after.phase, next_due_at=change.after.next_due_at(), updated_at=change.now,
                 stuck_at=None, stuck_reason=None)
     if conn.execute(stmt).rowcount != 1:
@@ -178,8 +205,7 @@ def write_effects(conn: Connection, changes: list[CaseChange]) -> int:
     for change in changes:
         history_rows.extend(_history_rows(change))
         _task_changes(change, new_tasks, changed_tasks, gone_tasks)
-    if history_rows:
-        conn.execute(insert(history), history_rows)
+    insert_many(conn, history, history_rows)
     queued = queue_commands(conn, changes)
     if gone_tasks:
         conn.execute(delete(tasks).where(tasks.c.case_ref == bindparam("b_case_ref"),
@@ -189,8 +215,7 @@ def write_effects(conn: Connection, changes: list[CaseChange]) -> int:
                                          tasks.c.task_id == bindparam("b_task_id"))
                      .values(role=bindparam("b_role"), due_on=bindparam("b_due_on"),
                              missed=bindparam("b_missed")), changed_tasks)
-    if new_tasks:
-        conn.execute(insert(tasks), new_tasks)
+    insert_many(conn, tasks, new_tasks)
     return queued
 
 
@@ -200,11 +225,10 @@ def queue_commands(conn: Connection, changes: list[CaseChange]) -> int:
     A key that is already queued is the same command again: the first row stays, nothing is added.
     """
     rows = [{
-        "case_ref": change.case_ref, "key": command.key, "type": command.type,
-        "payload": Serialized(command.model_dump_json()), "created_at": change.now, "attempts": 0,
-    } for change in changes for command in change.transition.commands]
-    if rows:
-        _insert_ignoring_duplicates(conn, outbox, rows, "key")
+        "case_ref": change.case_ref, "key": key, "type": kind, "payload": Serialized(payload),
+        "created_at": change.now, "attempts": 0,
+    } for change in changes for key, kind, payload in change.command_rows()]
+    insert_many(conn, outbox, rows, ignore_conflicts_on="key")  # no RETURNING: nobody needs to know which were new
     return len(rows)
 
 
@@ -216,9 +240,9 @@ def _history_rows(change: CaseChange) -> list[dict[str, Any]]:
         # Every change leaves a trace, even one the engine had nothing to say about.
         return [{**base, "at": change.now, "kind": change.event, "ref": "", "detail": "no change", "element": None,
                  "clock": None, "due_on": None, "verdict": None}]
-    return [{**base, "at": h.at, "kind": h.kind, "ref": h.ref[:100], "detail": h.detail[:500],
-             "element": h.element, "clock": h.clock, "due_on": h.due_on, "verdict": h.verdict}
-            for h in happened]
+    return [{**base, "at": h.at, "kind": h.kind, "ref": change.stamp(h.ref)[:100],
+             "detail": change.stamp(h.detail)[:500], "element": h.element, "clock": h.clock, "due_on": h.due_on,
+             "verdict": h.verdict} for h in happened]
 
 
 def append_note(conn: Connection, case_ref: str, *, kind: str, ref: str, detail: str, actor: str, at: datetime,
@@ -255,11 +279,16 @@ def _task_row(change: CaseChange, task: OpenTask, definition: str) -> dict[str, 
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]], column: str) -> int:
-    """INSERT ... ON CONFLICT (column) DO NOTHING; returns the number of rows inserted.
+    """INSERT ... ON CONFLICT (column) DO NOTHING; returns the number of rows inserted."""
+    return len(_inserted(conn, table, rows, column))
+
+
+def _inserted(conn: Connection, table: Table, rows: list[dict[str, Any]], column: str) -> list[Any]:
+    """INSERT ... ON CONFLICT (column) DO NOTHING; the `column` values of the rows inserted.
 
     Counted with RETURNING, not `rowcount`: psycopg reports -1 for an executemany with ON CONFLICT.
     """
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).on_conflict_do_nothing(index_elements=[column]) \
         .returning(table.c[column])
-    return len(conn.execute(statement, rows).all())
+    return list(conn.execute(statement, rows).scalars())

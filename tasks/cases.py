@@ -51,7 +51,7 @@ def start_case(*, case_ref: str, definition: str, municipality: str, start_messa
                data: dict[str, Any], occurred_on: date | None, actor: str) -> CaseView:
     """Start a trajectory (no personal data: that is entered with `regie case start --personal`)."""
     service = current().service
-    refuse_private_data(data, service.library.process(definition).data_fields, f"start of {case_ref}")
+    refuse_private_data(data, service.process_for(definition, None).data_fields, f"start of {case_ref}")
     view = service.start_trajectory(case_ref=case_ref, definition=definition, municipality=municipality,
                                     start_message=start_message, data=data, occurred_on=occurred_on, actor=actor)
     get_run_logger().info("case %s runs %s, version %s, phase %s", view.case_ref, view.definition, view.version,

@@ -55,3 +55,12 @@ def test_the_inbox_deployment_has_the_name_delivery_looks_for():
     flow_name, deployment = INBOX_DEPLOYMENT.split("/")
     assert declared_in_prefect_yaml()[deployment]["entrypoint"] == "flows/user_task.py:user_task"
     assert flow_name == "user-task"
+
+
+def test_every_deployment_enforces_its_parameter_schema_so_the_server_refuses_what_does_not_fit():
+    data = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    assert all(d["enforce_parameter_schema"] is True for d in data["deployments"])
+
+    from flows.serve import deployments
+
+    assert all(d.enforce_parameter_schema for d in deployments())

@@ -1,7 +1,8 @@
 """The operators' inbox in a real browser: `regie up --demo` as the README starts it, headless Chromium.
 
-An operator opens a suspended inbox run, fills in its form and resumes it; the case's next task
-appears in the inbox, and the coordinators' caseload artifact shows the change. Screenshots of the run
+An operator logs in (the Prefect API is closed: the UI asks for the secret `regie up` keeps in the data
+dir), opens a suspended inbox run, fills in its form and resumes it; the case's next task appears in
+the inbox, and the coordinators' caseload artifact shows the change. Screenshots of the run
 go to docs/img/ when REGIE_SCREENSHOTS is set (they illustrate docs/operators.md and
 docs/coordinators.md).
 
@@ -11,6 +12,7 @@ says so and skips where they are missing. No browser is downloaded.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
@@ -93,12 +95,29 @@ def choose_first_option(page, modal, attempts: int = 5) -> None:
             return
 
 
-def run_deployment(ui: str, name: str) -> None:
+def secret(data_dir: Path) -> str:
+    """The API secret `regie up` made (what an operator types on the UI's login page)."""
+    return (data_dir / "prefect-api-auth").read_text(encoding="utf-8").strip()
+
+
+def run_deployment(ui: str, name: str, data_dir: Path) -> None:
     """Ask the Prefect API for a run of a deployment now; the served runner picks it up."""
     import httpx
 
-    deployment = httpx.get(f"{ui}/api/deployments/name/{name}", timeout=30).raise_for_status().json()
-    httpx.post(f"{ui}/api/deployments/{deployment['id']}/create_flow_run", json={}, timeout=30).raise_for_status()
+    auth = {"Authorization": "Basic " + base64.b64encode(secret(data_dir).encode()).decode()}
+    deployment = httpx.get(f"{ui}/api/deployments/name/{name}", headers=auth, timeout=30).raise_for_status().json()
+    httpx.post(f"{ui}/api/deployments/{deployment['id']}/create_flow_run", json={}, headers=auth,
+               timeout=30).raise_for_status()
+
+
+def log_in(page, ui: str, data_dir: Path) -> None:
+    """The UI's login page: the secret in the password field, then Login."""
+    page.goto(f"{ui}/runs", wait_until="networkidle")
+    field = page.locator("input[type=password]")
+    field.wait_for(timeout=30_000)
+    field.fill(secret(data_dir))
+    page.get_by_role("button", name="Login").click()
+    page.wait_for_load_state("networkidle")
 
 
 def open_now(data_dir: Path) -> tuple[int, int]:
@@ -116,6 +135,7 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        log_in(page, regie_up, data_dir)
         reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · driegesprek", timeout=60)
         shot(page, "inbox")
 
@@ -135,7 +155,7 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
         shot(page, "inbox-next-task")
 
         # Refresh the overview now rather than at its 15-minute schedule (a coordinator's "Quick run").
-        run_deployment(regie_up, "publish-overview/publish-overview")
+        run_deployment(regie_up, "publish-overview/publish-overview", data_dir)
         cases, tasks = open_now(data_dir)
         reload_until(page, f"{regie_up}/artifacts/key/caseload-tilburg",
                      f"Caseload tilburg: {cases} open zaken", timeout=120)

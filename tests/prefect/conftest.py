@@ -19,6 +19,8 @@ from tests.store.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "process_definitions" / "catalog.yaml"
+TEST_MUNICIPALITIES = ("rotterdam", "schiedam", "utrecht")
+"""Municipalities without a profile the tests' cases run in (`REGIE_MUNICIPALITIES`)."""
 
 # Quiet and offline, before Prefect is imported by anything below.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -66,7 +68,7 @@ def rt(tmp_path: Path, definitions_dir: Path, clock: FakeClock):
 
     # The Prefect side is under test here, not delivery to partners: notices are logged and recorded.
     settings = get_settings(data_dir=tmp_path / "data", definitions_dir=definitions_dir, database_url="",
-                            notifier="log")
+                            municipalities=list(TEST_MUNICIPALITIES), notifier="log")
     runtime = bootstrap(settings, clock=clock)
     with use(runtime):
         yield runtime

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from collections.abc import Iterator
 
 import pytest
 
-from cli import case_cmd
 from cli.case_cmd import parse_pairs
+from cli.main import main
 
 
 def regie(*argv: str) -> int:
-    """Run `regie case ...` in this process (parser built from the command module itself)."""
-    parser = argparse.ArgumentParser(prog="regie")
-    case_cmd.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    """Run `regie case ...` in this process, as the `regie` command does."""
+    return main(list(argv))
 
 
 @pytest.fixture
@@ -27,6 +23,7 @@ def regie_env(tmp_path, definitions_dir, monkeypatch) -> Iterator[None]:
     before = dict(os.environ)
     monkeypatch.setenv("REGIE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REGIE_DEFINITIONS_DIR", str(definitions_dir))
+    monkeypatch.setenv("REGIE_MUNICIPALITIES", "utrecht")
     monkeypatch.delenv("REGIE_DATABASE_URL", raising=False)
     yield
     for key in set(os.environ) - set(before):
@@ -37,7 +34,7 @@ def test_key_value_pairs_are_json_where_they_can_be_and_text_otherwise():
     assert parse_pairs(["b1_haalbaar=true", "aantal=3", "scenario=snelle_start", "datum=2026-03-02", "leeg="],
                        "--data") == {"b1_haalbaar": True, "aantal": 3, "scenario": "snelle_start",
                                      "datum": "2026-03-02", "leeg": ""}
-    with pytest.raises(ValueError, match="--data 'scenario': expected key=value"):
+    with pytest.raises(ValueError, match="--data 'scenario': verwacht veld=waarde"):
         parse_pairs(["scenario"], "--data")
 
 
@@ -58,7 +55,7 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
     assert inbox_run("RMD-2026-0201", "klantprofiel").state.is_paused()
 
     # A value the form does not allow: one line, nothing changed.
-    assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--data", "scenario=morgen") == 1
+    assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--data", "scenario=morgen") == 2
     assert "'morgen' is not one of" in capsys.readouterr().err
 
     assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--data", "scenario=gecombineerd",
@@ -69,11 +66,11 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
 
     # Someone who saw version 1 is told the case moved on.
     assert regie("case", "message", "RMD-2026-0201", "huisvesting", "--data", "verhuisdatum=2026-04-01") == 0
-    assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--expected-version", "1") == 1
+    assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--expected-version", "1") == 2
     assert "changed by someone else first" in capsys.readouterr().err
 
     assert regie("case", "list", "--municipality", "utrecht") == 0
     out, err = capsys.readouterr()
     assert out.startswith("RMD-2026-0201") and "1 case(s)" in err
-    assert regie("case", "show", "RMD-2026-9999") == 1
+    assert regie("case", "show", "RMD-2026-9999") == 2
     assert "no case RMD-2026-9999" in capsys.readouterr().err

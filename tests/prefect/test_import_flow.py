@@ -1,10 +1,11 @@
-"""The import-koppelingen deployment reads a path on the worker and starts each trajectory once."""
+"""The import-koppelingen deployment reads a file in the import folder and starts each trajectory once."""
 
 from __future__ import annotations
 
 import pytest
 
 from flows.import_koppelingen import import_koppelingen
+from tasks.partners import KoppelingenRefused
 from tests.integrations.test_coa_import import BAD, GOOD
 
 pytestmark = pytest.mark.prefect
@@ -18,15 +19,14 @@ def definitions_dir():
     return DEFAULT_DIR
 
 
-def test_the_import_flow_starts_new_cases_once_and_refuses_a_file_with_bad_rows(prefect_server, rt, tmp_path,
-                                                                               monkeypatch):
+def test_the_import_flow_starts_new_cases_once_and_refuses_a_file_with_bad_rows(prefect_server, rt, monkeypatch):
     monkeypatch.setattr(rt.settings, "pseudonym_key", type(rt.settings.pseudonym_key)("test-key"))
-    good = tmp_path / "koppelingen.csv"
-    good.write_text(GOOD)
-    first = import_koppelingen(str(good))
+    folder = rt.settings.import_dir
+    folder.mkdir(parents=True)
+    (folder / "koppelingen.csv").write_text(GOOD)
+    first = import_koppelingen("koppelingen.csv")
     assert len(first["started"]) == 2 and first["already"] == 0
-    assert import_koppelingen(str(good))["already"] == 2
-    bad = tmp_path / "fout.csv"
-    bad.write_text(BAD)
-    with pytest.raises(ValueError, match="nothing imported because of bad rows"):
-        import_koppelingen(str(bad))
+    assert import_koppelingen("koppelingen.csv")["already"] == 2
+    (folder / "fout.csv").write_text(BAD)
+    with pytest.raises(KoppelingenRefused, match="niets geïmporteerd vanwege foute regels"):
+        import_koppelingen("fout.csv")

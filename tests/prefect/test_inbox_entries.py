@@ -19,7 +19,8 @@ COMMAND = OpenUserTask(
           FormFieldSpec(name="gesprek_datum", type="date", required=False, label="Datum gesprek"),
           FormFieldSpec(name="aantal_gesprekken", type="int", required=False, label="aantal_gesprekken"),
           FormFieldSpec(name="intake_afgerond", type="bool", required=True, label="Intake afgerond"),
-          FormFieldSpec(name="opmerking", type="text", required=False, label="opmerking")],
+          FormFieldSpec(name="opmerking", type="text", required=False, label="opmerking"),
+          FormFieldSpec(name="toelichting", type="text", required=False, label="Toelichting", privacy="identifying")],
 )
 ENTRY = inbox.InboxEntry.from_command(COMMAND, "rotterdam")
 
@@ -29,11 +30,25 @@ def test_the_form_asks_for_each_field_with_its_type_and_choices():
     fields = schema["properties"]
     assert fields["scenario"]["enum"] == ["snelle_start", "gecombineerd"]
     assert fields["scenario"]["title"] == "Scenario"
-    assert {"format": "date", "type": "string"} in fields["gesprek_datum"]["anyOf"]
-    assert {"type": "integer"} in fields["aantal_gesprekken"]["anyOf"]
+    date_field = {"format": "date", "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+    assert date_field in fields["gesprek_datum"]["anyOf"]
+    assert {"type": "integer", "minimum": -(2**53 - 1), "maximum": 2**53 - 1} in fields["aantal_gesprekken"]["anyOf"]
     assert fields["intake_afgerond"]["type"] == "boolean"
     assert sorted(schema["required"]) == ["intake_afgerond", "scenario"]
     assert schema["additionalProperties"] is False
+
+
+def test_a_text_field_of_process_data_takes_a_code_and_a_personal_field_is_not_on_the_form():
+    schema = inbox.form_schema(ENTRY.form)
+    assert {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,63}$"} in schema["properties"]["opmerking"]["anyOf"]
+    assert "toelichting" not in schema["properties"]
+    model = inbox.form_model(ENTRY.form)
+    assert model(scenario="gecombineerd", intake_afgerond=True, opmerking="kr-017").opmerking == "kr-017"
+    with pytest.raises(pydantic.ValidationError, match="opmerking"):
+        model(scenario="gecombineerd", intake_afgerond=True, opmerking="Fenna de Vries")
+    text = inbox.description(ENTRY)
+    assert "Toelichting (`toelichting`)" in text
+    assert "`regie case complete RMD-2026-0042 klantprofiel-3 --data toelichting=...`" in text
 
 
 def test_the_form_refuses_a_value_outside_the_choices_and_unknown_fields():

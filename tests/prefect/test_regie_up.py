@@ -1,11 +1,14 @@
-"""`regie up --demo` for real: its own Prefect server, the demo cases in the inbox, a resumed task
-completed by the served runner, a sweep run by it, and everything stopped by Ctrl-C. About 30 seconds."""
+"""`regie up --demo` for real: its own Prefect server, closed to callers without its API secret, the demo
+cases in the inbox, a resumed task completed by the served runner, a sweep run by it, and everything
+stopped by Ctrl-C. About 30 seconds."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -20,15 +23,20 @@ RUN_UP = ("import argparse, sys; from cli import up_cmd; p = argparse.ArgumentPa
           "up_cmd.register(p.add_subparsers()); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
 
 
+AUTH: dict[str, str] = {}
+"""The Authorization header for the server under test (Prefect's API authentication: Basic, the secret)."""
+
+
 def call(method: str, url: str, **kwargs) -> httpx.Response:
-    """An API call that, like Prefect's own client, tries again on 503: Prefect's SQLite database was
-    busy with another writer (a known upstream limit of the embedded default)."""
-    return poll(lambda: httpx.request(method, url, timeout=10, **kwargs), lambda r: r.status_code != 503,
-                timeout=5, interval=0.5)
+    """An API call that, like Prefect's own client, sends the API secret and tries again on 503: Prefect's
+    SQLite database was busy with another writer (a known upstream limit of the embedded default)."""
+    return poll(lambda: httpx.request(method, url, timeout=10, headers=AUTH, **kwargs),
+                lambda r: r.status_code != 503, timeout=5, interval=0.5)
 
 
 @pytest.mark.prefect
 def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
+    AUTH.clear()
     port, portal = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
     env.update(REGIE_DATA_DIR=str(tmp_path / "data"), REGIE_PORT=str(port), REGIE_PORTAL_PORT=str(portal))
@@ -41,6 +49,17 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert f"Prefect UI: http://127.0.0.1:{port}" in text
         assert "demo: 6 cases in tilburg" in text and "9 open tasks" in text and "1 past their deadline" in text
         assert call("GET", f"{api}/health").json() is True
+
+        # The API is closed: without the secret nothing can be read, resumed or cancelled.
+        secret_file = tmp_path / "data" / "prefect-api-auth"
+        assert f"log in with: the line in {secret_file}" in text
+        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+        secret = secret_file.read_text().strip()
+        assert secret not in text and len(secret) > 40
+        assert httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).status_code == 401
+        wrong = {"Authorization": "Basic " + base64.b64encode(b"regie:raden").decode()}
+        assert httpx.post(f"{api}/flow_runs/filter", json={}, headers=wrong, timeout=10).status_code == 401
+        AUTH["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
 
         inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]}}}).json()
         assert sorted(r["name"] for r in inbox if r["state_type"] == "PAUSED") == [

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Iterator
 
@@ -12,7 +11,8 @@ import sqlalchemy as sa
 
 from app.bootstrap import bootstrap
 from app.settings import get_settings
-from cli import case_cmd, storingen_cmd
+from cli import storingen_cmd
+from cli.main import main
 from tests.reliability.conftest import AFTER_NUDGE, seed_cases
 from tests.store.conftest import FakeClock
 
@@ -20,13 +20,8 @@ REF = "RMD-2026-0001"
 
 
 def regie(*argv: str) -> int:
-    """Run a `regie` subcommand in this process (parser built from the command modules themselves)."""
-    parser = argparse.ArgumentParser(prog="regie")
-    sub = parser.add_subparsers(dest="command", required=True)
-    case_cmd.register(sub)
-    storingen_cmd.register(sub)
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    """Run a `regie` command in this process, as the command line does (refusals included)."""
+    return main(list(argv))
 
 
 @pytest.fixture
@@ -57,7 +52,7 @@ def test_show_and_storingen_say_why_a_case_is_stuck_and_retry_takes_it_back_afte
     listed = capsys.readouterr().out
     assert regie("case", "list", "--status", "stuck") == 0
     stuck_list = capsys.readouterr().out
-    assert regie("case", "retry", REF) == 1  # not fixed yet
+    assert regie("case", "retry", REF) == 2  # not fixed yet: refused, nothing changed
     _, refused = capsys.readouterr()
     with rt.engine.begin() as conn:  # the fix
         conn.execute(sa.text("UPDATE cases SET definition = 'rondleiding@1' WHERE case_ref = :ref"), {"ref": REF})

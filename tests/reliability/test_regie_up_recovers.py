@@ -96,7 +96,7 @@ def test_a_port_taken_by_another_process_gets_one_line_and_no_traceback(tmp_path
         process.wait(timeout=60)
 
     text = "".join(output.lines)
-    assert process.returncode == 1
+    assert process.returncode == 2  # refused: nothing started
     assert text.strip().splitlines() == [
         f"regie up: poort {port} is bezet door een ander proces dat niet door regie up voor {tmp_path / 'data'} "
         "is gestart; kies een vrije poort met REGIE_PORT of --port"]

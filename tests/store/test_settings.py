@@ -60,7 +60,7 @@ def test_a_dotenv_file_is_read_and_the_environment_wins_over_it(monkeypatch: pyt
 def test_a_port_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("REGIE_PORT", "70000")
 
-    with pytest.raises(ValueError, match="port"):
+    with pytest.raises(ValueError, match="REGIE_PORT: Input should be less than or equal to 65535"):
         get_settings()
 
 
@@ -78,7 +78,8 @@ def test_the_service_for_the_settings_has_a_migrated_store_and_the_definitions(t
     definitions.mkdir()
     for source in [DEFINITIONS[0], *sorted(DEFINITIONS[1].glob("*.yaml"))]:
         (definitions / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-    settings = get_settings(data_dir=tmp_path / "data", definitions_dir=definitions, sweep_batch_size=7)
+    settings = get_settings(data_dir=tmp_path / "data", definitions_dir=definitions, sweep_batch_size=7,
+                            municipalities="schiedam")
 
     service = bootstrap(settings, clock=FakeClock()).service
     case = service.start_trajectory(case_ref="SCH-2026-0001", definition="korte_wacht", municipality="schiedam",
