@@ -167,10 +167,11 @@ def erase(conn: Connection, case_ref: str, *, based_on: int, state: dict[str, An
 
 
 def closed_not_erased(engine: Engine, closed_before: datetime | None = None) -> list[ClosedCase]:
-    """Closed cases whose data was not erased yet, longest closed first (`closed_before`: only those
-    whose last change is before it)."""
+    """Closed cases whose data was not erased since their last change, longest closed first
+    (`closed_before`: only those whose last change is before it). A case erased while it ran and changed
+    after that (it may have been given personal data again) counts as not erased."""
     c, a = cases.c, personal_access.c
-    erased = select(a.case_ref).where(a.case_ref == c.case_ref, a.action == ERASED).exists()
+    erased = select(a.case_ref).where(a.case_ref == c.case_ref, a.action == ERASED, a.at >= c.updated_at).exists()
     stmt = (select(c.case_ref, c.definition, c.profile, c.status, c.updated_at)
             .where(c.status.in_(CLOSED), ~erased).order_by(c.updated_at, c.case_ref))
     if closed_before is not None:

@@ -231,3 +231,16 @@ def test_retention_erases_closed_cases_after_their_period_and_a_dry_run_only_lis
     assert [(a.operator, a.action, a.reason) for a in access_log(service, REF)] == [
         ("bewaartermijn", "erase", "bewaartermijn verstreken")]
     assert erase_expired(service) == {"verlopen": 0, "gewist": 0, "overgeslagen": 0}
+
+
+def test_a_case_erased_while_it_ran_expires_again_once_it_has_closed(service: CaseService, clock: FakeClock):
+    a_case_with_everything(service, clock)
+    erase_person(service, REF, operator="anna", reason="verzoek tot wissen", running_too=True)
+    close(service, clock)  # its steps may have brought personal data again
+    closed_on = service.show_case(REF).updated_at
+
+    clock.now = closed_on + timedelta(days=7 * 365 + 3)
+
+    assert [case.case_ref for case in expired(service)] == [REF]
+    assert erase_expired(service)["gewist"] == 1
+    assert expired(service) == []
