@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from store.db import write_transaction
 from store.deliveries import deliveries
 from store.links import partner_links
 from store.models import NAME, REF, BigId, CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord
@@ -42,6 +43,18 @@ personal_access = sa.Table(
     sa.Column("reason", sa.String(REASON), nullable=False),
     sa.Index("ix_personal_access_case_ref", "case_ref", "id"),
 )
+
+case_sources = sa.Table(
+    "case_sources", SQLModel.metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("case_ref", sa.String(REF), sa.ForeignKey("cases.case_ref", ondelete="CASCADE"), nullable=False),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("file", sa.String(200), nullable=True),
+    sa.Column("batch", sa.Integer(), nullable=True),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Index("ix_case_sources_case_ref", "case_ref"),
+)
+"""Where a case's data came from (the COA import: file, batch, time)."""
 
 history_redaction = sa.Table(
     "history_redaction", SQLModel.metadata,
@@ -73,6 +86,7 @@ class PersonFile:
     history: list[dict[str, Any]]
     deliveries: list[dict[str, Any]]
     links: list[dict[str, Any]]
+    sources: list[dict[str, Any]]
     access: list[Access]
 
 
@@ -107,6 +121,16 @@ def _access(conn: Connection, case_ref: str) -> list[Access]:
     return [Access(*row) for row in rows]
 
 
+def record_sources(engine: Engine, case_refs: list[str], *, source: str, file: str | None, batch: int | None,
+                   at: datetime) -> None:
+    """Note where these cases' data came from (one row each)."""
+    if not case_refs:
+        return
+    with write_transaction(engine) as conn:
+        conn.execute(insert(case_sources), [{"case_ref": ref, "source": source, "file": file, "batch": batch,
+                                             "recorded_at": at} for ref in case_refs])
+
+
 def case_exists(conn: Connection, case_ref: str) -> bool:
     return conn.execute(select(cases.c.case_ref).where(cases.c.case_ref == case_ref)).first() is not None
 
@@ -125,7 +149,8 @@ def person_file(conn: Connection, case_ref: str) -> PersonFile | None:
 
     return PersonFile(case=dict(case), personal=dict(data or {}), history=all_of(history, history.c.id),
                       deliveries=all_of(deliveries, deliveries.c.id),
-                      links=all_of(partner_links, partner_links.c.issued_at), access=_access(conn, case_ref))
+                      links=all_of(partner_links, partner_links.c.issued_at),
+                      sources=all_of(case_sources, case_sources.c.id), access=_access(conn, case_ref))
 
 
 def load_for_erasure(conn: Connection, case_ref: str) -> dict[str, Any] | None:

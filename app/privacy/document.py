@@ -42,8 +42,9 @@ def render_document(export: dict[str, Any]) -> str:
               f"{_t(p['geldig_tot'])}" + (f", gebruikt {_t(p['gebruikt_op'])}" if p["gebruikt_op"] else "")
               for p in export["partnerlinks"]] or ["- geen"]
     lines += ["", "## Waar de gegevens vandaan komen", ""]
-    lines += [f"- {h['bron']}, op {_t(h['op'])}" + (f": {', '.join(h['persoonsgegevens'])}" if h["persoonsgegevens"]
-                                                     else "") for h in export["herkomst"]] or ["- onbekend"]
+    lines += [f"- {h['bron']}" + (f", bestand {h['bestand']} (partij {h['partij']})" if h["bestand"] else "")
+              + f", op {_t(h['op'])}" + (f": {', '.join(h['persoonsgegevens'])}" if h["persoonsgegevens"] else "")
+              for h in export["herkomst"]] or ["- onbekend"]
     retention = export["bewaartermijn"]
     lines += ["", "## Hoe lang wij uw gegevens bewaren", "",
               f"{retention['termijn']} na {retention['geldt_na']}. Bron: {retention['bron']}.", "",

@@ -162,14 +162,17 @@ def export_person(service: CaseService, case_ref: str, *, operator: str, reason:
 
 
 def _provenance(found: store.PersonFile) -> list[dict[str, Any]]:
-    # Where the data came from: who started the case (the COA import records itself as `coa-import`) and
-    # which personal fields it brought. The import file's name is not kept per case (docs/privacy.md).
+    # Where the data came from: the imports that brought it (file, batch, time), else who started the case.
+    fields = sorted(found.personal)
+    if found.sources:
+        return [{"bron": "COA-koppelingslijst (import)" if s["source"] == "coa-import" else s["source"],
+                 "bestand": s["file"], "partij": s["batch"], "op": dutch_time(s["recorded_at"]),
+                 "persoonsgegevens": fields} for s in found.sources]
     started = next((h for h in found.history if h["event"] == "started"), None)
     if started is None:
         return []
-    source = ("COA-koppelingslijst (import)" if started["actor"] == "coa-import"
-              else f"ingevoerd door {started['actor']}")
-    return [{"bron": source, "op": dutch_time(started["recorded_at"]), "persoonsgegevens": sorted(found.personal)}]
+    return [{"bron": f"ingevoerd door {started['actor']}", "bestand": None, "partij": None,
+             "op": dutch_time(started["recorded_at"]), "persoonsgegevens": fields}]
 
 
 def access_log(service: CaseService, case_ref: str) -> list[store.Access]:

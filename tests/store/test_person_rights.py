@@ -81,8 +81,8 @@ def test_the_export_holds_everything_regie_keeps_about_the_person(service: CaseS
     assert message["afgeleverd_op"] == "2026-03-02T09:00:00+01:00"  # Dutch time
     [link] = export["partnerlinks"]
     assert (link["rol"], link["ontvanger"], link["stap"]) == ("coa", "coa_zuid", "klantprofiel")
-    assert export["herkomst"] == [{"bron": "COA-koppelingslijst (import)", "op": "2026-03-02T09:00:00+01:00",
-                                   "persoonsgegevens": ["bsn", "naam", "telefoon"]}]
+    assert export["herkomst"] == [{"bron": "ingevoerd door coa-import", "bestand": None, "partij": None,
+                                   "op": "2026-03-02T09:00:00+01:00", "persoonsgegevens": ["bsn", "naam", "telefoon"]}]
     assert export["bewaartermijn"]["termijn"] == DEFAULT_RETENTION.period and export["bewaartermijn"]["onzeker"]
     # The export lists itself: it was logged before it was read.
     assert [(a["medewerker"], a["handeling"], a["reden"]) for a in export["inzagelog"]] == [("anna", "export", WHY)]

@@ -7,6 +7,8 @@ Create Date: 2026-12-01
 - `personal_access`: one row per read or erasure of a person's data (`regie case show --personal`,
   `regie person export`, `regie person erase`, the retention flow): when, which operator, what, why.
   Append-only, like the history: UPDATE and DELETE fail in the database.
+- `case_sources`: where a case's data came from: the COA import's file, the batch it was started in
+  and when (one row per case and import).
 - `history_redaction`: the marker of an erasure in progress. The erase path (store/privacy.py) inserts a
   row for the case and deletes it again in the SAME transaction, so no other transaction ever sees it.
 - The append-only guard on `case_history` now lets exactly one UPDATE through: blanking `detail` (free
@@ -46,6 +48,16 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(200), nullable=False),
     )
     op.create_index("ix_personal_access_case_ref", "personal_access", ["case_ref", "id"])
+    op.create_table(
+        "case_sources",
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column("case_ref", sa.String(64), sa.ForeignKey("cases.case_ref", ondelete="CASCADE"), nullable=False),
+        sa.Column("source", sa.String(40), nullable=False),
+        sa.Column("file", sa.String(200), nullable=True),
+        sa.Column("batch", sa.Integer(), nullable=True),
+        sa.Column("recorded_at", TS, nullable=False),
+    )
+    op.create_index("ix_case_sources_case_ref", "case_sources", ["case_ref"])
     op.create_table(
         "history_redaction",
         sa.Column("case_ref", sa.String(64), primary_key=True),
@@ -111,4 +123,5 @@ def downgrade() -> None:
             BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END
         """)
     op.drop_table("history_redaction")
+    op.drop_table("case_sources")
     op.drop_table("personal_access")
