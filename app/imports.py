@@ -32,7 +32,7 @@ from integrations.coa_import import (
     parse,
 )
 from store import queries
-from store.privacy import record_sources
+from store.privacy import CaseSource
 
 __all__ = ["BATCH", "ImportReport", "KoppelingFileError", "import_coa_koppelingen", "read_import_file"]
 
@@ -116,9 +116,8 @@ def import_coa_koppelingen(service: CaseService, data: bytes | str, *, key: byte
     started: set[str] = set()
     for start in range(0, len(new), batch):
         chunk = new[start:start + batch]
-        done = set(service.start_many([_new_case(row) for row in chunk], actor=actor))
-        record_sources(service.engine, sorted(done), source=SOURCE, file=file_name, batch=start // batch + 1,
-                       at=service.now())
+        source = CaseSource(SOURCE, file=file_name, batch=start // batch + 1)
+        done = set(service.start_many([_new_case(row) for row in chunk], actor=actor, source=source))
         started |= done
         _count_concurrent(service, [row for row in chunk if row.case_ref not in done], report)
     report.started = [row.case_ref for row in sorted(new, key=lambda row: row.line) if row.case_ref in started]

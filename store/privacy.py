@@ -20,7 +20,6 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from store.db import write_transaction
 from store.deliveries import deliveries
 from store.links import partner_links
 from store.models import NAME, REF, BigId, CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord
@@ -121,14 +120,20 @@ def _access(conn: Connection, case_ref: str) -> list[Access]:
     return [Access(*row) for row in rows]
 
 
-def record_sources(engine: Engine, case_refs: list[str], *, source: str, file: str | None, batch: int | None,
-                   at: datetime) -> None:
-    """Note where these cases' data came from (one row each)."""
-    if not case_refs:
-        return
-    with write_transaction(engine) as conn:
-        conn.execute(insert(case_sources), [{"case_ref": ref, "source": source, "file": file, "batch": batch,
-                                             "recorded_at": at} for ref in case_refs])
+@dataclass(frozen=True)
+class CaseSource:
+    """Where the data of cases started together came from: an import's name, its file and the batch."""
+
+    source: str
+    file: str | None = None
+    batch: int | None = None
+
+
+def record_sources(conn: Connection, case_refs: list[str], source: CaseSource, *, at: datetime) -> None:
+    """Note where these cases' data came from (one row each), in the caller's transaction."""
+    if case_refs:
+        conn.execute(insert(case_sources), [{"case_ref": ref, "source": source.source, "file": source.file,
+                                             "batch": source.batch, "recorded_at": at} for ref in case_refs])
 
 
 def case_exists(conn: Connection, case_ref: str) -> bool:
