@@ -5,10 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from app.privacy.access import ACTIONS
+from engine.durations import parse_duration
 
 CATEGORIES = {"identifying": "identificerend", "special": "bijzonder persoonsgegeven (gezondheid)",
               "process": "procesgegeven", "case_reference": "zaaknummer",
               "onbekend": "onbekend (als persoonlijk behandeld)"}
+
+
+STATUSES = {"new": "nieuw", "active": "loopt", "completed": "afgerond", "terminated": "beëindigd",
+            "stuck": "vastgelopen (wacht op herstel)"}
+
+
+def period(text: str) -> str:
+    """A duration in words: `P7Y` -> `7 jaar`, `P18M` -> `18 maanden`; as written when it does not parse."""
+    try:
+        d = parse_duration(text)
+    except ValueError:
+        return text
+    parts = [f"{d.years} jaar" if d.years else "", f"{d.months} {'maand' if d.months == 1 else 'maanden'}"
+             if d.months else "", f"{d.days} {'dag' if d.days == 1 else 'dagen'}" if d.days else "",
+             f"{d.werkdagen} werkdag(en)" if d.werkdagen else ""]
+    return ", ".join(p for p in parts if p) or text
 
 
 def _t(moment: str | None) -> str:
@@ -23,7 +40,7 @@ def render_document(export: dict[str, Any]) -> str:
              "Dit is alles wat Regie, het regiesysteem voor inburgering van de gemeente, over u bewaart.", "",
              "## Uw zaak", "",
              f"- Gemeente: {export['gemeente']}", f"- Proces: {export['proces']}",
-             f"- Status: {export['status']}" + (f", fase {export['fase']}" if export["fase"] else ""),
+             f"- Status: {STATUSES.get(export['status'], export['status'])}" + (f", fase {export['fase']}" if export["fase"] else ""),
              f"- Gestart: {_t(export['gestart_op'])}; laatst gewijzigd: {_t(export['laatst_gewijzigd_op'])}", "",
              "## Persoonsgegevens", ""]
     lines += [f"- {k}: {v}" for k, v in sorted(export["persoonsgegevens"].items())] or ["- geen (meer) bewaard"]
@@ -47,7 +64,7 @@ def render_document(export: dict[str, Any]) -> str:
               for h in export["herkomst"]] or ["- onbekend"]
     retention = export["bewaartermijn"]
     lines += ["", "## Hoe lang wij uw gegevens bewaren", "",
-              f"{retention['termijn']} na {retention['geldt_na']}. Bron: {retention['bron']}.", "",
+              f"{period(retention['termijn'])} na het afsluiten van uw zaak. Bron: {retention['bron']}.", "",
               "## Wie uw persoonsgegevens bekeek", ""]
     lines += [f"- {_t(a['op'])}  {a['medewerker']}: {ACTIONS.get(a['handeling'], a['handeling'])}; reden: {a['reden']}"
               for a in export["inzagelog"]]
