@@ -44,6 +44,7 @@ from store.due import stuck_case
 from store.errors import CaseConflict, CaseExists, CaseNotFound, CaseStuck, NotStuck, UnknownDefinition
 from store.models import CaseRecord
 from store.outbox import Finished, OutboxItem, OutboxSummary
+from store.privacy import CaseSource, record_sources
 from store.queries import StuckCase
 from store.writes import (
     CaseChange,
@@ -137,12 +138,13 @@ class CaseService:
             return self._started_before(case_ref, existing, definition, municipality)
         return self.show_case(case_ref)
 
-    def start_many(self, starts: Sequence[NewCase], *, actor: str) -> list[str]:
+    def start_many(self, starts: Sequence[NewCase], *, actor: str, source: CaseSource | None = None) -> list[str]:
         """Start many new cases in ONE transaction (the COA import's group commit); the references started,
         in the order given. A reference that exists already, or is started meanwhile by someone else, is
         left as it is: it is not in the result, and nothing of its start is written.
 
-        Every start is checked as `start_trajectory` checks it before anything is written.
+        Every start is checked as `start_trajectory` checks it before anything is written. With `source`,
+        where the cases' data came from is noted in the same transaction (`store.privacy.case_sources`).
         """
         now = self.now()
         changes: list[CaseChange] = []
@@ -157,6 +159,8 @@ class CaseService:
             return []
         with write_transaction(self.engine) as conn:
             inserted = insert_cases(conn, changes, people)
+            if source is not None:
+                record_sources(conn, sorted(inserted), source, at=now)
         return [c.case_ref for c in changes if c.case_ref in inserted]
 
     def complete_step(self, *, case_ref: str, task: str, data: dict[str, Any] | None = None, actor: str,

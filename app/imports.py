@@ -32,11 +32,14 @@ from integrations.coa_import import (
     parse,
 )
 from store import queries
+from store.privacy import CaseSource
 
 __all__ = ["BATCH", "ImportReport", "KoppelingFileError", "import_coa_koppelingen", "read_import_file"]
 
 BATCH = 1000
 """Cases started per transaction."""
+SOURCE = "coa-import"
+"""How `case_sources` names this import."""
 COLLISION = ("de zaakreferentie hoort al bij een zaak van een andere persoon (botsing van de sleutel); "
              "niets gestart voor deze regel: meld dit aan de beheerder")
 
@@ -74,12 +77,14 @@ def read_import_file(import_dir: Path, name: str) -> bytes:
 
 
 def import_coa_koppelingen(service: CaseService, data: bytes | str, *, key: bytes, actor: str,
-                           only_valid: bool = False, dry_run: bool = False, batch: int = BATCH) -> ImportReport:
+                           only_valid: bool = False, dry_run: bool = False, batch: int = BATCH,
+                           file_name: str | None = None) -> ImportReport:
     """Check every row of COA's list, then start a trajectory per new person.
 
     A file with any bad row starts nothing unless `only_valid`. A person imported before (under the
     reference or under an older 32-bit one) is counted as already imported; a reference that belongs to
-    another person's case is a bad row (a collision), never a silent skip.
+    another person's case is a bad row (a collision), never a silent skip. Each case started is noted with
+    where its data came from: the file (`file_name`), the batch and the time (the person's right of access).
     """
     check_actor(actor)
     served = service.municipalities if service.municipalities is not None else frozenset(service.library.profiles)
@@ -111,7 +116,8 @@ def import_coa_koppelingen(service: CaseService, data: bytes | str, *, key: byte
     started: set[str] = set()
     for start in range(0, len(new), batch):
         chunk = new[start:start + batch]
-        done = set(service.start_many([_new_case(row) for row in chunk], actor=actor))
+        source = CaseSource(SOURCE, file=file_name, batch=start // batch + 1)
+        done = set(service.start_many([_new_case(row) for row in chunk], actor=actor, source=source))
         started |= done
         _count_concurrent(service, [row for row in chunk if row.case_ref not in done], report)
     report.started = [row.case_ref for row in sorted(new, key=lambda row: row.line) if row.case_ref in started]

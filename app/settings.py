@@ -53,6 +53,9 @@ class Settings(BaseSettings):
                     "keep it stable and out of the repository",
     )
 
+    operator: str = Field("", description="who reads or erases personal data from this terminal (regie case show "
+                                          "--personal, regie person ...), when --operator is not given; logged")
+
     notify: DeliveryPolicy = Field(default_factory=DeliveryPolicy,
                                    description="retries, escalation and inbox links of partner messages")
 

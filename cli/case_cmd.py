@@ -135,7 +135,25 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    _print_view(_runtime().service.show_case(args.case_ref), args.json)
+    if not args.personal:
+        _print_view(_runtime().service.show_case(args.case_ref), args.json)
+        return 0
+    from app.privacy.person import show_personal
+    from app.settings import get_settings
+    from cli.person_cmd import operator_of
+
+    if args.reden is None:
+        raise ValueError("--personal: noem de reden met --reden TEKST (die komt in het inzagelog)")
+    service = _runtime().service
+    view = service.show_case(args.case_ref)
+    personal = show_personal(service, args.case_ref, operator=operator_of(args, get_settings()), reason=args.reden)
+    if args.json:
+        print(json.dumps({**view.model_dump(mode="json"), "personal": personal}, indent=2, ensure_ascii=False))
+        return 0
+    _print_view(view, False)
+    print("  persoonsgegevens (dit inzien is gelogd: regie person access-log " + view.case_ref + "):")
+    for key, value in sorted(personal.items()):
+        print(f"    {key}: {value}")
     return 0
 
 
@@ -197,8 +215,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(p)
     p.set_defaults(func=cmd_message)
 
-    p = cases.add_parser("show", help="show one case (process data only)")
+    p = cases.add_parser("show", help="show one case (process data only; --personal: also personal data, logged)")
     p.add_argument("case_ref")
+    p.add_argument("--personal", action="store_true",
+                   help="also the personal data; needs --operator (or REGIE_OPERATOR) and --reden, both logged")
+    p.add_argument("--operator", help="who reads the personal data (operator id); default REGIE_OPERATOR")
+    p.add_argument("--reden", "--reason", dest="reden", help="why (kept in the access log; no personal data)")
     common(p, actor=False)
     p.set_defaults(func=cmd_show)
 

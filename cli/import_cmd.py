@@ -27,7 +27,7 @@ def cmd_import_koppelingen(args: argparse.Namespace) -> int:
     service = bootstrap(settings).service
     try:
         report = import_coa_koppelingen(service, data, key=key.encode(), actor=args.actor,
-                                        only_valid=args.only_valid, dry_run=args.dry_run)
+                                        only_valid=args.only_valid, dry_run=args.dry_run, file_name=args.file)
     except KoppelingFileError as exc:
         return refuse(command, exc)
     for problem in report.problems:

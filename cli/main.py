@@ -18,6 +18,7 @@ from cli import (
     docs_cmd,
     import_cmd,
     partner_cmd,
+    person_cmd,
     portal_cmd,
     storingen_cmd,
     up_cmd,
@@ -27,7 +28,7 @@ from cli.output import REFUSED, refuse
 # Modules with a `register(subparsers)` function; their heavy imports (Prefect, the database) happen
 # inside the command functions, so `regie validate` stays quick.
 COMMAND_MODULES = [definitions_cmd, docs_cmd, import_cmd, case_cmd, up_cmd, automations_cmd, storingen_cmd,
-                   partner_cmd, portal_cmd]
+                   partner_cmd, portal_cmd, person_cmd]
 
 
 class RegieParser(argparse.ArgumentParser):

@@ -16,12 +16,14 @@ from flows.cases import complete_step, deliver_message, start_trajectory
 from flows.digest import send_digests
 from flows.import_koppelingen import import_koppelingen
 from flows.overview import publish_case_timeline_flow, publish_overview
+from flows.privacy import erase_expired, export_person
 from flows.sweep import deliver_notifications, fire_due_timers
 from flows.user_task import user_task
 
 SWEEP_EVERY = timedelta(minutes=1)
 OVERVIEW_EVERY = timedelta(minutes=15)
 DIGEST_CRON = CronSchedule(cron="0 7 * * *", timezone="Europe/Amsterdam")
+RETENTION_CRON = CronSchedule(cron="30 2 * * *", timezone="Europe/Amsterdam")
 TAGS = ["regie"]
 
 
@@ -54,6 +56,14 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
             description="Import COA's koppeling list (CSV) from a path on the worker; nothing starts twice."),
         send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if sweep_every else [],
                                    description="Send the daily digest to partners who chose one message a day."),
+        export_person.to_deployment(
+            name="export-person", tags=TAGS,
+            description="Inzage (art. 15 AVG): write everything Regie holds about the person of a case to a file "
+                        "in the worker's data folder (never into Prefect); the result is its path."),
+        erase_expired.to_deployment(
+            name="erase-expired", tags=TAGS, schedules=[RETENTION_CRON] if sweep_every else [],
+            description="Erase the personal data of closed cases whose retention period has ended; the artifact "
+                        "holds counts only."),
     ]
 
 

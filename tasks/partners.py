@@ -32,7 +32,7 @@ def import_koppelingen_file(name: str, only_valid: bool) -> dict[str, object]:
     if not key:
         raise RuntimeError("REGIE_PSEUDONYM_KEY is not set on this worker: case references cannot be made")
     report = import_coa_koppelingen(rt.service, read_import_file(rt.settings.import_dir, name), key=key.encode(),
-                                    actor="coa-import", only_valid=only_valid)
+                                    actor="coa-import", only_valid=only_valid, file_name=name)
     logger = get_run_logger()
     for problem in report.problems:
         logger.warning("%s", problem)  # line number and reason: the reasons name columns, never values

@@ -244,3 +244,17 @@ def test_a_malformed_date_of_birth_is_reported_without_its_value():
     text = "v_nummer;koppelingsdatum;gemeente;geboortedatum\n1234567890;2026-02-02;tilburg;31-31-1990\n"
     rows, problems = parse(text, key=KEY, municipalities=MUNICIPALITIES)
     assert [str(p) for p in problems] == ["regel 2: geboortedatum is geen datum (JJJJ-MM-DD of DD-MM-JJJJ)"]
+
+
+def test_the_export_says_which_file_and_batch_brought_the_persons_data(service):
+    from app.privacy.person import export_person
+
+    import_coa_koppelingen(service, GOOD, key=KEY, actor="coa-import", file_name="koppelingen-feb.csv", batch=1)
+    # Alike starts side by side: Nederweert's row is the first batch, Tilburg's the second.
+    tilburg = case_ref_for("1234567890", "tilburg", date(2026, 2, 2), KEY)
+
+    export = export_person(service, tilburg, operator="anna", reason="inzageverzoek")
+
+    assert export["herkomst"] == [{"bron": "COA-koppelingslijst (import)", "bestand": "koppelingen-feb.csv",
+                                   "partij": 2, "op": "2026-02-10T09:00:00+01:00",
+                                   "persoonsgegevens": ["azc", "geboortedatum", "naam", "v_nummer"]}]

@@ -99,6 +99,8 @@ VALID: dict[str, dict[str, Any]] = {
     "fire-due-timers": {"batch_size": 100, "limit": 1000},
     "deliver-notifications": {"batch": 500},
     "send-digests": {},
+    "export-person": {"case_ref": CASE, "operator": "anna"},
+    "erase-expired": {},
 }
 """A valid run of every deployment: each variant below puts the name in one place of it."""
 
