@@ -11,6 +11,7 @@ import unicodedata
 from datetime import date
 
 from app.overview.caseload import Caseload
+from app.overview.chart import trend_image
 from app.overview.kpis import Kpi
 from app.overview.radar import RadarRow
 from app.overview.timeline import GEDAAN, GEMIST, NVT, OP_TIJD, OPEN, TE_LAAT, CaseTimeline
@@ -117,7 +118,9 @@ def render_kpis(kpis: list[Kpi], municipality: str, today: date) -> str:
         lines += ["", "#### Toelichting", "", *details]
     for k in kpis:
         if k.trend:
-            lines += ["", f"#### {k.name}, per maand van start", "", "```"]
+            # The picture for the eye, the figures below it for the exact values (and screen readers).
+            lines += ["", f"#### {k.name}, per maand van start", "", trend_image(k.name, k.trend, k.unit, k.target),
+                      "", "```"]
             top = max(v for _, v, _ in k.trend) or 1
             lines += [f"{month}  {bar(100 * v / top, 16)}  {number(v)}  ({zaken(n)})"
                       for month, v, n in k.trend]
