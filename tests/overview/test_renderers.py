@@ -47,7 +47,7 @@ def test_the_caseload_shows_phases_and_one_line_per_klantregisseur():
     text = render_caseload(load)
 
     assert text.splitlines()[:9] == [
-        "### Caseload tilburg, stand 2026-06-01",
+        "### Caseload tilburg, stand 01-06-2026",
         "",
         "**3 open zaken · 5 open taken · 4 te laat**",
         "",
@@ -87,13 +87,13 @@ def test_the_timeline_marks_a_missed_date_and_lists_what_was_missed():
     assert render_timeline(timeline).splitlines() == [
         "### Tijdlijn zaak TLB-2026-0200",
         "",
-        "Gemeente tilburg · fase pip · status active · stand 2026-06-01",
+        "Gemeente tilburg · fase pip · loopt · stand 01-06-2026",
         "",
         "| Wat | Gepland | Werkelijk | Status |",
         "|---|---|---|---|",
-        "| Koppeling |  | 2026-03-02 | ✔ gedaan |",
-        "| Driegesprek | 2026-03-10 | 2026-03-12 | ⚠️ te laat |",
-        "| PIP vastgesteld | 2026-05-21 |  | ❌ **gemist** |",
+        "| Koppeling |  | 02-03-2026 | ✔ gedaan |",
+        "| Driegesprek | 10-03-2026 | 12-03-2026 | ⚠️ te laat |",
+        "| PIP vastgesteld | 21-05-2026 |  | ❌ **gemist** |",
         "| Lessen gestart |  |  | ⏳ open |",
         "",
         "**Gemist:** PIP vastgesteld",
@@ -117,7 +117,7 @@ def test_kpis_show_value_norm_cases_a_bar_sources_and_a_monthly_trend():
     assert "| PIP vastgesteld binnen de pip_termijn | 75,0% | 100% binnen 10 weken | 4 | ▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇░░░░░ 75,0% |" in text
     assert "| Wachttijd medisch advies | – | uitkomst binnen 8 weken | 0 | – |" in text
     assert "- **Weken van koppeling tot woning:** 1 zaak zonder woning en al boven de norm" in text
-    assert "2026-01  ▇▇▇▇▇▇▇▇░░░░░░░░  8,0  (1 zaak)\n2026-02  ▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇  16,0  (2 zaken)" in text
+    assert "Laatste maanden: jan 2026: 8,0 (1 zaak) · feb 2026: 16,0 (2 zaken)" in text
     assert "- **PIP vastgesteld binnen de pip_termijn:** wi2021.md#4" in text
 
 
