@@ -122,7 +122,7 @@ def render_kpis(kpis: list[Kpi], municipality: str, today: date) -> str:
             # The picture for the eye (every month's figures in its alt text and tooltips), the latest
             # months below it in words.
             recent = " · ".join(f"{month_label(month)}: {number(v)} ({zaken(n)})" for month, v, n in k.trend[-3:])
-            lines += ["", f"#### {k.name}, per maand van start", "", trend_image(k.name, k.trend, k.unit, k.target),
+            lines += ["", f"#### {k.name}, per maand van start", "", trend_image(k.name, k.trend, k.unit, k.trend_norm),
                       "", f"Laatste maanden: {recent}"]
     lines += ["", "#### Bronnen van de normen", "", *[f"- **{k.name}:** {k.source}" for k in kpis]]
     return "\n".join(lines) + "\n"

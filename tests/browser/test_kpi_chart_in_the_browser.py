@@ -67,7 +67,8 @@ def publish(ui: str, data_dir: Path, markdown: str) -> str:
 def test_a_kpi_trend_chart_is_drawn_in_the_prefect_ui(regie_up):
     ui, data_dir = regie_up
     kpi = Kpi("huisvesting", "Weken van koppeling tot woning", 10.5, "weken (mediaan)",
-              "woning binnen 12 weken na koppeling", "wi2021.md#2", 84, met_norm=71.0, target=12.0, trend=TREND)
+              "woning binnen 12 weken na koppeling", "wi2021.md#2", 84, met_norm=71.0, target=100.0, trend=TREND,
+              trend_norm=12.0)
     artifact = publish(ui, data_dir, render_kpis([kpi], "tilburg", date(2026, 1, 15)))
 
     with playwright_api.sync_playwright() as p:

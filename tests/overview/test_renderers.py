@@ -128,7 +128,7 @@ def test_a_kpi_trend_is_drawn_as_an_svg_chart_inside_the_markdown():
 
     trend = [("2025-11", 9.0, 2), ("2025-12", 12.5, 1), ("2026-01", 8.0, 4)]
     kpis = [Kpi("huisvesting", "Weken van koppeling tot woning", 9.0, "weken (mediaan)", "binnen 12 weken", "wi2021.md#2",
-                7, met_norm=50.0, target=12.0, trend=trend)]
+                7, met_norm=50.0, target=100.0, trend=trend, trend_norm=12.0)]
 
     text = render_kpis(kpis, "tilburg", TODAY)
 
