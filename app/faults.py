@@ -1,16 +1,14 @@
 """What is stuck right now (`regie storingen`, the deadline radar): cases set aside by the sweep, partner
 channels that are down or failing, and how the outbox stands. Read only; process data only.
 
-Times for people are Dutch time (`local_time`).
+Times for people are Amsterdam time (`app.people_time.moment`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from app.cases import CaseService
-from engine.calendar import NL
 from engine.deliveries import ChannelHealth
 from store import queries
 from store.deliveries import channels_in_trouble
@@ -45,7 +43,3 @@ def current_faults(service: CaseService, *, municipality: str | None = None, out
     return Faults(stuck=service.stuck_cases(municipality), channels=channels,
                   outbox=service.outbox_summary(MAX_ATTEMPTS) if outbox else None)
 
-
-def local_time(moment: datetime) -> str:
-    """A moment as people here read it: Dutch time, to the minute."""
-    return f"{moment.astimezone(NL):%Y-%m-%d %H:%M}"

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from engine.calendar import NL
+from engine.people_time import moment
 from engine.commands import NotifyRole
 from engine.interpreter import fire_due_timers
 from engine.process import Process
@@ -176,7 +176,7 @@ def detail(stage: str, cause: BaseException) -> str:
 def setting_aside(case_ref: str, version: int, stuck: Stuck, now: datetime, *, tell: bool = True) -> SetAside:
     """How a stuck case is set aside: its reason, its history line and (once per version) the notice."""
     said = summary(stuck.stage, stuck.cause)
-    since = f"{now.astimezone(NL):%Y-%m-%d %H:%M}"
+    since = moment(now)
     notice = NotifyRole(key=f"{case_ref}:{version}:vastgelopen", case_ref=case_ref, role=COORDINATOR,
                         template=NOTICE_TEMPLATE, reason="case_stuck",
                         context={"case_ref": case_ref, "fout": said, "sinds": since,

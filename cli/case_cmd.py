@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from app.inputs import MAX_LIST
+from app.people_time import CLOCK_STATUS, DUE_KIND, HISTORY_KIND, ZONE, day, said, short_moment, status
 from cli.arguments import iso_date, whole_number
 from cli.up_cmd import prefect_environment
 
@@ -76,23 +77,22 @@ def _print_view(view: Any, as_json: bool) -> None:
     if as_json:
         print(view.model_dump_json(indent=2))
         return
-    print(f"{view.case_ref}  {view.municipality}  {view.definition}  version {view.version}  {view.status}"
-          + (f"  phase {view.phase}" if view.phase else ""))
+    print(f"{view.case_ref}  {view.municipality}  {view.definition}  versie {view.version}  {status(view.status)}"
+          + (f"  fase {view.phase}" if view.phase else "") + f"  (tijden: {ZONE})")
     if view.stuck_since is not None:
-        from app.faults import local_time
-
-        print(f"  VASTGELOPEN sinds {local_time(view.stuck_since)}: {view.stuck_reason}\n"
+        print(f"  VASTGELOPEN sinds {short_moment(view.stuck_since)}: {view.stuck_reason}\n"
               "  De sweep slaat deze zaak over. Herstel de oorzaak en probeer opnieuw: "
               f"regie case retry {view.case_ref}")
     for t in view.open_tasks:
-        due = f"due {t.due_on}" + (" (MISSED)" if t.missed else "") if t.due_on else "no deadline"
+        due = f"uiterlijk {day(t.due_on)}" + (" (GEMIST)" if t.missed else "") if t.due_on else "geen termijn"
         print(f"  open  {t.task_id:<24} {t.role:<20} {due}  {t.name}")
     for c in view.clocks:
-        print(f"  clock {c.clock:<24} {c.status:<20} {c.started_on} .. {c.end_on}")
+        print(f"  term. {c.clock:<24} {said(CLOCK_STATUS, c.status):<20} {day(c.started_on)} t/m {day(c.end_on)}")
     for d in view.next_due[:5]:
-        print(f"  next  {d.due_at:%Y-%m-%d %H:%M}  {d.kind} {d.subject}")
+        print(f"  straks {short_moment(d.due_at)}  {said(DUE_KIND, d.kind)}: {d.subject}")
     for h in view.history[-10:]:
-        print(f"  {h.at:%Y-%m-%d %H:%M}  v{h.version:<3} {h.kind} {h.ref}" + (f" ({h.detail})" if h.detail else ""))
+        print(f"  {short_moment(h.at)}  v{h.version:<3} {said(HISTORY_KIND, h.kind)}: {h.ref}"
+              + (f" ({h.detail})" if h.detail else ""))
 
 
 def _report(rt: Any, view: Any, as_json: bool) -> int:
@@ -164,11 +164,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps([c.model_dump(mode="json") for c in cases], indent=2))
         return 0
     for c in cases:
-        due = f"next {c.next_due_at:%Y-%m-%d}" if c.next_due_at else ""
-        missed = f", {c.missed_tasks} missed" if c.missed_tasks else ""
-        print(f"{c.case_ref:<18} {c.municipality:<16} {c.status:<10} {c.phase or '-':<18} "
+        due = f"volgende {day(c.next_due_at)}" if c.next_due_at else ""
+        missed = f", {c.missed_tasks} gemist" if c.missed_tasks else ""
+        print(f"{c.case_ref:<18} {c.municipality:<16} {status(c.status):<12} {c.phase or '-':<18} "
               f"{c.open_tasks} open{missed}  {due}")
-    print(f"{len(cases)} case(s)", file=sys.stderr)
+    print(f"{len(cases)} {'zaak' if len(cases) == 1 else 'zaken'}", file=sys.stderr)
     return 0
 
 

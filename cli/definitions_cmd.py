@@ -36,9 +36,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for line in lines:
         print(line, file=sys.stderr)
     if lines:
-        print(f"{len(lines)} problem(s) found", file=sys.stderr)
+        print(f"{len(lines)} {'probleem' if len(lines) == 1 else 'problemen'} gevonden", file=sys.stderr)
         return 1
-    print(f"ok: {len(library.definitions)} definition(s), {len(library.profiles)} profile(s)")
+    print(f"in orde: {len(library.definitions)} definitie(s), {len(library.profiles)} profiel(en)")
     return 0
 
 

@@ -15,6 +15,7 @@ import sys
 def cmd_partner_link(args: argparse.Namespace) -> int:
     from app.bootstrap import bootstrap
     from app.errors import REFUSALS
+    from app.people_time import day
     from app.settings import get_settings
 
     try:
@@ -25,8 +26,8 @@ def cmd_partner_link(args: argparse.Namespace) -> int:
         print(f"regie partner-link: {exc}", file=sys.stderr)
         return 1
     print(issued.url)
-    print(f"for {issued.recipient} ({issued.role}), {issued.step} of case {issued.case_ref}: works once, through "
-          f"{issued.last_day.isoformat()} (Dutch time); earlier links for this step and recipient no longer work",
+    print(f"voor {issued.recipient} ({issued.role}), {issued.step} van zaak {issued.case_ref}: werkt één keer, t/m "
+          f"{day(issued.last_day)} (Amsterdam); eerdere links voor deze stap en ontvanger werken niet meer",
           file=sys.stderr)
     return 0
 

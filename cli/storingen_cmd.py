@@ -21,7 +21,8 @@ STUCK_EXIT = 3
 
 def cmd_storingen(args: argparse.Namespace) -> int:
     from app.bootstrap import bootstrap
-    from app.faults import current_faults, local_time
+    from app.faults import current_faults
+    from app.people_time import moment
 
     faults = current_faults(bootstrap().service, municipality=args.municipality)
     box = faults.outbox
@@ -40,21 +41,21 @@ def cmd_storingen(args: argparse.Namespace) -> int:
     else:
         print(f"Vastgelopen zaken: {len(faults.stuck)}")
         for c in faults.stuck:
-            print(f"  {c.case_ref:<18} {c.municipality:<14} sinds {local_time(c.stuck_at)}  {c.stuck_reason}")
+            print(f"  {c.case_ref:<18} {c.municipality:<14} sinds {moment(c.stuck_at)}  {c.stuck_reason}")
             print(f"  {'':<18} na herstel: regie case retry {c.case_ref}")
         print(f"Kanalen buiten gebruik: {len(faults.down)}")
         for h in faults.channels:
             if h.down and h.down_since is not None:
-                probe = f", volgende poging {local_time(h.next_probe_at)}" if h.next_probe_at else ""
+                probe = f", volgende poging {moment(h.next_probe_at)}" if h.next_probe_at else ""
                 told = "coördinator ingelicht" if h.escalated_at else "coördinator nog niet bereikt"
-                print(f"  {h.channel}  ({h.service or '?'})  sinds {local_time(h.down_since)}, "
+                print(f"  {h.channel}  ({h.service or '?'})  sinds {moment(h.down_since)}, "
                       f"{h.failures} pogingen achter elkaar mislukt{probe}; {told}")
             elif h.last_failure_at is not None:
                 print(f"  {h.channel}  ({h.service or '?'})  hapert: {h.failures} poging(en) mislukt, "
-                      f"laatste {local_time(h.last_failure_at)} (nog niet buiten gebruik)")
+                      f"laatste {moment(h.last_failure_at)} (nog niet buiten gebruik)")
             if h.last_error:
                 print(f"      laatste fout: {h.last_error}")
-        later = f" (de eerste vanaf {local_time(box.next_attempt_at)})" if box.next_attempt_at else ""
+        later = f" (de eerste vanaf {moment(box.next_attempt_at)})" if box.next_attempt_at else ""
         print(f"Uitgaande opdrachten: {box.ready} klaar, {box.waiting} wachten op een nieuwe poging{later}, "
               f"{box.given_up} opgegeven na te veel pogingen")
     stuck = faults.stuck or faults.down or box.given_up

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from engine.definitions import Catalog, Definition, Profile
 from engine.errors import DefinitionError
+from engine.model_errors import explain, yaml_path
 from engine.process import Process
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "process_definitions"
@@ -212,33 +213,20 @@ def _register(library: Library, parsed: Any, label: str, lines: dict[tuple, int]
 def _validation_problems(exc: ValidationError, data: Any, label: str, lines: dict[tuple, int]) -> list[Problem]:
     problems = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
-        element = _element_at(data, loc)
-        keys = _yaml_path(data, loc)
+        keys, message = explain(error, data)
+        element = _element_at(data, tuple(error["loc"]))
+        # An unknown key has a line of its own; a missing one is pointed at by its element.
+        exact = yaml_path(data, tuple(error["loc"]))
         line = None
-        for n in range(len(keys), -1, -1):
-            if keys[:n] in lines:
-                line = lines[keys[:n]]
+        for n in range(len(exact), -1, -1):
+            if exact[:n] in lines:
+                line = lines[exact[:n]]
                 break
-        where = ".".join(str(p) for p in keys[2:] if p != element) if keys[:1] in (("elements",), ("clocks",)) \
-            else ".".join(str(p) for p in keys)
-        message = error["msg"].removeprefix("Value error, ")
+        # Inside an element the element's id already says where; name only the keys below it.
+        inside = keys[2:] if keys[:1] in (("elements",), ("clocks",), ("message_handlers",)) else keys
+        where = ".".join(str(p) for p in inside if p != element)
         problems.append(Problem(label, element, f"{where}: {message}" if where else message, line))
     return problems
-
-
-def _yaml_path(data: Any, loc: tuple) -> tuple:
-    """Drop the union tags pydantic adds to a location so it matches the YAML key path again."""
-    path: list = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            path.append(part)
-    return tuple(path)
 
 
 def _element_at(data: Any, loc: tuple) -> str:

@@ -21,6 +21,7 @@ from engine.errors import DefinitionError, EngineError
 from engine.events import MessageReceived, Started, TaskCompleted
 from engine.interpreter import advance, fire_due_timers
 from engine.loader import Library, Problem, load_yaml
+from engine.model_errors import explain
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, new_case
 
@@ -128,8 +129,8 @@ def load_scenario(path: Path) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise DefinitionError([
-            Problem(label, ".".join(str(p) for p in e["loc"]) or "-", e["msg"].removeprefix("Value error, "))
-            for e in exc.errors()
+            Problem(label, ".".join(str(p) for p in keys) or "-", message)
+            for keys, message in (explain(e, data) for e in exc.errors())
         ]) from None
 
 

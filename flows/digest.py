@@ -11,11 +11,12 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 
 from app.clock import utc_now
+from app.people_time import day
 from tasks.partners import send_partner_digests
 
 
 def _run_name() -> str:
-    return f"digests {utc_now():%Y-%m-%d}"
+    return f"digests {day(utc_now())}"
 
 
 @flow(name="send-digests", flow_run_name=_run_name)

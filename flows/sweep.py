@@ -17,12 +17,13 @@ from prefect import flow
 from pydantic import Field
 
 from app.clock import utc_now
+from app.people_time import moment
 from tasks.cases import deliver_outbox, publish_sweep_summary, sweep_timers
 
 
 def _sweep_name() -> str:
-    # Named by when it ran, so the list of sweeps reads as a timeline.
-    return f"sweep {utc_now():%Y-%m-%d %H:%M}"
+    # Named by when it ran, so the list of sweeps reads as a timeline; in the team's clock.
+    return f"sweep {moment(utc_now())}"
 
 
 @flow(name="fire-due-timers", flow_run_name=_sweep_name)

@@ -38,6 +38,7 @@ import apprise
 
 from engine.commands import NotifyRole
 from engine.deliveries import ChannelHealth, Claim, DeliveryMeta, Kind, channel_id, may_try
+from engine.people_time import moment
 from integrations import outages
 from integrations.apprise_send import Sender, Sent, prefect_secret
 from integrations.digests import send_digests
@@ -253,7 +254,7 @@ class AppriseNotifier:
         if answer is Claim.busy:
             return _Result("waiting", "another delivery run is sending it right now", retry_at=row.claimed_until)
         if answer is Claim.wait:
-            return _Result("waiting", f"waiting to retry from {row.next_attempt_at:%Y-%m-%d %H:%M} UTC",
+            return _Result("waiting", f"waiting to retry from {moment(row.next_attempt_at)}",
                            retry_at=row.next_attempt_at)
         was_down = {cid for cid in ids.values() if cid in health and health[cid].down}
         try:

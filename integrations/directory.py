@@ -47,6 +47,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.definitions import Catalog, Profile
+from engine.model_errors import explain
 
 CASE_PARTNER_PREFIX = "partner_"
 """Case data field `partner_<role>` names the partner (by id) that fills `<role>` for this case."""
@@ -180,8 +181,9 @@ def check_directory(profile: Profile, catalog: Catalog | None, env: Mapping[str,
                 partner = Partner.model_validate(entry)
             except ValidationError as exc:
                 for error in exc.errors():
-                    where = ".".join(str(p) for p in error["loc"])
-                    problem(role, name, f"{where}: {error['msg']}" if where else error["msg"])
+                    keys, message = explain(error, entry)
+                    where = ".".join(str(p) for p in keys)
+                    problem(role, name, f"{where}: {message}" if where else message)
                 continue
             if partner.id in seen:
                 problem(role, partner.id, f"partner id used twice (also under {seen[partner.id]})")

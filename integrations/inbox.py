@@ -45,6 +45,7 @@ from prefect.states import Cancelled, Completed, Suspended, to_state_create
 
 from engine.catalog import Privacy
 from engine.commands import FormFieldSpec, OpenUserTask
+from engine.people_time import choice, day
 from integrations import labels
 from integrations.safe_text import MAX_WHOLE_NUMBER, CaseRef, Code, FormDate, Identifier, StepRef
 
@@ -113,10 +114,13 @@ def form_model(fields: Sequence[FormFieldSpec]) -> type[pydantic.BaseModel]:
             continue
         kind = Literal[tuple(spec.values)] if spec.type == "enum" and spec.values else _TYPES[spec.type]
         title = spec.label or spec.name
+        # Prefect's form lists a choice by its value; say in words what each one means.
+        about = "; ".join(f"{value} = {choice(value)}" for value in spec.values or ()) \
+            if spec.type == "enum" else None
         if spec.required:
-            definitions[spec.name] = (kind, pydantic.Field(title=title))
+            definitions[spec.name] = (kind, pydantic.Field(title=title, description=about))
         else:
-            definitions[spec.name] = (kind | None, pydantic.Field(default=None, title=title))
+            definitions[spec.name] = (kind | None, pydantic.Field(default=None, title=title, description=about))
     return pydantic.create_model("Formulier", __config__=pydantic.ConfigDict(extra="forbid"), **definitions)
 
 
@@ -132,12 +136,17 @@ def description(entry: InboxEntry) -> str:
     """The markdown shown above the form: case, step, deadline, what to do."""
     task = entry.task
     rows = [("Zaak", task.case_ref), ("Stap", f"{entry.name} (`{task.step}`)"), ("Rol", task.role),
-            ("Uiterlijk", task.due_on.isoformat() if task.due_on else "geen termijn"),
+            ("Uiterlijk", day(task.due_on) if task.due_on else "geen termijn"),
             ("Fase", task.phase or "-"), ("Gemeente", task.municipality)]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
     # The dialog's button says Submit (the run page's button says Resume).
     ending = "Vul het formulier in en kies **Submit** om de stap af te ronden." \
         if any(on_prefect_form(f) for f in entry.form) else "Kies **Submit** om de stap af te ronden."
+    toggles = [f.label or f.name for f in entry.form if f.type == "bool" and on_prefect_form(f)]
+    if toggles:
+        # Prefect sends an untouched toggle as "no": say so before someone submits a checklist unread.
+        ending += ("\n\n**Let op:** een schakelaar die u niet aanzet, telt als **nee** ("
+                   + ", ".join(toggles) + "). Zet aan wat klopt voordat u verstuurt.")
     personal = [f for f in entry.form if not on_prefect_form(f)]
     if personal:
         names = ", ".join(f"{f.label or f.name} (`{f.name}`)" for f in personal)

@@ -29,6 +29,7 @@ from jinja2 import meta
 
 from engine.calendar import long_date
 from engine.definitions import Catalog, Privacy, Template
+from engine.people_time import day, moment
 
 Language = Literal["nl", "en"]
 
@@ -240,15 +241,25 @@ class MessageRenderer:
         return RenderedMessage(template=template, language=language, subject=subject, body=body)
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 def _environment(language: Language) -> jinja2.Environment:
     words = _VALUE_WORDS[language]
 
     def finalize(value: Any) -> Any:
-        # None, True and False would read as Python; dates as ISO text.
+        # None, True and False would read as Python; dates (which arrive as ISO text, through the outbox's
+        # JSON) as people here write them: 16-03-2026, an instant in Amsterdam time with the zone named.
         if value is None or isinstance(value, bool):
             return words[value]
-        if isinstance(value, (date, datetime)):
-            return value.isoformat()
+        if isinstance(value, datetime):
+            return moment(value)
+        if isinstance(value, date):
+            return day(value)
+        if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+            try:
+                return day(date.fromisoformat(value))
+            except ValueError:  # looks like a date but is none (2026-02-31): show it as it came
+                return value
         return value
 
     return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, finalize=finalize,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from engine.calendar import NL
+from engine.people_time import moment
 from engine.deliveries import KEY, ChannelHealth
 from integrations.directory import Partner
 
@@ -27,11 +27,6 @@ RECOVERY = "kanaal_hersteld"
 WAITING_NOTE = "notification_waiting"
 """Case-history note: a message of this case waits for a channel that is down."""
 _TODAY = {"nl": "vandaag", "en": "today"}
-
-
-def local_time(moment: datetime) -> str:
-    """A moment as people read it here: Dutch time, to the minute."""
-    return f"{moment.astimezone(NL):%Y-%m-%d %H:%M}"
 
 
 def outage_key(health: ChannelHealth, what: str) -> str:
@@ -47,26 +42,26 @@ def escalation_context(health: ChannelHealth, partner: Partner, language: str) -
     """What `kanaal_storing` says: which partner and channel, since when, how many failures in a row."""
     assert health.down_since is not None
     return {"partner": partner.organisation, "kanaal": health.channel, "service": health.service or "-",
-            "sinds": local_time(health.down_since), "pogingen": health.failures, "uiterlijk": _TODAY[language]}
+            "sinds": moment(health.down_since), "pogingen": health.failures, "uiterlijk": _TODAY[language]}
 
 
 def recovery_context(before: ChannelHealth, partner: Partner, now: datetime) -> dict[str, object]:
     """What `kanaal_hersteld` says: which channel, since when it was down, since when it works."""
     assert before.down_since is not None
     return {"partner": partner.organisation, "kanaal": before.channel, "service": before.service or "-",
-            "sinds": local_time(before.down_since), "hersteld": local_time(now)}
+            "sinds": moment(before.down_since), "hersteld": moment(now)}
 
 
 def waiting_detail(template: str, partner: Partner, down: list[ChannelHealth]) -> str:
     """The case-history line of a message that waits for its recipient's channels."""
     first = min(h.down_since for h in down if h.down_since is not None)
     services = ", ".join(dict.fromkeys(h.service or "?" for h in down))
-    return (f"bericht {template} aan {partner.id} wacht: {services} buiten gebruik sinds {local_time(first)}; "
+    return (f"bericht {template} aan {partner.id} wacht: {services} buiten gebruik sinds {moment(first)}; "
             "de coördinator krijgt één melding over deze storing")
 
 
 def waiting_error(down: list[ChannelHealth]) -> str:
     """Why a recipient was not tried now (kept on the outbox row)."""
     probes = [h.next_probe_at for h in down if h.next_probe_at is not None]
-    then = f"; volgende poging {local_time(min(probes))}" if probes else ""
+    then = f"; volgende poging {moment(min(probes))}" if probes else ""
     return f"kanaal {', '.join(h.channel for h in down)} buiten gebruik{then}"

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pydantic
 
 from engine.commands import FormFieldSpec
+from engine.people_time import choice
 
 MAX_TEXT = 1000
 """Longest text a field takes; the page says so (maxlength) and the check refuses more."""
@@ -52,7 +53,7 @@ def field_views(specs: Sequence[FormFieldSpec], entered: Mapping[str, str] | Non
         if spec.type == "bool":
             choices = (Choice(YES, "Ja"), Choice(NO, "Nee"))
         elif spec.type == "enum":
-            choices = tuple(Choice(v, words(v)) for v in spec.values or ())
+            choices = tuple(Choice(v, choice(v)) for v in spec.values or ())
         else:
             choices = ()
         views.append(FieldView(name=spec.name, label=spec.label or words(spec.name),

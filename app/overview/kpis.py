@@ -29,6 +29,7 @@ from app.overview.norms import (
     norms,
 )
 from app.overview.words import number, zaken
+from engine.durations import Duration
 from store.overview_reads import CaseDoc, FactFilter, HistoryFact, case_docs, history_facts, overdue_tasks_per_case
 
 if TYPE_CHECKING:
@@ -56,6 +57,13 @@ class Kpi:
     target: float | None = None
     detail: str = ""
     trend: list[tuple[str, float, int]] = field(default_factory=list)
+    trend_norm: float | None = None
+    """the norm in the trend's own unit (weeks, months or %), for the chart's norm line; None: no line"""
+
+
+def _in_days(duration: Duration) -> float:
+    """A calendar duration in days, on average (for a line on a chart, not for deadlines)."""
+    return duration.years * 365.25 + duration.months * _DAYS_PER_MONTH + duration.days + duration.werkdagen * 7 / 5
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -121,7 +129,7 @@ def _housing(docs: list[CaseDoc], local: dict[str, Norm], today: date) -> Kpi:
                norm=f"woning binnen {dutch_duration(norm.duration)} na koppeling ({norm.name} {norm.value})",
                source=norm.source, cases=len(weeks), met_norm=_share(met, len(weeks)), target=100.0,
                detail=f"{zaken(waiting_over)} zonder woning en al boven de norm",
-               trend=_trend(points))
+               trend=_trend(points), trend_norm=_in_days(norm.duration) / 7)
 
 
 def _move_date(doc: CaseDoc) -> date | None:
@@ -183,7 +191,7 @@ def _duaal(docs: list[CaseDoc], local: dict[str, Norm]) -> Kpi:
                norm=f"{DUAAL_BANDWIDTH}; streeftermijn gemeente {dutch_duration(norm.duration)} "
                     f"(duaal_streeftermijn {norm.value})",
                source=norm.source, cases=len(months), met_norm=_share(met, len(months)),
-               target=100.0, trend=_trend(points))
+               target=100.0, trend=_trend(points), trend_norm=_in_days(norm.duration) / _DAYS_PER_MONTH)
 
 
 def _map(docs: list[CaseDoc], facts: dict[str, list[HistoryFact]], local: dict[str, Norm]) -> Kpi:

@@ -11,10 +11,12 @@ import unicodedata
 from datetime import date
 
 from app.overview.caseload import Caseload
+from app.overview.chart import month_label, trend_image
 from app.overview.kpis import Kpi
 from app.overview.radar import RadarRow
 from app.overview.timeline import GEDAAN, GEMIST, NVT, OP_TIJD, OPEN, TE_LAAT, CaseTimeline
 from app.overview.words import number, zaken
+from app.people_time import day, status
 
 BAR_WIDTH = 20
 STATUS_MARKS = {
@@ -41,13 +43,13 @@ def bar(share: float | None, width: int = BAR_WIDTH) -> str:
 
 
 def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
+    return day(value) if value else ""
 
 
 def render_caseload(load: Caseload) -> str:
     """Open cases by phase, open and overdue tasks: for the municipality and per klantregisseur."""
     total = load.total
-    lines = [f"### Caseload {load.municipality}, stand {load.today}", "",
+    lines = [f"### Caseload {load.municipality}, stand {day(load.today)}", "",
              f"**{total.cases} open zaken · {total.open_tasks} open taken · {total.overdue_tasks} te laat**", ""]
     if not total.cases:
         return "\n".join(lines + ["Geen open zaken."]) + "\n"
@@ -93,8 +95,8 @@ def radar_summary(rows: list[RadarRow], municipality: str, today: date, days: in
 def render_timeline(timeline: CaseTimeline) -> str:
     """A case from koppeling to nazorg: planned and actual dates side by side, missed dates marked."""
     lines = [f"### Tijdlijn zaak {timeline.case_ref}", "",
-             f"Gemeente {timeline.municipality} · fase {timeline.phase or '–'} · status {timeline.status} · "
-             f"stand {timeline.today}", "",
+             f"Gemeente {timeline.municipality} · fase {timeline.phase or '–'} · {status(timeline.status)} · "
+             f"stand {day(timeline.today)}", "",
              "| Wat | Gepland | Werkelijk | Status |", "|---|---|---|---|"]
     for row in timeline.rows:
         lines.append(f"| {row.what} | {_day(row.planned)} | {_day(row.actual)} | {STATUS_MARKS[row.status]} |")
@@ -106,7 +108,7 @@ def render_timeline(timeline: CaseTimeline) -> str:
 
 def render_kpis(kpis: list[Kpi], municipality: str, today: date) -> str:
     """Each KPI with its value, norm, number of cases and a bar of the share that meets the norm."""
-    lines = [f"### KPI's {municipality}, stand {today}", "",
+    lines = [f"### KPI's {municipality}, stand {day(today)}", "",
              "| KPI | Waarde | Norm | Zaken | Binnen de norm |", "|---|---:|---|---:|---|"]
     for k in kpis:
         value = "–" if k.value is None else f"{number(k.value)}{'' if k.unit == '%' else ' '}{k.unit}"
@@ -117,10 +119,10 @@ def render_kpis(kpis: list[Kpi], municipality: str, today: date) -> str:
         lines += ["", "#### Toelichting", "", *details]
     for k in kpis:
         if k.trend:
-            lines += ["", f"#### {k.name}, per maand van start", "", "```"]
-            top = max(v for _, v, _ in k.trend) or 1
-            lines += [f"{month}  {bar(100 * v / top, 16)}  {number(v)}  ({zaken(n)})"
-                      for month, v, n in k.trend]
-            lines.append("```")
+            # The picture for the eye (every month's figures in its alt text and tooltips), the latest
+            # months below it in words.
+            recent = " · ".join(f"{month_label(month)}: {number(v)} ({zaken(n)})" for month, v, n in k.trend[-3:])
+            lines += ["", f"#### {k.name}, per maand van start", "", trend_image(k.name, k.trend, k.unit, k.trend_norm),
+                      "", f"Laatste maanden: {recent}"]
     lines += ["", "#### Bronnen van de normen", "", *[f"- **{k.name}:** {k.source}" for k in kpis]]
     return "\n".join(lines) + "\n"

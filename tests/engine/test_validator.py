@@ -202,7 +202,7 @@ def test_model_errors_name_the_element_and_its_line(tmp_path):
     lines = [str(p) for p in found]
     assert any(line.startswith("proef.yaml:") and ": wacht: timer.duration: bad duration 'tien weken'" in line
                for line in lines), lines
-    assert any(": einde: kleur: Extra inputs are not permitted" in line for line in lines), lines
+    assert any(line.startswith("proef.yaml:19: einde: onbekend veld 'kleur'") for line in lines), lines
 
 
 def test_regie_validate_prints_every_problem_and_exits_1(tmp_path, capsys):
@@ -215,12 +215,40 @@ def test_regie_validate_prints_every_problem_and_exits_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "proef.yaml:" in err and "start: unknown element 'nergens'" in err
     assert "kies: exclusive gateway has no default flow" in err
-    assert "problem(s) found" in err
+    assert "problemen gevonden" in err
 
 
 def test_regie_validate_accepts_the_example_definitions(capsys):
     assert main(["validate", str(ROOT / "tests" / "fixtures" / "definitions")]) == 0
-    assert capsys.readouterr().out.startswith("ok: 2 definition(s)")
+    assert capsys.readouterr().out.startswith("in orde: 2 definitie(s)")
+
+
+def test_regie_validate_names_every_missing_or_wrong_field_at_once(tmp_path, capsys):
+    write(tmp_path, "proef.yaml", """kind: process
+id: proef
+version: een
+phase: pvt
+elements:
+  - {id: start, type: start_event, next: taak}
+  - id: taak
+    type: user_task
+    next: einde
+  - {id: vreemd, type: user_taak, next: einde}
+  - {id: einde, type: end_event}
+""")
+    assert main(["validate", str(ROOT / "process_definitions" / "catalog.yaml"), str(tmp_path)]) == 1
+
+    err = capsys.readouterr().err.splitlines()
+    mine = [line.split("proef.yaml:", 1)[1] for line in err if "proef.yaml:" in line]
+    assert mine == [
+        "1: proef: veld 'name' ontbreekt",
+        "3: proef: version: moet een geheel getal zijn, niet 'een'",
+        "7: taak: veld 'instructions' ontbreekt",
+        "7: taak: veld 'role' ontbreekt",
+        "10: vreemd: type 'user_taak' bestaat niet; kies uit: start_event, end_event, user_task, service_task, "
+        "intermediate_timer_event, intermediate_message_event, exclusive_gateway, parallel_gateway, call_activity",
+    ]
+    assert err[-1] == "5 problemen gevonden"
 
 
 def test_regie_schema_describes_all_three_file_kinds(capsys):

@@ -25,4 +25,4 @@ def test_regie_validate_reports_a_bad_partner_url_by_profile_role_and_partner(tm
 
 def test_regie_validate_accepts_the_shipped_profiles(capsys):
     assert main(["validate"]) == 0
-    assert "2 profile(s)" in capsys.readouterr().out
+    assert "2 profiel(en)" in capsys.readouterr().out

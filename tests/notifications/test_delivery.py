@@ -31,7 +31,7 @@ def test_a_task_message_reaches_the_klantregisseur_by_mail_and_by_webhook_once_e
 
     [mail] = smtp.to("klantregie@testdorp.example")
     assert mail.subject == f"Nieuwe taak voor zaak {CASE}: Klantprofiel ontvangen"
-    assert "Uiterlijk: 2026-03-16" in mail.text and f"regie case show {CASE}" in mail.text
+    assert "Uiterlijk: 16-03-2026" in mail.text and f"regie case show {CASE}" in mail.text
     assert mail.headers[DELIVERY_HEADER] == f"{CASE}:4:notify/klantregie_testdorp"
     [post] = hooks.at("backoffice")
     assert post.payload["title"] == mail.subject
@@ -52,7 +52,7 @@ def test_while_the_smtp_server_is_down_the_failure_is_recorded_and_the_retry_del
         notifier.deliver(task_notice())
     failed = notifier.ledger.get(f"{CASE}:4:notify", "klantregie_testdorp")
     smtp.start()
-    with pytest.raises(DeliveryIncomplete, match="waiting to retry from 2026-03-02 08:01 UTC") as early:
+    with pytest.raises(DeliveryIncomplete, match=r"waiting to retry from 02-03-2026 09:01 \(Amsterdam\)") as early:
         notifier.deliver(task_notice())  # too early: the backoff holds it, nothing is sent
     assert smtp.mails == []
     assert early.value.report.waiting == ("klantregie_testdorp",) and not early.value.report.attempted
@@ -140,7 +140,7 @@ def test_the_employer_the_case_names_gets_the_message_and_no_other_employer(make
     report = make_notifier().deliver(notice)
 
     [mail] = smtp.to("hr@korenschoof.example")
-    assert mail.subject == f"Zaak {CASE}: nieuw lesrooster vanaf 2026-04-06"
+    assert mail.subject == f"Zaak {CASE}: nieuw lesrooster vanaf 06-04-2026"
     assert report.delivered == ("bakkerij_de_korenschoof",)
     assert hooks.at("vandam") == [] and len(smtp.mails) == 1
 
@@ -200,7 +200,7 @@ def test_a_role_without_a_recipient_goes_to_the_coordinator_and_leaves_a_note_fo
     [mail] = smtp.to("coordinator@testdorp.example")
     assert mail.subject == f"Geen ontvanger voor rol inkomen in zaak {CASE}"
     assert "de partnerlijst van testgemeente heeft niemand voor deze rol" in mail.text
-    assert "Uiterlijk: 2026-03-16" in mail.text
+    assert "Uiterlijk: 16-03-2026" in mail.text
     assert [(n.kind, n.ref) for n in report.notes] == [("notification_unroutable", "inkomen")]
     assert report.delivered == ("team_inburgering",)
     [row] = notifier.ledger.for_case(CASE)

@@ -43,7 +43,8 @@ def test_every_bad_url_is_reported_by_profile_role_and_partner_without_showing_t
         "(unknown or missing schema)",
         "slordig: taalaanbieder: taalschool_slack_kapot: url 1: not a valid slack:// URL for apprise "
         "(check its parts and options)",
-        "slordig: werkgever: werkgever_extra_veld: telefoon: Extra inputs are not permitted",
+        "slordig: werkgever: werkgever_extra_veld: onbekend veld 'telefoon' (tikfout, of hoort het bij een ander "
+        "element?)",
         "slordig: werkgever: werkgever_placeholder: url 1: unknown placeholder '${lower-case is fine}': use "
         "${ENV_VAR}, {{ prefect.blocks.secret.<name> }} or secret:<name>",
     ]

@@ -34,7 +34,7 @@ def test_after_n_failures_in_a_row_the_channel_is_down_and_the_coordinator_is_to
 
     [post] = hooks.at("coordinator")
     assert post.payload["title"] == "Storing: berichten aan Gemeente Testdorp, klantregie via mailto komen niet aan"
-    assert "Sinds 2026-03-02 09:00 komen berichten" in post.payload["message"]  # Dutch time
+    assert "Sinds 02-03-2026 09:00 (Amsterdam) komen berichten" in post.payload["message"]
     assert "(kanaal testgemeente/klantregie_testdorp#1) niet aan: 3 pogingen" in post.payload["message"]
     health = notifier.ledger.troubled_channels()["testgemeente/klantregie_testdorp#1"]
     assert (health.failures, health.down_since, health.service) == (5, clock.now - timedelta(minutes=5), "mailto")
@@ -50,7 +50,7 @@ def test_after_h_hours_of_failures_the_channel_is_down_even_with_few_attempts(ma
     smtp.stop()
 
     fail_times(notifier, clock, 1, step=timedelta(hours=3))
-    with pytest.raises(NotificationFailed, match="waiting to retry from 2026-03-02 11:30 UTC"):
+    with pytest.raises(NotificationFailed, match=r"waiting to retry from 02-03-2026 12:30 \(Amsterdam\)"):
         notifier.deliver(task_notice())  # after 3 hours the backoff still holds it: no attempt, no escalation
     assert hooks.at("coordinator") == []
     clock.advance(hours=1)
@@ -76,14 +76,14 @@ def test_a_message_waiting_for_a_channel_that_is_down_gets_one_note_for_its_case
 
     assert [(n.kind, n.ref) for n in notes] == [("notification_waiting", "klantregisseur")]
     assert notes[0].detail == "bericht taak_geopend aan klantregie_testdorp wacht: mailto buiten gebruik sinds " \
-                              "2026-03-02 09:00; de coördinator krijgt één melding over deze storing"
+                              "02-03-2026 09:00 (Amsterdam); de coördinator krijgt één melding over deze storing"
     assert report.delivered == ("klantregie_testdorp",) and report.notes == ()
     # One escalation (by webhook, the mail server being down) and one note that it is over (by mail again).
     assert [p.payload["title"] for p in hooks.at("coordinator")] == [
         "Storing: berichten aan Gemeente Testdorp, klantregie via mailto komen niet aan"]
     [recovered] = smtp.to("coordinator@testdorp.example")
     assert recovered.subject == "Hersteld: berichten aan Gemeente Testdorp, klantregie via mailto komen weer aan"
-    assert "werkt weer sinds 2026-03-02 09:00. De storing begon 2026-03-02 09:00." in recovered.text
+    assert "werkt weer sinds 02-03-2026 09:00 (Amsterdam). De storing begon 02-03-2026 09:00 (Amsterdam)." in recovered.text
 
 
 # --- daily digests --------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ def test_a_digest_partner_gets_its_messages_once_a_day_in_one_message(make_notif
 
     digests = hooks.at("werkfit")
     assert len(digests) == 2
-    assert digests[0].payload["title"] == "Dagoverzicht van Regie, 2026-03-02: 2 bericht(en)"
+    assert digests[0].payload["title"] == "Dagoverzicht van Regie, 02-03-2026: 2 bericht(en)"
     assert digests[0].payload["message"].count(f"Bericht over zaak {CASE}") == 2
     assert report.sent == ("digest:testgemeente:werkfit_jobcoaching:2026-03-02",)
     assert (again.sent, again.waiting) == ((), 1)

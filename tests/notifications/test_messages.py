@@ -64,7 +64,7 @@ def test_an_english_preferring_partner_gets_the_english_variant(catalog):
     message = MessageRenderer(catalog).render("taak_geopend", TASK_CONTEXT, "en", "TST-2026-0001")
 
     assert message.subject == "New task for case TST-2026-0001: Klantprofiel ontvangen"
-    assert "Due: 2026-03-16" in message.body
+    assert "Due: 16-03-2026" in message.body
     assert message.body.endswith("Where: in Regie, with the command: regie case show TST-2026-0001")
 
 

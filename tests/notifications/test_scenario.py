@@ -73,7 +73,7 @@ def test_a_case_notifies_the_klantregisseur_its_coa_and_the_coordinator_without_
     assert service.personal_data(CASE)["naam"] == PEOPLE[0]  # it is there, and stays there
     klantregie = [m.subject for m in smtp.to("klantregie@testdorp.example")]
     assert klantregie == [f"Nieuwe taak voor zaak {CASE}: Klantprofiel ontvangen",
-                          f"Herinnering: Klantprofiel ontvangen voor zaak {CASE} uiterlijk 2026-03-16"]
+                          f"Herinnering: Klantprofiel ontvangen voor zaak {CASE} uiterlijk 16-03-2026"]
     assert [p.payload["title"] for p in hooks.at("backoffice")] == klantregie
     assert [m.subject for m in smtp.to("budel@coa.example")] == [f"Bericht over zaak {CASE}"] * 3  # days 7, 14, 21
     assert smtp.to("terapel@coa.example") == []

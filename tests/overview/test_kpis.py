@@ -99,7 +99,7 @@ def test_each_kpi_has_its_value_its_norm_and_the_cases_it_rests_on(desk, service
         source="wi2021.md#0 row 2 / wi2021.md#2 Timeline norm: a home within 10 weeks of the koppeling (H as "
                "norm; practice ~40 weeks, M; abolition of the taakstelling pending)",
         cases=3, met_norm=33.3, target=100.0, detail="1 zaak zonder woning en al boven de norm",
-        trend=[("2026-02", 11.0, 3)])
+        trend=[("2026-02", 11.0, 3)], trend_norm=10.0)  # the chart's line: the norm, 10 weeks
     assert found["driegesprek"] == Kpi(
         key="driegesprek", name="Driegesprek vóór de verhuizing", value=66.7, unit="%",
         norm="≥ 80% van de verhuisde statushouders", source=WARME_OVERDRACHT_SOURCE, cases=3,

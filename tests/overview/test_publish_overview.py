@@ -94,7 +94,7 @@ def test_publish_overview_publishes_keyed_artifacts_without_personal_data(rt):
     timeline = artifact("case-tlb-2026-0300")
     assert f"### Tijdlijn zaak {CASE}" in timeline.data
     # A home within 10 weeks of the koppeling on 2 March: 2 March + 70 days = 11 May.
-    assert "| Woning (norm huisvesting) | 2026-05-11 | 2026-03-09 | ✅ op tijd |" in timeline.data
+    assert "| Woning (norm huisvesting) | 11-05-2026 | 09-03-2026 | ✅ op tijd |" in timeline.data
 
     clock.advance(minutes=15)
     assert asyncio.run(publish_overview())["timelines"] == 0  # nothing changed since the first run
@@ -104,7 +104,7 @@ def test_publish_overview_publishes_keyed_artifacts_without_personal_data(rt):
                           actor="kr-07")
     clock.advance(minutes=15)
     assert asyncio.run(publish_overview())["timelines"] == 1
-    assert "| Gesprek in het AZC (1) | 2026-03-16 | 2026-03-09 | ✅ op tijd |" in artifact("case-tlb-2026-0300").data
+    assert "| Gesprek in het AZC (1) | 16-03-2026 | 09-03-2026 | ✅ op tijd |" in artifact("case-tlb-2026-0300").data
 
     # After a change elsewhere (a step completed through the inbox), one case's timeline alone.
     assert asyncio.run(publish_case_timeline_flow(CASE)) == "case-tlb-2026-0300"

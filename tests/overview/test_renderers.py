@@ -47,7 +47,7 @@ def test_the_caseload_shows_phases_and_one_line_per_klantregisseur():
     text = render_caseload(load)
 
     assert text.splitlines()[:9] == [
-        "### Caseload tilburg, stand 2026-06-01",
+        "### Caseload tilburg, stand 01-06-2026",
         "",
         "**3 open zaken · 5 open taken · 4 te laat**",
         "",
@@ -87,13 +87,13 @@ def test_the_timeline_marks_a_missed_date_and_lists_what_was_missed():
     assert render_timeline(timeline).splitlines() == [
         "### Tijdlijn zaak TLB-2026-0200",
         "",
-        "Gemeente tilburg · fase pip · status active · stand 2026-06-01",
+        "Gemeente tilburg · fase pip · loopt · stand 01-06-2026",
         "",
         "| Wat | Gepland | Werkelijk | Status |",
         "|---|---|---|---|",
-        "| Koppeling |  | 2026-03-02 | ✔ gedaan |",
-        "| Driegesprek | 2026-03-10 | 2026-03-12 | ⚠️ te laat |",
-        "| PIP vastgesteld | 2026-05-21 |  | ❌ **gemist** |",
+        "| Koppeling |  | 02-03-2026 | ✔ gedaan |",
+        "| Driegesprek | 10-03-2026 | 12-03-2026 | ⚠️ te laat |",
+        "| PIP vastgesteld | 21-05-2026 |  | ❌ **gemist** |",
         "| Lessen gestart |  |  | ⏳ open |",
         "",
         "**Gemist:** PIP vastgesteld",
@@ -117,5 +117,29 @@ def test_kpis_show_value_norm_cases_a_bar_sources_and_a_monthly_trend():
     assert "| PIP vastgesteld binnen de pip_termijn | 75,0% | 100% binnen 10 weken | 4 | ▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇░░░░░ 75,0% |" in text
     assert "| Wachttijd medisch advies | – | uitkomst binnen 8 weken | 0 | – |" in text
     assert "- **Weken van koppeling tot woning:** 1 zaak zonder woning en al boven de norm" in text
-    assert "2026-01  ▇▇▇▇▇▇▇▇░░░░░░░░  8,0  (1 zaak)\n2026-02  ▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇  16,0  (2 zaken)" in text
+    assert "Laatste maanden: jan 2026: 8,0 (1 zaak) · feb 2026: 16,0 (2 zaken)" in text
     assert "- **PIP vastgesteld binnen de pip_termijn:** wi2021.md#4" in text
+
+
+def test_a_kpi_trend_is_drawn_as_an_svg_chart_inside_the_markdown():
+    import base64
+    import re
+    from xml.etree import ElementTree
+
+    trend = [("2025-11", 9.0, 2), ("2025-12", 12.5, 1), ("2026-01", 8.0, 4)]
+    kpis = [Kpi("huisvesting", "Weken van koppeling tot woning", 9.0, "weken (mediaan)", "binnen 12 weken", "wi2021.md#2",
+                7, met_norm=50.0, target=100.0, trend=trend, trend_norm=12.0)]
+
+    text = render_kpis(kpis, "tilburg", TODAY)
+
+    [(alt, data)] = re.findall(r"!\[([^\]]*)\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)", text)
+    assert alt == "Weken van koppeling tot woning: nov 2025 9,0, dec 2025 12,5, jan 2026 8,0"
+    svg = ElementTree.fromstring(base64.b64decode(data))
+    ns = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in svg.iter(f"{ns}rect") if r.find(f"{ns}title") is not None]
+    assert [b.find(f"{ns}title").text for b in bars] == [
+        "nov 2025: 9,0 weken (mediaan) (2 zaken)", "dec 2025: 12,5 weken (mediaan) (1 zaak)",
+        "jan 2026: 8,0 weken (mediaan) (4 zaken)"]
+    heights = [float(b.get("height")) for b in bars]
+    assert heights[1] == max(heights) and heights[2] < heights[0]  # 12,5 is the tallest, 8,0 the lowest
+    assert any(t.text == "norm 12,0" for t in svg.iter(f"{ns}text"))

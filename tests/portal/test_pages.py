@@ -74,7 +74,7 @@ def test_a_link_opens_a_dutch_page_with_the_step_its_deadline_and_a_labelled_for
     assert "<h1>Lessen starten</h1>" in text and CASE in text and "5 juni 2026" in text
     assert '<label for="stap-lesstart_datum">Datum eerste les</label>' in text
     assert 'type="date" id="stap-lesstart_datum" name="lesstart_datum"' in text
-    assert "Melding: uitval signaal" in text and '<option value="gemiste_afspraak">gemiste afspraak</option>' in text
+    assert "Melding: uitval signaal" in text and '<option value="gemiste_afspraak">Gemiste afspraak</option>' in text
     assert "<script" not in text.lower()
     assert "Amina" not in text and "999990019" not in text
 

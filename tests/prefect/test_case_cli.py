@@ -46,7 +46,7 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
                  "--message", "koppeling", "--occurred-on", "2026-03-02", "--personal", "naam=Sanne Commandoregel",
                  "--personal", "bsn=999990067", "--actor", "anna") == 0
     out, err = capsys.readouterr()
-    assert "RMD-2026-0201  utrecht  rondleiding@1  version 1  active" in out
+    assert "RMD-2026-0201  utrecht  rondleiding@1  versie 1  loopt" in out
     assert "  open  klantprofiel-" in out and "Sanne" not in out
     assert "delivered to Prefect" in err
 
@@ -71,6 +71,6 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
 
     assert regie("case", "list", "--municipality", "utrecht") == 0
     out, err = capsys.readouterr()
-    assert out.startswith("RMD-2026-0201") and "1 case(s)" in err
+    assert out.startswith("RMD-2026-0201") and "1 zaak" in err
     assert regie("case", "show", "RMD-2026-9999") == 2
     assert "no case RMD-2026-9999" in capsys.readouterr().err

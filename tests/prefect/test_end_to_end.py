@@ -42,7 +42,7 @@ def test_a_trajectory_moves_through_the_inbox_and_the_timer_sweep(rt, clock):
     assert {"inbox", "municipality:rotterdam", "role:klantregisseur"} <= set(entry.tags)
     assert read_input(entry, "schema")["properties"]["scenario"]["enum"] == \
         ["snelle_start", "gecombineerd", "na_verhuizing"]
-    assert "Uiterlijk | 2026-03-16" in read_input(entry, "description")
+    assert "Uiterlijk | 16-03-2026" in read_input(entry, "description")
 
     # The server refuses a form that does not fit; the run stays in the inbox.
     refused = resume(entry, {"scenario": "morgen"})

@@ -62,7 +62,7 @@ def test_the_form_refuses_a_value_outside_the_choices_and_unknown_fields():
 
 def test_the_description_says_which_case_which_step_by_when_and_what_to_do():
     text = inbox.description(ENTRY)
-    for expected in ("RMD-2026-0042", "Klantprofiel ontvangen", "`klantprofiel`", "klantregisseur", "2026-03-16",
+    for expected in ("RMD-2026-0042", "Klantprofiel ontvangen", "`klantprofiel`", "klantregisseur", "16-03-2026",
                      "warme_overdracht", "rotterdam", "Bevestig dat het klantprofiel binnen is.", "**Submit**"):
         assert expected in text
 

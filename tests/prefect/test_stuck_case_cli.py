@@ -62,15 +62,16 @@ def test_show_and_storingen_say_why_a_case_is_stuck_and_retry_takes_it_back_afte
     after = capsys.readouterr().out
 
     reason = "de procesdefinitie of het gemeenteprofiel van de zaak ontbreekt of werkt niet (UnknownDefinition)"
-    assert shown.startswith(f"{REF}  testdorp  opgeheven@1  version 1  stuck  phase warme_overdracht\n")
-    assert f"  VASTGELOPEN sinds 2026-03-09 09:00: {reason}\n" in shown
+    assert shown.startswith(f"{REF}  testdorp  opgeheven@1  versie 1  vastgelopen  fase warme_overdracht  "
+                            "(tijden: Amsterdam)\n")
+    assert f"  VASTGELOPEN sinds 09-03-2026 09:00: {reason}\n" in shown
     assert f"probeer opnieuw: regie case retry {REF}" in shown
-    assert "Vastgelopen zaken: 1" in listed and f"sinds 2026-03-09 09:00  {reason}" in listed
+    assert "Vastgelopen zaken: 1" in listed and f"sinds 09-03-2026 09:00 (Amsterdam)  {reason}" in listed
     assert f"na herstel: regie case retry {REF}" in listed
-    assert stuck_list.startswith(REF) and " stuck " in stuck_list
+    assert stuck_list.startswith(REF) and " vastgelopen " in stuck_list
     assert refused.count("\n") == 1 and "Traceback" not in refused
     assert refused.startswith(f"regie case retry: zaak {REF} is vastgelopen: {reason}: no definition 'opgeheven@1'")
-    assert "version 2  active" in retried and "VASTGELOPEN" not in retried
+    assert "versie 2  loopt" in retried and "VASTGELOPEN" not in retried
     assert f"zaak {REF} loopt weer" in said
     assert after.startswith("Vastgelopen zaken: 0\nKanalen buiten gebruik: 0\n")
     rt.engine.dispose()

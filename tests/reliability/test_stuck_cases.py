@@ -66,7 +66,7 @@ def test_a_poison_case_among_1000_due_is_set_aside_and_the_other_999_advance_in_
     assert note.detail.startswith("zaak apart gezet: de opgeslagen toestand van de zaak is niet leesbaar")
     assert note.detail.endswith("opnieuw proberen na herstel: regie case retry RMD-2026-0500")
     [told] = coordinator_notices(engine, "RMD-2026-0500")
-    assert (told["role"], told["context"]["sinds"]) == ("coordinator", "2026-03-09 09:00")
+    assert (told["role"], told["context"]["sinds"]) == ("coordinator", "09-03-2026 09:00 (Amsterdam)")
     with pytest.raises(SweepFailed, match=r"^1 case\(s\) could not be advanced and were set aside"):
         report.raise_for_failures()
 
@@ -182,6 +182,6 @@ def test_the_coordinators_notice_about_a_stuck_case_passes_the_privacy_guard_and
 
     assert message.subject == "Zaak RMD-2026-0007 is vastgelopen en staat apart"
     assert "niet verwerken: de opgeslagen toestand van de zaak is niet leesbaar" in message.body
-    assert "sinds 2026-03-09 09:00 apart" in message.body and "regie case retry RMD-2026-0007" in message.body
+    assert "sinds 09-03-2026 09:00 (Amsterdam) apart" in message.body and "regie case retry RMD-2026-0007" in message.body
     assert "kapot" not in message.body and "kapot" not in aside.reason  # the input value stays out
     assert aside.notice.key == "RMD-2026-0007:4:vastgelopen"
