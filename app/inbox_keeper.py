@@ -15,6 +15,9 @@ Three jobs, each cheap enough to do often, none of them a Prefect flow run (so n
   close got lost) is closed. A task whose open command still waits in the outbox is left to the drain.
 - **The sweep only when something is due** (`sweep_due`, every minute): one `fire-due-timers` run when a
   timer is due or outbox rows are ready, none otherwise.
+- **The overview at once** (`OverviewPublisher`): one `publish-overview` run when the keeper starts, and one
+  after cases changed (a new history line), at most every `OVERVIEW_DEBOUNCE` seconds, so a burst of changes
+  gives one run, a few seconds after it.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from engine.commands import OpenUserTask
 from integrations import inbox
 from integrations.notifier import Notifier
 from integrations.prefect_channels import API_ERRORS, PrefectChannels
-from store.due import next_due_at
+from store.due import last_change, next_due_at
 
 INBOX_ACTOR = "prefect-inbox"
 """Who completed a step from the inbox (in the case history)."""
@@ -55,6 +58,9 @@ RETURNED = "inbox_returned"
 LISTEN_EVERY = 0.5
 CHECK_EVERY = 60.0
 SWEEP_DEPLOYMENT = "fire-due-timers/fire-due-timers"
+OVERVIEW_DEPLOYMENT = "publish-overview/publish-overview"
+OVERVIEW_DEBOUNCE = 10.0
+"""Seconds: changes are collected this long (from the first one seen) before the overview is published."""
 
 
 _ENDED = {StateType.CANCELLED: "geannuleerd", StateType.CANCELLING: "geannuleerd", StateType.COMPLETED: "afgerond",
@@ -181,16 +187,45 @@ async def sweep_due(service: CaseService, client: PrefectClient) -> bool:
     return True
 
 
+@dataclass
+class OverviewPublisher:
+    """Starts `publish-overview` at once, then after changes, debounced (times in seconds, `loop.time()`)."""
+
+    seen: int = -1
+    """the last history line the published overview includes (-1: nothing published yet)"""
+    pending_since: float | None = None
+    """when a change not yet published was first noticed"""
+
+    async def tick(self, service: CaseService, client: PrefectClient, now: float) -> bool:
+        """Publish when due; whether a run was started."""
+        latest = last_change(service.engine)
+        if self.seen >= 0 and latest == self.seen:
+            return False
+        if self.seen >= 0:
+            if self.pending_since is None:
+                self.pending_since = now
+            if now - self.pending_since < OVERVIEW_DEBOUNCE:
+                return False
+        deployment = await client.read_deployment_by_name(OVERVIEW_DEPLOYMENT)
+        await client.create_flow_run_from_deployment(deployment.id)
+        self.seen, self.pending_since = latest, None
+        return True
+
+
 async def keep_inbox(service: CaseService, notifier: Notifier, stop: threading.Event, *, sweep: bool = True,
-                     say: Callable[[str], Any] = print) -> None:
+                     overview: bool = True, say: Callable[[str], Any] = print) -> None:
     """Listen for resumed runs every `LISTEN_EVERY` s, check the inbox (and start a sweep when something is
-    due) every `CHECK_EVERY` s, until `stop` is set. A failure is said and tried again on the next round."""
+    due) every `CHECK_EVERY` s, publish the overview when cases changed, until `stop` is set. A failure is
+    said and tried again on the next round."""
     async with get_client() as client:
         channels = PrefectChannels(client, lambda: inbox.today_in_nl(service.now()))
+        publisher = OverviewPublisher()
         last_check = float("-inf")
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             await _guarded(say, "afronden vanuit de inbox", _listen(service, notifier, client))
+            if overview:
+                await _guarded(say, "overzicht publiceren", publisher.tick(service, client, loop.time()))
             if loop.time() - last_check >= CHECK_EVERY:
                 last_check = loop.time()
                 await _guarded(say, "inbox bijwerken", check_inbox(service, channels, channels.today()))

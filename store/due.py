@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, Select, Text, and_, cast, func, or_, select
 
-from store.writes import cases
+from store.writes import cases, history
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,10 @@ def next_due_at(engine: Engine) -> datetime | None:
     if due is not None and due.tzinfo is None:  # SQLite hands datetimes back without a zone
         due = due.replace(tzinfo=UTC)
     return due
+
+
+def last_change(engine: Engine) -> int:
+    """The id of the newest history line (0: none): it grows with every change to any case, so a
+    watcher that remembers it knows whether anything changed since (an index lookup)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(history.c.id))).scalar() or 0

@@ -161,3 +161,56 @@ def test_a_run_set_completed_by_hand_while_the_task_is_open_gives_it_back(rt):
     assert check(rt).given_back == [("RMD-2026-0207", ref)]
     assert sorted(r.idempotency_key for r in runs_of("RMD-2026-0207", "inbox")) == [
         f"regie-inbox:RMD-2026-0207:{ref}", f"regie-inbox:RMD-2026-0207:{ref}:2", f"regie-inbox:RMD-2026-0207:{ref}:3"]
+
+
+def sweep_runs():
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["fire-due-timers"])))
+
+
+def overview_runs():
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["publish-overview"])))
+
+
+def test_a_sweep_run_starts_only_when_something_is_due(rt, clock):
+    from app.inbox_keeper import sweep_due
+
+    def due():
+        async def go():
+            async with get_client() as client:
+                return await sweep_due(rt.service, client)
+        return asyncio.run(go())
+
+    before = len(sweep_runs())
+    rt.service.start_trajectory(case_ref="RMD-2026-0208", definition="rondleiding", municipality="rotterdam",
+                                start_message="koppeling", actor="anna")
+    deliver(rt)
+    assert due() is False and len(sweep_runs()) == before  # nothing due: no run on the Runs page
+    clock.advance(days=30)  # the klantprofiel deadline passed: a timer is due
+    assert due() is True and len(sweep_runs()) == before + 1
+
+
+def test_the_overview_is_published_at_start_and_after_changes_debounced(rt):
+    from app.inbox_keeper import OVERVIEW_DEBOUNCE, OverviewPublisher
+
+    publisher = OverviewPublisher()
+
+    def tick(at):
+        async def go():
+            async with get_client() as client:
+                return await publisher.tick(rt.service, client, at)
+        return asyncio.run(go())
+
+    before = len(overview_runs())
+    assert tick(0.0) is True  # at start, whatever there is
+    assert tick(1.0) is False  # nothing changed
+    start(rt, "RMD-2026-0209")
+    assert tick(2.0) is False  # a change: collected for a moment
+    rt.service.record_note("RMD-2026-0209", kind="test", detail="nog een wijziging")
+    assert tick(2.0 + OVERVIEW_DEBOUNCE - 0.1) is False
+    assert tick(2.0 + OVERVIEW_DEBOUNCE) is True  # one run for both changes
+    assert tick(2.0 + OVERVIEW_DEBOUNCE + 1) is False
+    assert len(overview_runs()) == before + 2
