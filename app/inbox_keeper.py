@@ -55,7 +55,7 @@ INBOX_ACTOR = "prefect-inbox"
 """Who completed a step from the inbox (in the case history)."""
 RETURNED = "inbox_returned"
 """History kind: the task's inbox run ended while the task was open; a new run was made."""
-LISTEN_EVERY = 0.5
+LISTEN_EVERY = 0.25
 CHECK_EVERY = 60.0
 SWEEP_DEPLOYMENT = "fire-due-timers/fire-due-timers"
 OVERVIEW_DEPLOYMENT = "publish-overview/publish-overview"
@@ -214,28 +214,43 @@ class OverviewPublisher:
 
 async def keep_inbox(service: CaseService, notifier: Notifier, stop: threading.Event, *, sweep: bool = True,
                      overview: bool = True, say: Callable[[str], Any] = print) -> None:
-    """Listen for resumed runs every `LISTEN_EVERY` s, check the inbox (and start a sweep when something is
-    due) every `CHECK_EVERY` s, publish the overview when cases changed, until `stop` is set. A failure is
-    said and tried again on the next round."""
+    """Until `stop` is set: listen for resumed runs every `LISTEN_EVERY` s; beside that, publish the
+    overview when cases changed, and check the inbox (and start a sweep when something is due) every
+    `CHECK_EVERY` s. Two loops, so a long check never delays a Submit. A failure is said and tried again
+    on the next round."""
     async with get_client() as client:
         channels = PrefectChannels(client, lambda: inbox.today_in_nl(service.now()))
-        publisher = OverviewPublisher()
-        last_check = float("-inf")
-        loop = asyncio.get_running_loop()
-        while not stop.is_set():
-            await _guarded(say, "afronden vanuit de inbox", _listen(service, notifier, client))
-            if overview:
-                await _guarded(say, "overzicht publiceren", publisher.tick(service, client, loop.time()))
-            if loop.time() - last_check >= CHECK_EVERY:
-                last_check = loop.time()
-                await _guarded(say, "inbox bijwerken", check_inbox(service, channels, channels.today()))
-                if sweep:
-                    await _guarded(say, "termijnen controleren", sweep_due(service, client))
-            await asyncio.sleep(LISTEN_EVERY)
+        await asyncio.gather(_listening(service, notifier, client, stop, say),
+                             _maintaining(service, channels, stop, sweep=sweep, overview=overview, say=say))
+
+
+async def _listening(service: CaseService, notifier: Notifier, client: PrefectClient, stop: threading.Event,
+                     say: Callable[[str], Any]) -> None:
+    while not stop.is_set():
+        await _guarded(say, "afronden vanuit de inbox", _listen(service, notifier, client))
+        await asyncio.sleep(LISTEN_EVERY)
+
+
+async def _maintaining(service: CaseService, channels: PrefectChannels, stop: threading.Event, *, sweep: bool,
+                       overview: bool, say: Callable[[str], Any]) -> None:
+    client = channels.client
+    publisher = OverviewPublisher()
+    last_check = float("-inf")
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        if overview:
+            await _guarded(say, "overzicht publiceren", publisher.tick(service, client, loop.time()))
+        if loop.time() - last_check >= CHECK_EVERY:
+            last_check = loop.time()
+            await _guarded(say, "inbox bijwerken", check_inbox(service, channels, channels.today()))
+            if sweep:
+                await _guarded(say, "termijnen controleren", sweep_due(service, client))
+        await asyncio.sleep(1.0)
 
 
 async def _listen(service: CaseService, notifier: Notifier, client: PrefectClient) -> None:
     if await complete_resumed(service, client):
+        # Delivered at once: the next task's inbox run is what the operator waits for.
         await deliver_pending(service, notifier, raise_failures=False)
 
 
