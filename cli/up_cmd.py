@@ -275,13 +275,28 @@ def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool, exter
                               name="regie-inbox-keeper", daemon=True)
     keeper.start()
     print(f"Regie is up.\n  Prefect UI: {ui}\n  log in with: {login}\n  API:        {api_url}\n"
-          f"  data:       {settings.data_dir}\n  timer sweep: {every}\nCtrl-C stops everything.", flush=True)
+          f"  data:       {settings.data_dir}\n  timer sweep: {every}\n{overview_links(rt.service, ui)}"
+          "Ctrl-C stops everything.", flush=True)
     try:
         serve_all(None, scheduled=sweep)
     finally:
         stop.set()
         keeper.join(timeout=5)
     return 0
+
+
+def overview_links(service: object, ui: str) -> str:
+    """Lines with the overview's pages in the UI (artifact keys: docs/coordinators.md), per municipality
+    with cases; published within seconds of `regie up` starting."""
+    from app.overview.render import artifact_key
+    from app.overview.runs import municipalities
+
+    lines = [f"  open tasks: {ui}/runs?state=Suspended&tag=inbox"]
+    for municipality in municipalities(service):  # type: ignore[arg-type]
+        lines.append(f"  {municipality}: caseload {ui}/artifacts/key/{artifact_key('caseload', municipality)}")
+        lines.append(f"  {' ' * len(municipality)}  radar    {ui}/artifacts/key/{artifact_key('deadline-radar', municipality)}")
+        lines.append(f"  {' ' * len(municipality)}  KPI's    {ui}/artifacts/key/{artifact_key('kpi', municipality)}")
+    return "\n".join(lines) + "\n"
 
 
 def _say(line: str) -> None:

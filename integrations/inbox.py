@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pydantic
-from prefect.client.orchestration import PrefectClient
+from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 from prefect.client.schemas.actions import DeploymentFlowRunCreate
 from prefect.client.schemas.filters import (
     FlowFilter,
@@ -296,6 +296,24 @@ async def live_runs(client: PrefectClient) -> list[FlowRun]:
             flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=LIVE))),
             sort=FlowRunSort.ID_DESC, limit=PAGE, offset=len(found))
         found.extend(page)
+        if len(page) < PAGE:
+            return found
+
+
+def waiting_runs_by_step(client: SyncPrefectClient) -> dict[tuple[str, str], UUID]:
+    """(case, step) -> the id of its inbox run that waits for the form: for links from the overview."""
+    found: dict[tuple[str, str], UUID] = {}
+    offset = 0
+    while True:
+        page = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.PAUSED]))),
+            sort=FlowRunSort.ID_DESC, limit=PAGE, offset=offset)
+        for run in page:
+            if (task := task_of(run)) is not None:
+                found.setdefault((task.case_ref, task.step), run.id)
+        offset += len(page)
         if len(page) < PAGE:
             return found
 

@@ -214,3 +214,18 @@ def test_the_overview_is_published_at_start_and_after_changes_debounced(rt):
     assert tick(2.0 + OVERVIEW_DEBOUNCE) is True  # one run for both changes
     assert tick(2.0 + OVERVIEW_DEBOUNCE + 1) is False
     assert len(overview_runs()) == before + 2
+
+
+def test_the_radar_links_each_task_to_its_inbox_run_and_each_case_to_its_timeline(rt):
+    from datetime import date
+
+    from prefect.artifacts import Artifact
+
+    from tasks.artifacts import publish_deadline_radar, ui_url
+
+    run = start(rt, "RMD-2026-0210")
+    assert publish_deadline_radar("rotterdam", date(2026, 3, 2), 14) == "deadline-radar-rotterdam"
+    text = Artifact.get("deadline-radar-rotterdam").data
+    row = next(line for line in text.splitlines() if "RMD-2026-0210" in line)
+    assert f"[RMD-2026-0210]({ui_url()}/artifacts/key/case-rmd-2026-0210)" in row
+    assert f"[klantprofiel]({ui_url()}/runs/flow-run/{run.id})" in row

@@ -47,6 +47,9 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
     try:
         text = output.wait_for("Ctrl-C stops everything.", timeout=120)
         assert f"Prefect UI: http://127.0.0.1:{port}" in text
+        ui = f"http://127.0.0.1:{port}"
+        assert f"tilburg: caseload {ui}/artifacts/key/caseload-tilburg" in text
+        assert f"radar    {ui}/artifacts/key/deadline-radar-tilburg" in text
         assert "demo: 6 cases in tilburg" in text and "9 open tasks" in text and "1 past their deadline" in text
         assert call("GET", f"{api}/health").json() is True
 
@@ -95,6 +98,11 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
                              "resource": {"id": ["regie.case.DEMO-2026-0006"]}}}
         events = poll(lambda: call("POST", f"{api}/events/filter", json=missed).json()["events"], bool, timeout=20)
         assert events and events[0]["resource"]["regie.municipality"] == "tilburg"
+
+        # The overview was published when regie up started (not 15 minutes later).
+        radar = poll(lambda: call("GET", f"{api}/artifacts/deadline-radar-tilburg/latest"),
+                     lambda r: r.status_code == 200, timeout=60)
+        assert radar.status_code == 200 and "DEMO-2026-0006" in radar.json()["data"]
 
         # The partner page runs beside the UI: a step done from a link leaves the inbox as done elsewhere.
         assert f"partner page: http://127.0.0.1:{portal}" in text
