@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli import pidfiles, portal_process
+from cli import pidfiles, portal_process, running
 from cli.arguments import port
 from cli.output import refuse
 
@@ -274,12 +274,14 @@ def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool, exter
                                                                     say=_say)),
                               name="regie-inbox-keeper", daemon=True)
     keeper.start()
+    running.write(settings)
     print(f"Regie is up.\n  Prefect UI: {ui}\n  log in with: {login}\n  API:        {api_url}\n"
           f"  data:       {settings.data_dir}\n  timer sweep: {every}\n{overview_links(rt.service, ui)}"
           "Ctrl-C stops everything.", flush=True)
     try:
         serve_all(None, scheduled=sweep)
     finally:
+        running.remove(settings)
         stop.set()
         keeper.join(timeout=5)
     return 0
