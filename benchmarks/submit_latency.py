@@ -52,7 +52,10 @@ def measure(resumes: int) -> dict[str, Any]:
         output = Output(up)
         try:
             output.wait_for("Ctrl-C stops everything.", timeout=180)
-            return _measure_against(env, resumes)
+            result = _measure_against(env, resumes)
+            # What the keeper said while it ran (a round that failed, and why): part of the figures.
+            result["keeper_said"] = [line.strip() for line in output.lines if line.startswith("regie up:")]
+            return result
         finally:
             up.send_signal(2)  # Ctrl-C
             try:
@@ -124,6 +127,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{result['median_s']:.2f} s, p90 {result['p90_s']:.2f} s, max {result['max_s']:.2f} s; "
           f"{result['completed_by_keeper']} completed by the keeper, the rest by the runner")
     print(f"each, in order (s): {result['waits_in_order_s']}")
+    for line in result.get("keeper_said", []):
+        print(f"keeper: {line}")
     return result
 
 
