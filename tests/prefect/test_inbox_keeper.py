@@ -56,45 +56,45 @@ def returned_lines(rt, case_ref):
 
 
 def test_the_deadline_tags_follow_the_calendar(rt, clock):
-    run = start(rt, "RMD-2026-0201")  # Monday 2 March, due Monday 16 March
+    run = start(rt, "RMD-2026-0701")  # Monday 2 March, due Monday 16 March
     assert not {"te-laat", "deze-week"} & set(run.tags)
     clock.advance(days=7)  # Monday 9 March: due next week, nothing changes
     assert check(rt).retagged == 0
     clock.advance(days=7)  # Monday 16 March: due today
     assert check(rt).retagged == 1
-    assert "deze-week" in inbox_run("RMD-2026-0201", "klantprofiel").tags
+    assert "deze-week" in inbox_run("RMD-2026-0701", "klantprofiel").tags
     clock.advance(days=1)
     assert check(rt).retagged == 1
-    tags = inbox_run("RMD-2026-0201", "klantprofiel").tags
-    assert "te-laat" in tags and "deze-week" not in tags and "case:RMD-2026-0201" in tags
+    tags = inbox_run("RMD-2026-0701", "klantprofiel").tags
+    assert "te-laat" in tags and "deze-week" not in tags and "case:RMD-2026-0701" in tags
     assert check(rt).retagged == 0  # already current
 
 
 def test_cancelling_an_inbox_run_gives_the_task_back_once_and_says_so(rt):
-    run = start(rt, "RMD-2026-0202")
+    run = start(rt, "RMD-2026-0702")
     # What the red Cancel button does: propose Cancelling; the server makes a Suspended run Cancelled.
     from prefect.states import State
     from prefect.client.schemas.objects import StateType
     set_state(run, State(type=StateType.CANCELLING, name="Cancelling"))
     assert read_state(run).is_cancelled()
-    assert waiting_runs("RMD-2026-0202") == []
+    assert waiting_runs("RMD-2026-0702") == []
 
     report = check(rt)
-    assert report.given_back == [("RMD-2026-0202", task_id(run))]
-    [back] = waiting_runs("RMD-2026-0202")
+    assert report.given_back == [("RMD-2026-0702", task_id(run))]
+    [back] = waiting_runs("RMD-2026-0702")
     assert back.id != run.id and back.name == run.name
-    assert back.idempotency_key == f"regie-inbox:RMD-2026-0202:{task_id(run)}:2"
+    assert back.idempotency_key == f"regie-inbox:RMD-2026-0702:{task_id(run)}:2"
     with get_client(sync_client=True) as client:  # the form and the instructions came back with it
         assert "klantprofiel" in client.read_flow_run_input(back.id, inbox.KEYSET["description"])
         assert "scenario" in client.read_flow_run_input(back.id, inbox.KEYSET["schema"])
-    [line] = returned_lines(rt, "RMD-2026-0202")
+    [line] = returned_lines(rt, "RMD-2026-0702")
     assert line.ref == task_id(run) and line.detail == "de inbox-run was geannuleerd; de taak staat opnieuw in de inbox"
 
     assert check(rt).given_back == []  # the new run carries the task
-    assert len(returned_lines(rt, "RMD-2026-0202")) == 1
+    assert len(returned_lines(rt, "RMD-2026-0702")) == 1
 
     # And the task can be done from the new run: completing it closes that run, not the old one.
-    rt.service.complete_step(case_ref="RMD-2026-0202", task="klantprofiel", data={"scenario": "gecombineerd"},
+    rt.service.complete_step(case_ref="RMD-2026-0702", task="klantprofiel", data={"scenario": "gecombineerd"},
                              actor="anna")
     deliver(rt)
     assert read_state(back).name == "Completed elsewhere"
@@ -102,25 +102,25 @@ def test_cancelling_an_inbox_run_gives_the_task_back_once_and_says_so(rt):
 
 
 def test_deleting_an_inbox_run_gives_the_task_back(rt):
-    run = start(rt, "RMD-2026-0203")
+    run = start(rt, "RMD-2026-0703")
     with get_client(sync_client=True) as client:
         client.delete_flow_run(run.id)
-    assert check(rt).given_back == [("RMD-2026-0203", task_id(run))]
-    [back] = waiting_runs("RMD-2026-0203")
-    assert back.idempotency_key == f"regie-inbox:RMD-2026-0203:{task_id(run)}"
-    [line] = returned_lines(rt, "RMD-2026-0203")
+    assert check(rt).given_back == [("RMD-2026-0703", task_id(run))]
+    [back] = waiting_runs("RMD-2026-0703")
+    assert back.idempotency_key == f"regie-inbox:RMD-2026-0703:{task_id(run)}"
+    [line] = returned_lines(rt, "RMD-2026-0703")
     assert "verwijderd" in line.detail
 
 
 def test_a_task_waiting_in_the_outbox_is_not_given_back_and_a_run_of_a_closed_task_is_closed(rt):
-    rt.service.start_trajectory(case_ref="RMD-2026-0204", definition="rondleiding", municipality="rotterdam",
+    rt.service.start_trajectory(case_ref="RMD-2026-0704", definition="rondleiding", municipality="rotterdam",
                                 start_message="koppeling", actor="anna")
     assert check(rt).given_back == []  # not delivered yet: the drain opens it
-    assert runs_of("RMD-2026-0204", "inbox") == []
+    assert runs_of("RMD-2026-0704", "inbox") == []
     deliver(rt)
-    run = inbox_run("RMD-2026-0204", "klantprofiel")
+    run = inbox_run("RMD-2026-0704", "klantprofiel")
     # The step is completed, but its close never reached Prefect (say it was lost): the keeper closes the run.
-    rt.service.complete_step(case_ref="RMD-2026-0204", task="klantprofiel", data={"scenario": "gecombineerd"},
+    rt.service.complete_step(case_ref="RMD-2026-0704", task="klantprofiel", data={"scenario": "gecombineerd"},
                              actor="anna")
     for item in rt.service.pending_commands(100, types=["close_user_task"]):
         rt.service.mark_delivered(item.key)
@@ -130,37 +130,37 @@ def test_a_task_waiting_in_the_outbox_is_not_given_back_and_a_run_of_a_closed_ta
 
 
 def test_a_submitted_form_completes_the_step_without_a_runner(rt):
-    run = start(rt, "RMD-2026-0205")
-    version = rt.service.show_case("RMD-2026-0205").version
+    run = start(rt, "RMD-2026-0705")
+    version = rt.service.show_case("RMD-2026-0705").version
     assert listen(rt) == []  # nothing resumed yet
     assert resume(run, {"scenario": "snelle_start"}).status.value == "ACCEPT"
-    assert listen(rt) == [("RMD-2026-0205", task_id(run), "completed")]
+    assert listen(rt) == [("RMD-2026-0705", task_id(run), "completed")]
     state = read_state(run)
     assert state.is_completed()
-    case = rt.service.show_case("RMD-2026-0205", history=50)
+    case = rt.service.show_case("RMD-2026-0705", history=50)
     assert case.version == version + 1 and case.data["scenario"] == "snelle_start"
     assert any(h.actor == "prefect-inbox" and h.event == "task_completed" for h in case.history)
     assert listen(rt) == []  # taken once
 
 
 def test_a_resumed_run_a_runner_took_first_is_left_to_it(rt):
-    run = start(rt, "RMD-2026-0206")
+    run = start(rt, "RMD-2026-0706")
     resume(run, {"scenario": "snelle_start"})
     from prefect.states import Pending
     assert set_state(run, Pending()).status.value == "ACCEPT"  # a runner proposed Pending first
     assert listen(rt) == []
-    assert rt.service.open_tasks(case_ref="RMD-2026-0206")  # still open: the runner's flow completes it
+    assert rt.service.open_tasks(case_ref="RMD-2026-0706")  # still open: the runner's flow completes it
 
 
 def test_a_run_set_completed_by_hand_while_the_task_is_open_gives_it_back(rt):
-    run = start(rt, "RMD-2026-0207")
+    run = start(rt, "RMD-2026-0707")
     set_state(run, Completed(), force=True)
     ref = task_id(run)
-    assert check(rt).given_back == [("RMD-2026-0207", ref)]
-    set_state(waiting_runs("RMD-2026-0207")[0], Cancelled(), force=True)
-    assert check(rt).given_back == [("RMD-2026-0207", ref)]
-    assert sorted(r.idempotency_key for r in runs_of("RMD-2026-0207", "inbox")) == [
-        f"regie-inbox:RMD-2026-0207:{ref}", f"regie-inbox:RMD-2026-0207:{ref}:2", f"regie-inbox:RMD-2026-0207:{ref}:3"]
+    assert check(rt).given_back == [("RMD-2026-0707", ref)]
+    set_state(waiting_runs("RMD-2026-0707")[0], Cancelled(), force=True)
+    assert check(rt).given_back == [("RMD-2026-0707", ref)]
+    assert sorted(r.idempotency_key for r in runs_of("RMD-2026-0707", "inbox")) == [
+        f"regie-inbox:RMD-2026-0707:{ref}", f"regie-inbox:RMD-2026-0707:{ref}:2", f"regie-inbox:RMD-2026-0707:{ref}:3"]
 
 
 def sweep_runs():
@@ -185,7 +185,7 @@ def test_a_sweep_run_starts_only_when_something_is_due(rt, clock):
         return asyncio.run(go())
 
     before = len(sweep_runs())
-    rt.service.start_trajectory(case_ref="RMD-2026-0208", definition="rondleiding", municipality="rotterdam",
+    rt.service.start_trajectory(case_ref="RMD-2026-0708", definition="rondleiding", municipality="rotterdam",
                                 start_message="koppeling", actor="anna")
     deliver(rt)
     assert due() is False and len(sweep_runs()) == before  # nothing due: no run on the Runs page
@@ -207,9 +207,9 @@ def test_the_overview_is_published_at_start_and_after_changes_debounced(rt):
     before = len(overview_runs())
     assert tick(0.0) is True  # at start, whatever there is
     assert tick(1.0) is False  # nothing changed
-    start(rt, "RMD-2026-0209")
+    start(rt, "RMD-2026-0709")
     assert tick(2.0) is False  # a change: collected for a moment
-    rt.service.record_note("RMD-2026-0209", kind="test", detail="nog een wijziging")
+    rt.service.record_note("RMD-2026-0709", kind="test", detail="nog een wijziging")
     assert tick(2.0 + OVERVIEW_DEBOUNCE - 0.1) is False
     assert tick(2.0 + OVERVIEW_DEBOUNCE) is True  # one run for both changes
     assert tick(2.0 + OVERVIEW_DEBOUNCE + 1) is False
@@ -223,9 +223,9 @@ def test_the_radar_links_each_task_to_its_inbox_run_and_each_case_to_its_timelin
 
     from tasks.artifacts import publish_deadline_radar, ui_url
 
-    run = start(rt, "RMD-2026-0210")
+    run = start(rt, "RMD-2026-0710")
     assert publish_deadline_radar("rotterdam", date(2026, 3, 2), 14) == "deadline-radar-rotterdam"
     text = Artifact.get("deadline-radar-rotterdam").data
-    row = next(line for line in text.splitlines() if "RMD-2026-0210" in line)
-    assert f"[RMD-2026-0210]({ui_url()}/artifacts/key/case-rmd-2026-0210)" in row
+    row = next(line for line in text.splitlines() if "RMD-2026-0710" in line)
+    assert f"[RMD-2026-0710]({ui_url()}/artifacts/key/case-rmd-2026-0710)" in row
     assert f"[klantprofiel]({ui_url()}/runs/flow-run/{run.id})" in row
