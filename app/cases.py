@@ -285,7 +285,8 @@ class CaseService:
                                   missed=missed, limit=limit)
         return [task_view(self.process_for(r.case_definition, r.profile), case_ref=r.case_ref,
                           case_version=r.version, definition=r.definition, task_id=r.task_id, step=r.step,
-                          role=r.role, opened_at=r.opened_at, due_on=r.due_on, missed=r.missed) for r in rows]
+                          role=r.role, opened_at=r.opened_at, due_on=r.due_on, missed=r.missed,
+                          municipality=r.municipality, phase=r.phase) for r in rows]
 
     def personal_data(self, case_ref: str) -> dict[str, Any]:
         """The identifying data kept for a case. For code that must reach the person; never to display."""

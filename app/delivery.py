@@ -35,7 +35,7 @@ from app.clock import utc_now
 from app.faults import MAX_ATTEMPTS
 from engine.commands import CloseUserTask, Command, EmitEvent, NotifyRole, OpenUserTask
 from engine.deliveries import backoff
-from integrations.inbox import CloseOutcome, InboxEntry
+from integrations.inbox import CloseOutcome, InboxEntry, today_in_nl
 from integrations.notifier import CaseNote, NotificationFailed, Notifier
 from integrations.prefect_channels import API_ERRORS, prefect_channels
 from store import queries
@@ -236,7 +236,7 @@ async def deliver_pending(service: CaseService, notifier: Notifier, *, batch: in
                           raise_failures: bool = True) -> DrainReport:
     """Drain the outbox to the Prefect API this process is configured for (PREFECT_API_URL) and the partners;
     raises `DeliveryFailed` afterwards when an attempt failed (unless `raise_failures` is False)."""
-    async with prefect_channels() as channels:
+    async with prefect_channels(lambda: today_in_nl(service.now())) as channels:
         report = await drain(service, notifier, channels, now=utc_now(), batch=batch)
     if raise_failures:
         report.raise_for_failures()

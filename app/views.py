@@ -36,6 +36,9 @@ class TaskView(_View):
     missed: bool = False
     form: list[FormFieldSpec] = []
     case_version: int
+    municipality: str = ""
+    phase: str | None = None
+    """the case's phase now"""
 
 
 class ClockView(_View):
@@ -114,7 +117,8 @@ def shareable_data(process: Process, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_view(process: Process, *, case_ref: str, case_version: int, definition: str, task_id: str,
-              step: str, role: str, opened_at: datetime, due_on: date | None, missed: bool) -> TaskView:
+              step: str, role: str, opened_at: datetime, due_on: date | None, missed: bool,
+              municipality: str = "", phase: str | None = None) -> TaskView:
     """An open task with its step's name, instructions and form from the definition."""
     element = process.elements.get(definition, {}).get(step)
     name, instructions, form = step, "", []
@@ -123,7 +127,7 @@ def task_view(process: Process, *, case_ref: str, case_version: int, definition:
         form = process.form(element)
     return TaskView(case_ref=case_ref, task_id=task_id, step=step, name=name, role=role,
                     instructions=instructions, opened_at=opened_at, due_on=due_on, missed=missed, form=form,
-                    case_version=case_version)
+                    case_version=case_version, municipality=municipality, phase=phase)
 
 
 def clock_views(state: CaseState) -> list[ClockView]:

@@ -1,6 +1,8 @@
 """Serving every Regie deployment from one process (the embedded default that `regie up` runs).
 
-`prefect.yaml` declares the same deployments, names and schedule for running with a work pool and
+`regie up` serves them without the sweep's interval: its inbox keeper (app/inbox_keeper.py) starts a
+sweep run only when a timer is due, so a quiet minute leaves no run behind. `prefect.yaml` declares the
+same deployments, names and schedule (the sweep every minute) for running with a work pool and
 workers on PostgreSQL. Keep the two in step: the inbox finds its deployment by name (`user-task/user-task`).
 """
 
@@ -27,8 +29,11 @@ RETENTION_CRON = CronSchedule(cron="30 2 * * *", timezone="Europe/Amsterdam")
 TAGS = ["regie"]
 
 
-def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeployment]:
-    """Every deployment; the timer sweep on a schedule (none when `sweep_every` is None)."""
+def deployments(sweep_every: timedelta | None = SWEEP_EVERY, *, scheduled: bool | None = None
+                ) -> list[RunnerDeployment]:
+    """Every deployment; the timer sweep on a schedule (none when `sweep_every` is None); the overview and
+    the digests on theirs when `scheduled` (by default: when the sweep is)."""
+    on = sweep_every is not None if scheduled is None else scheduled
     return [
         start_trajectory.to_deployment(name="start-trajectory", tags=TAGS,
                                        description="Start a trajectory for a case reference."),
@@ -44,9 +49,8 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
         deliver_notifications.to_deployment(name="deliver-notifications", tags=TAGS,
                                             description="Deliver pending outbox commands (the sweep does "
                                                         "this every minute too)."),
-        # The overview and the digests follow the sweep's switch: schedules on when it is on.
         publish_overview.to_deployment(
-            name="publish-overview", tags=TAGS, interval=OVERVIEW_EVERY if sweep_every else None,
+            name="publish-overview", tags=TAGS, interval=OVERVIEW_EVERY if on else None,
             description="Coordinators' overview: caseload, deadline radar and KPIs per municipality, and the "
                         "timelines of the cases changed since the last run (all of them with all_timelines=true)."),
         publish_case_timeline_flow.to_deployment(name="publish-case-timeline", tags=TAGS,
@@ -54,7 +58,7 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
         import_koppelingen.to_deployment(
             name="import-koppelingen", tags=TAGS,
             description="Import COA's koppeling list (CSV) from a path on the worker; nothing starts twice."),
-        send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if sweep_every else [],
+        send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if on else [],
                                    description="Send the daily digest to partners who chose one message a day."),
         export_person.to_deployment(
             name="export-person", tags=TAGS,
@@ -67,6 +71,7 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
     ]
 
 
-def serve_all(sweep_every: timedelta | None = SWEEP_EVERY, limit: int | None = None) -> None:
+def serve_all(sweep_every: timedelta | None = SWEEP_EVERY, limit: int | None = None, *,
+              scheduled: bool | None = None) -> None:
     """Register and serve every deployment until interrupted (Ctrl-C); blocks."""
-    serve(*deployments(sweep_every), print_starting_message=False, limit=limit)
+    serve(*deployments(sweep_every, scheduled=scheduled), print_starting_message=False, limit=limit)

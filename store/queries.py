@@ -62,7 +62,7 @@ def open_tasks(engine: Engine, *, municipality: str | None, role: str | None, ca
     """Open user tasks across cases, soonest due first (tasks without a deadline last)."""
     t, c = tasks.c, cases.c
     stmt = select(t.case_ref, t.task_id, t.definition, t.step, t.role, t.opened_at, t.due_on, t.missed,
-                  c.version, c.definition.label("case_definition"), c.profile) \
+                  c.version, c.definition.label("case_definition"), c.profile, t.municipality, c.phase) \
         .join(cases, c.case_ref == t.case_ref) \
         .order_by(t.due_on.is_(None), t.due_on, t.case_ref, t.task_id)
     for column, value in ((t.municipality, municipality), (t.role, role), (t.case_ref, case_ref),
@@ -90,6 +90,8 @@ class OpenTaskRow:
     version: int
     case_definition: str
     profile: str | None
+    municipality: str = ""
+    phase: str | None = None
 
 
 @dataclass(frozen=True)
