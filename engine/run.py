@@ -9,8 +9,6 @@ the history entries. It knows nothing of what elements mean; that stays in the i
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -36,18 +34,17 @@ class Run:
         self.process = process
         self.now = now
         self.today = local_date(now)
-        self.state = state.model_copy(
-            update={
-                "data": dict(state.data),
-                "anchors": dict(state.anchors),
-                "scopes": list(state.scopes),
-                "tokens": list(state.tokens),
-                "tasks": list(state.tasks),
-                "timers": list(state.timers),
-                "clocks": dict(state.clocks),
-                "joins": dict(state.joins),
-            }
-        )
+        self.state = build(CaseState, **{
+            **state.__dict__,
+            "data": dict(state.data),
+            "anchors": dict(state.anchors),
+            "scopes": list(state.scopes),
+            "tokens": list(state.tokens),
+            "tasks": list(state.tasks),
+            "timers": list(state.timers),
+            "clocks": dict(state.clocks),
+            "joins": dict(state.joins),
+        })
         self.commands: list[Command] = []
         self.happened: list[HistoryEntry] = []
         self.queue: deque[str] = deque()
@@ -175,17 +172,9 @@ class Run:
         if rule == "warn":
             self.record("warning", ref, f"{what}, before the case started on {start}")
 
-    @contextmanager
-    def dates_for(self, what: str) -> Iterator[None]:
+    def dates_for(self, what: str) -> _DatesFor:
         """Name the case and the element or clock (`what`) in a date that cannot be computed."""
-        try:
-            yield
-        except DateOutOfRange as exc:
-            if getattr(exc, "located", False):
-                raise
-            located = DateOutOfRange(f"case {self.state.case_ref}, {what}: {exc}")
-            located.located = True
-            raise located from None
+        return _DatesFor(self.state.case_ref, what)
 
     def set_data(self, values: dict[str, Any], where: str) -> None:
         """Store literals, profile parameters or computed dates in case data (service tasks, handlers,
@@ -214,3 +203,22 @@ class Run:
         self.emit(build(NotifyRole, key=self.key("notify"), case_ref=self.state.case_ref, role=role,
                         template=template, context=context, reason=reason))
         self.record("notified", role, template)
+
+
+class _DatesFor:
+    """`Run.dates_for`: a plain context manager, not a generator one, as it wraps every element entered."""
+
+    __slots__ = ("case_ref", "what")
+
+    def __init__(self, case_ref: str, what: str):
+        self.case_ref = case_ref
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, DateOutOfRange) and not getattr(exc, "located", False):
+            located = DateOutOfRange(f"case {self.case_ref}, {self.what}: {exc}")
+            located.located = True
+            raise located from None
