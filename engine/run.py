@@ -20,7 +20,15 @@ from engine.errors import DateBeforeStart, DateInFuture, DateOutOfRange, Privacy
 from engine.evaluate import Scope as Eval
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, HistoryKind, Scope, Timer, TimerKind, Token, Verdict
-from engine.trusted import build
+from engine.trusted import constructor
+
+# Built without validation (engine.trusted): several of these are made per transition.
+_state = constructor(CaseState)
+_entry = constructor(HistoryEntry)
+_event = constructor(EmitEvent)
+_notify = constructor(NotifyRole)
+_timer = constructor(Timer)
+_token = constructor(Token)
 
 
 class Run:
@@ -34,7 +42,7 @@ class Run:
         self.process = process
         self.now = now
         self.today = local_date(now)
-        self.state = build(CaseState, **{
+        self.state = _state(**{
             **state.__dict__,
             "data": dict(state.data),
             "anchors": dict(state.anchors),
@@ -73,12 +81,11 @@ class Run:
     def record(self, kind: HistoryKind, ref: str, detail: str = "", *, element: str | None = None,
                clock: str | None = None, due_on: date | None = None, verdict: Verdict | None = None) -> None:
         """Add to the case history and publish it as a case event (the payload carries the typed fields)."""
-        # Built without validation (engine.trusted): this runs several times per transition.
-        entry = build(HistoryEntry, at=self.now, kind=kind, ref=ref, detail=detail, element=element, clock=clock,
+        entry = _entry(at=self.now, kind=kind, ref=ref, detail=detail, element=element, clock=clock,
                       due_on=due_on, verdict=verdict)
         self.happened.append(entry)
         payload = {"ref": ref, "detail": detail, "phase": self.state.phase, **entry.facts()}
-        self.emit(build(EmitEvent, key=self.key(kind), case_ref=self.state.case_ref, event=kind.replace("_", "-"),
+        self.emit(_event(key=self.key(kind), case_ref=self.state.case_ref, event=kind.replace("_", "-"),
                         payload=payload))
 
     def enter_phase(self, phase: str | None) -> None:
@@ -95,7 +102,7 @@ class Run:
 
     def schedule(self, kind: TimerKind, due: datetime, **fields: Any) -> Timer:
         """Add a timer; a moment already past fires at the next sweep, never before it was created."""
-        timer = build(Timer, id=self.next_id("t"), kind=kind, due_at=max(due, self.now), created_at=self.now,
+        timer = _timer(id=self.next_id("t"), kind=kind, due_at=max(due, self.now), created_at=self.now,
                       **fields)
         self.state.timers.append(timer)
         return timer
@@ -128,11 +135,11 @@ class Run:
 
     def move(self, token: Token, target: str) -> None:
         """Move a token along a flow to `target`."""
-        self.place(build(Token, id=token.id, scope=token.scope, element=target, arrived_at=self.now))
+        self.place(_token(id=token.id, scope=token.scope, element=target, arrived_at=self.now))
 
     def spawn(self, scope: str, target: str) -> None:
         """Start a new path in a scope at `target`."""
-        self.place(build(Token, id=self.next_id("k"), scope=scope, element=target, arrived_at=self.now))
+        self.place(_token(id=self.next_id("k"), scope=scope, element=target, arrived_at=self.now))
 
     # --- data and notifications ------------------------------------------------------------------
 
@@ -200,7 +207,7 @@ class Run:
 
     def tell(self, role: str, template: str, context: dict[str, Any], reason: str) -> None:
         """Send a message to a role and note it in the history."""
-        self.emit(build(NotifyRole, key=self.key("notify"), case_ref=self.state.case_ref, role=role,
+        self.emit(_notify(key=self.key("notify"), case_ref=self.state.case_ref, role=role,
                         template=template, context=context, reason=reason))
         self.record("notified", role, template)
 
