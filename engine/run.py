@@ -79,11 +79,17 @@ class Run:
         return f"{self.state.case_ref}:{self.seq}:{what}"
 
     def record(self, kind: HistoryKind, ref: str, detail: str = "", *, element: str | None = None,
-               clock: str | None = None, due_on: date | None = None, verdict: Verdict | None = None) -> None:
-        """Add to the case history and publish it as a case event (the payload carries the typed fields)."""
+               clock: str | None = None, due_on: date | None = None, verdict: Verdict | None = None,
+               publish: bool = True) -> None:
+        """Add to the case history and publish it as a case event (the payload carries the typed fields),
+        unless `publish` is False."""
         entry = _entry(at=self.now, kind=kind, ref=ref, detail=detail, element=element, clock=clock,
-                      due_on=due_on, verdict=verdict)
+                       due_on=due_on, verdict=verdict)
         self.happened.append(entry)
+        if not publish:
+            # The occurrence number is used all the same, so ids and idempotency keys stay as they were.
+            self.seq += 1
+            return
         payload = {"ref": ref, "detail": detail, "phase": self.state.phase, **entry.facts()}
         self.emit(_event(key=self.key(kind), case_ref=self.state.case_ref, event=kind.replace("_", "-"),
                         payload=payload))
@@ -208,8 +214,11 @@ class Run:
     def tell(self, role: str, template: str, context: dict[str, Any], reason: str) -> None:
         """Send a message to a role and note it in the history."""
         self.emit(_notify(key=self.key("notify"), case_ref=self.state.case_ref, role=role,
-                        template=template, context=context, reason=reason))
-        self.record("notified", role, template)
+                          template=template, context=context, reason=reason))
+        # In the history, not as a Prefect event of its own: a notice always follows a happening that
+        # is published (a reminder, an escalation, a timer, a task opened), and the notice itself is
+        # recorded where it is delivered. It halves the events a sweep publishes per case (issue 13).
+        self.record("notified", role, template, publish=False)
 
 
 class _DatesFor:
