@@ -8,6 +8,7 @@ store; both dropped afterwards), the way prefect.yaml says to run Regie:
 
     prefect work-pool create regie --type process
     prefect deploy --all
+    prefect deployment schedule pause --all      # only the runs submitted below are measured
     prefect worker start --pool regie            # --workers times, each in its own process
 
 then N cases of benchmarks/definitions/schaal.yaml go through the deployments: N `start-trajectory`
@@ -164,6 +165,9 @@ def drive(n_workers: int, cases: int, postgres_url: str, timeout: float = 900) -
                "PREFECT_WORKER_PREFETCH_SECONDS": "1"}
         prefect("work-pool", "create", POOL, "--type", "process", env=env)
         prefect("deploy", "--all", env=env)
+        # Measured are the runs submitted here: the schedules' own sweeps and overviews would take the
+        # workers' slots at random moments (they run on a real installation, and change nothing here).
+        prefect("deployment", "schedule", "pause", "--all", env=env)
         refs = [f"SCH-{date.today().year}-{i:05d}" for i in range(cases)]
 
         def submit(deployment: str, parameters_of) -> list:
