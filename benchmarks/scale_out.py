@@ -225,20 +225,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, action="append", help="worker counts to measure (default 1 and 2)")
     parser.add_argument("--postgres-url", default=os.environ.get("REGIE_TEST_DATABASE_URL",
                                                                  "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--row-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    counts = args.workers or [1, 2]
+    if args.row_only:
+        return measure(counts[0], args.cases, args.postgres_url)
     print(f"# scale-out on Prefect workers ({platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, Prefect server and case store on PostgreSQL, {args.cases} cases)\n")
     print("| workers | cases | flow runs | runs per worker | wall time | cases/s | flow runs/s | timers fired once |")
-    print("|---:|---:|---:|---|---:|---:|---:|---|")
-    for n in args.workers or [1, 2]:
-        result = drive(n, args.cases, args.postgres_url)
-        once = all(count == 1 for count in result.timers_fired.values())
-        shares = " / ".join(str(c) for c in result.runs_per_worker.values())
-        print(f"| {n} | {result.cases} | {result.runs} | {shares} | {result.seconds:.1f} s | {result.cases_per_second:.2f} | "
-              f"{result.runs / result.seconds:.2f} | {'yes' if once else 'NO'} |", flush=True)
-        if not once:
-            return 1
+    print("|---:|---:|---:|---|---:|---:|---:|---|", flush=True)
+    for n in counts:
+        # Each measurement in a process of its own: Prefect keeps the settings (the API address) it
+        # was imported with, and every measurement starts a server of its own on a free port.
+        done = subprocess.run([sys.executable, __file__, "--row-only", "--cases", str(args.cases), "--workers", str(n),
+                               "--postgres-url", args.postgres_url], text=True, stdout=sys.stdout)
+        if done.returncode != 0:
+            return done.returncode
     return 0
+
+
+def measure(n: int, cases: int, postgres_url: str) -> int:
+    """One row of the table: n workers; 1 when a timer did not fire exactly once."""
+    result = drive(n, cases, postgres_url)
+    once = all(count == 1 for count in result.timers_fired.values())
+    shares = " / ".join(str(c) for c in result.runs_per_worker.values())
+    print(f"| {n} | {result.cases} | {result.runs} | {shares} | {result.seconds:.1f} s | {result.cases_per_second:.2f} | "
+          f"{result.runs / result.seconds:.2f} | {'yes' if once else 'NO'} |", flush=True)
+    return 0 if once else 1
 
 
 if __name__ == "__main__":
