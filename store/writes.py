@@ -191,6 +191,25 @@ def release(conn: Connection, change: CaseChange) -> bool:
     return True
 
 
+_LOCK_CASE = select(cases).where(cases.c.case_ref == bindparam("case_ref")).with_for_update()
+_RECENT_HISTORY = (
+    select(history.c.version, history.c.at, history.c.actor, history.c.event, history.c.kind, history.c.ref,
+           history.c.detail)
+    .where(history.c.case_ref == bindparam("case_ref")).order_by(history.c.id.desc()).limit(bindparam("lines"))
+)
+
+
+def lock_case(conn: Connection, case_ref: str) -> Any:
+    """The case row (attributes named as the columns), held until the transaction ends; None when there is
+    no such case. PostgreSQL locks the row (FOR UPDATE); on SQLite the write transaction holds the database."""
+    return conn.execute(_LOCK_CASE, {"case_ref": case_ref}).first()
+
+
+def recent_history(conn: Connection, case_ref: str, lines: int) -> list[Any]:
+    """The case's last `lines` history lines, oldest first (version, at, actor, event, kind, ref, detail)."""
+    return list(reversed(conn.execute(_RECENT_HISTORY, {"case_ref": case_ref, "lines": lines}).all()))
+
+
 def current_version(conn: Connection, case_ref: str) -> int | None:
     """The case's version as the database has it now (None when there is no such case)."""
     return conn.execute(select(cases.c.version).where(cases.c.case_ref == case_ref)).scalar_one_or_none()
