@@ -53,12 +53,17 @@ from store.writes import (
     insert_case,
     STUCK,
     insert_cases,
+    history_rows,
     lock_case,
-    recent_history,
     release,
     update_cases,
     write_effects,
 )
+
+
+def _columns(record: Any) -> dict[str, Any]:
+    # A row of SQLAlchemy's or one made from the driver's (store.writes.lock_case): its columns by name.
+    return dict(record._mapping) if hasattr(record, "_mapping") else vars(record)
 
 
 @dataclass(frozen=True)
@@ -192,7 +197,7 @@ class CaseService:
         engine, write the new state and its effects, and build the view from the new state (nothing is read
         again after the commit). An engine error or a conflict leaves the case as it was."""
         def work(conn: Any) -> CaseView:
-            record = lock_case(conn, case_ref)
+            record, lines = lock_case(conn, case_ref, history)
             if record is None:
                 raise CaseNotFound(case_ref)
             if expected_version is not None and record.version != expected_version:
@@ -202,13 +207,13 @@ class CaseService:
                 update_cases(conn, [change])
                 write_effects(conn, [change])
             after, stuck = change.after, record.stuck_at is not None  # update_cases keeps a stuck case stuck
-            row = SimpleNamespace(**{**record._mapping,  # the row as update_cases has just written it
+            row = SimpleNamespace(**{**_columns(record),  # the row as update_cases has just written it
                                      "version": change.version, "phase": after.phase, "updated_at": change.now,
                                      "status": STUCK if stuck else after.status,
                                      "next_due_at": None if stuck else after.next_due_at()})
-            lines = recent_history(conn, case_ref, history)
+            written = [SimpleNamespace(**line) for line in history_rows(change)]
             process = self.process_for(record.definition, record.profile)
-            return case_view(row, lines, process, after)
+            return case_view(row, (lines + written)[-history:], process, after)
         return run_write(self.engine, work)
 
     def prepare_change(self, case_ref: str, event: Event, *, expected_version: int | None = None) -> CaseChange:

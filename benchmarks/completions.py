@@ -3,16 +3,19 @@ single-row UPDATE transactions through plain psycopg in the same run.
 
     .venv/bin/python benchmarks/completions.py [--cases 200] [--steps 8] [--postgres-url URL] [--profile]
 
-A fresh PostgreSQL schema (dropped afterwards), migrated by alembic, gets 3 × N cases of a definition
+A fresh PostgreSQL schema (dropped afterwards), migrated by alembic, gets 5 × N cases of a definition
 with a chain of user tasks (each with a deadline, a form field and the usual notice to the role when
 it opens). The cases are started with `start_many` (not measured). Then every case's steps are
 completed one after the other through the service layer, as an operator's Submit does: one call per
 step, with the version the operator saw. One process completes the steps of the first N cases; then
-two processes (spawned, each with its own connections) complete those of the other 2 × N (N each).
+two processes (spawned, each with its own connections) complete those of the next 2 × N (N each). The
+baseline writes the rows of the last 2 × N.
 
 The baseline, measured in the same run on the same database: transactions of one UPDATE of one case
-row by key (the state replaced by pre-serialised JSON of the same size, version + 1) and a COMMIT,
-through plain psycopg, as many as the service completed, 1 and 2 processes.
+row by key (the state replaced by pre-serialised JSON of the same size) and a COMMIT, through plain
+psycopg, as many as the service completed, 1 and 2 processes. The two alternate step by step (each
+process: its cases' step k through the service, then as many plain UPDATEs), so that both meet the same
+load of the machine; each rate is everything done over the sum of its rounds' wall times.
 
 `--profile` writes cProfile statistics of the one-process run to stderr (the 25 most expensive calls).
 """
@@ -115,59 +118,83 @@ def start_cases(service: CaseService, case_refs: list[str]) -> None:
                            actor=ACTOR)
 
 
-def complete_all(service: CaseService, case_refs: list[str], steps: int) -> int:
-    """Each case's steps in turn, one call per step with the version the caller saw; completions made."""
-    versions = dict.fromkeys(case_refs, 1)
-    done = 0
-    for step in range(1, steps + 1):
-        for ref in case_refs:
-            view = service.complete_step(case_ref=ref, task=f"stap_{step}", data={"opmerking": "gedaan"},
-                                         actor=ACTOR, expected_version=versions[ref])
-            versions[ref] = view.version
-            done += 1
-    return done
-
-
 def service_for(store: Store, workdir: Path, steps: int) -> CaseService:
     return CaseService(store.engine(), load_library(workdir, steps), clock=lambda: NOW)
 
 
-def _service_worker(store: Store, workdir: str, steps: int, case_refs: list[str], gate: Any, out: Any) -> None:
-    service = service_for(store, Path(workdir), steps)
-    gate.wait()
-    began = time.time()
-    done = complete_all(service, case_refs, steps)
-    out.put((done, began, time.time()))
-    service.engine.dispose()
+def complete_step_of_all(service: CaseService, case_refs: list[str], step: int, versions: dict[str, int]) -> int:
+    """Step `step` of each case, one call per case with the version the caller saw; completions made."""
+    for ref in case_refs:
+        view = service.complete_step(case_ref=ref, task=f"stap_{step}", data={"opmerking": "gedaan"},
+                                     actor=ACTOR, expected_version=versions[ref])
+        versions[ref] = view.version
+    return len(case_refs)
 
 
-def _update_worker(url: str, schema: str, case_refs: list[str], rounds: int, state: str, gate: Any,
-                   out: Any) -> None:
-    with psycopg.connect(url, options=f"-c search_path={schema}") as conn:
-        gate.wait()
-        began = time.time()
-        done = plain_updates(conn, case_refs, rounds, state)
-        out.put((done, began, time.time()))
-
-
-def plain_updates(conn: psycopg.Connection, case_refs: list[str], rounds: int, state: str) -> int:
+def plain_updates(conn: psycopg.Connection, case_refs: list[str], state: str) -> int:
     """The baseline: one transaction per UPDATE of one case row by key, committed."""
-    done = 0
     with conn.cursor() as cur:
-        for _ in range(rounds):
-            for ref in case_refs:
-                cur.execute("UPDATE cases SET state = %s, version = version + 1, updated_at = %s"
-                            " WHERE case_ref = %s", (state, NOW, ref))
-                conn.commit()
-                done += 1
-    return done
+        for ref in case_refs:
+            cur.execute("UPDATE cases SET state = %s, updated_at = %s WHERE case_ref = %s", (state, NOW, ref))
+            conn.commit()
+    return len(case_refs)
 
 
-def in_parallel(target: Any, jobs: list[tuple]) -> tuple[int, float]:
-    """Run `target(*job, gate, out)` in one spawned process per job, started together; (done, seconds)."""
+def alternate(store: Store, workdir: Path, steps: int, case_refs: list[str], spare_refs: list[str], state: str,
+              gate: Any = None, profile: bool = False) -> list[tuple[str, int, float, float]]:
+    """Step by step, the service's completions and then as many baseline UPDATEs, so that both meet the
+    same load of the machine; (what, done, began, ended) per round. With `gate`, every round starts
+    together with the other processes'."""
+    service = service_for(store, workdir, steps)
+    versions = dict.fromkeys(case_refs, 1)
+    rounds = []
+    profiler = cProfile.Profile() if profile else None
+    try:
+        with psycopg.connect(store.psycopg_url(), options=f"-c search_path={store.schema}") as plain:
+            for step in range(1, steps + 1):
+                for what in ("service", "baseline"):
+                    if gate is not None:
+                        gate.wait()
+                    began = time.time()
+                    if what == "baseline":
+                        done = plain_updates(plain, spare_refs, state)
+                    else:
+                        if profiler:
+                            profiler.enable()
+                        done = complete_step_of_all(service, case_refs, step, versions)
+                        if profiler:
+                            profiler.disable()
+                    rounds.append((what, done, began, time.time()))
+    finally:
+        service.engine.dispose()
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(25)
+        print(text.getvalue(), file=sys.stderr)
+    return rounds
+
+
+def _worker(store: Store, workdir: str, steps: int, case_refs: list[str], spare_refs: list[str], state: str,
+            gate: Any, out: Any) -> None:
+    out.put(alternate(store, Path(workdir), steps, case_refs, spare_refs, state, gate))
+
+
+def rates(per_process: list[list[tuple[str, int, float, float]]]) -> dict[str, float]:
+    """Per kind: everything done / the sum over rounds of the round's wall time (first start to last end)."""
+    done: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+    for parts in zip(*per_process, strict=True):
+        what = parts[0][0]
+        done[what] = done.get(what, 0) + sum(p[1] for p in parts)
+        seconds[what] = seconds.get(what, 0.0) + max(p[3] for p in parts) - min(p[2] for p in parts)
+    return {what: done[what] / seconds[what] for what in done}
+
+
+def in_parallel(jobs: list[tuple]) -> list[Any]:
+    """`_worker(*job, gate, out)` in one spawned process per job, the rounds started together."""
     context = multiprocessing.get_context("spawn")
     gate, out = context.Barrier(len(jobs)), context.Queue()
-    processes = [context.Process(target=target, args=(*job, gate, out)) for job in jobs]
+    processes = [context.Process(target=_worker, args=(*job, gate, out)) for job in jobs]
     for process in processes:
         process.start()
     results = [out.get() for _ in processes]
@@ -175,47 +202,28 @@ def in_parallel(target: Any, jobs: list[tuple]) -> tuple[int, float]:
         process.join()
         if process.exitcode != 0:
             raise SystemExit(f"a benchmark process failed (exit code {process.exitcode})")
-    return sum(r[0] for r in results), max(r[2] for r in results) - min(r[1] for r in results)
+    return results
 
 
 def measure(url: str, n: int, steps: int, profile: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="regie-bench-") as folder, postgres_store(url) as (store, name):
         workdir = Path(folder)
+        one, two, spare = refs(1, n), refs(n + 1, 2 * n), refs(3 * n + 1, 2 * n)
         service = service_for(store, workdir, steps)
         try:
             upgrade(service.engine)
-            one, two = refs(1, n), refs(n + 1, 2 * n)
-            start_cases(service, one + two)
+            start_cases(service, one + two + spare)
             with service.engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
-            profiler = cProfile.Profile() if profile else None
-            began = time.perf_counter()
-            if profiler:
-                profiler.enable()
-            done_one = complete_all(service, one, steps)
-            if profiler:
-                profiler.disable()
-            seconds_one = time.perf_counter() - began
-            if profiler:
-                text = io.StringIO()
-                pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
-                print(text.getvalue(), file=sys.stderr)
-            with service.engine.connect() as conn:
                 state = conn.exec_driver_sql("SELECT state::text FROM cases LIMIT 1").scalar_one()
         finally:
             service.engine.dispose()
-        halves = [two[:n], two[n:]]
-        done_two, seconds_two = in_parallel(_service_worker, [(store, folder, steps, half) for half in halves])
-        plain = store.psycopg_url()
-        with psycopg.connect(plain, options=f"-c search_path={store.schema}") as conn:
-            began = time.perf_counter()
-            base_one = plain_updates(conn, one, steps, state)
-            base_seconds_one = time.perf_counter() - began
-        base_two, base_seconds_two = in_parallel(
-            _update_worker, [(plain, store.schema, half, steps, state) for half in halves])
+        single = rates([alternate(store, workdir, steps, one, spare[:n], state, profile=profile)])
+        double = rates(in_parallel([(store, folder, steps, two[:n], spare[:n], state),
+                                    (store, folder, steps, two[n:], spare[n:], state)]))
     return {"database": name, "cases": n, "steps": steps, "state_bytes": len(state.encode()),
-            "service": (done_one / seconds_one, done_two / seconds_two),
-            "baseline": (base_one / base_seconds_one, base_two / base_seconds_two)}
+            "service": (single["service"], double["service"]),
+            "baseline": (single["baseline"], double["baseline"])}
 
 
 def report(result: dict[str, Any], argv: list[str]) -> str:

@@ -132,20 +132,21 @@ T = TypeVar("T")
 
 
 @contextmanager
-def batched(connection: Connection) -> Iterator[None]:
+def batched(connection: Connection) -> Iterator[Any]:
     """Send the block's statements to PostgreSQL together (psycopg's pipeline mode): one round trip for
     all of them instead of one each, which is most of a step completion's time. Their results and errors
-    arrive when the block ends, so the block must not read any (rowcounts are -1 inside it). On SQLite,
-    where a statement costs no round trip, the statements simply run as they come."""
+    arrive when the block ends, so the block reads none (rowcounts are -1 inside it); a cursor of the
+    driver connection it yields can be read after the block. On SQLite, where a statement costs no
+    round trip, it yields None and the statements simply run as they come."""
     if connection.dialect.name != "postgresql":
-        yield
+        yield None
         return
     import psycopg
 
     driver = connection.connection.driver_connection
     try:
         with driver.pipeline():
-            yield
+            yield driver
     except psycopg.DataError as exc:
         reason = str(exc).splitlines()[0]
         raise ValueRefused(f"de database weigert een waarde ({reason}); niets is opgeslagen") from None
