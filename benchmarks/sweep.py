@@ -18,8 +18,7 @@ plain UPDATE throughput of case rows by key, and "the same writes without the en
 cases as the 10 % sweep, claim a batch, update each case row and insert the same number of history
 and outbox rows, one transaction per batch, through the plain driver (psycopg, sqlite3) with the JSON
 texts made beforehand, so that it does as little client work as a program can. The sweep's rate as a
-share of that is how close the
-sweep gets to what the database can do. The engine alone (no database) is measured too.
+share of that is how close the sweep gets to what the database can do. The engine alone (no database) is measured too.
 
 Longer than the house's ~300 lines on purpose: the measured path, its same-run baseline and the report
 that compares them stay in one file, so one command reproduces a row of docs/benchmarks.md.

@@ -25,14 +25,22 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
                 ignore_conflicts_on: str | None = None) -> None:
     """INSERT every row (all with the same keys); with `ignore_conflicts_on`, ON CONFLICT (column) DO NOTHING.
 
-    One multi-row `INSERT ... VALUES (...), (...)` per `MAX_PARAMETERS` values: the server parses, plans
-    and runs one statement instead of one per row (a driver's executemany still runs each row apart)."""
+    One statement for all rows (PostgreSQL: `unnest` of an array per column; SQLite: a multi-row `VALUES`
+    list per `MAX_PARAMETERS` values): the server parses, plans and runs one statement instead of one per
+    row (a driver's executemany still runs each row apart)."""
     if not rows:
         return
     columns = tuple(rows[0])
     dialect = conn.dialect  # the dialect's own form of each type, as SQLAlchemy converts with it
     convert = [_converter(table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
     converted = [[c(v) for c, v in zip(convert, row.values(), strict=True)] for row in rows]
+    if dialect.name == "postgresql":
+        # One array per column: the statement's text stays the same whatever the number of rows, so
+        # psycopg parses it once and PostgreSQL keeps it prepared (a VALUES list of thousands of
+        # placeholders is parsed again by psycopg on every call).
+        sql = _unnest(dialect, table, columns, ignore_conflicts_on)
+        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*converted, strict=True)))
+        return
     index = [columns.index(name) for name in _statement(dialect, table, columns, ignore_conflicts_on)[1]]
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     for first in range(0, len(converted), per_statement):
@@ -43,6 +51,24 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
 
 MAX_PARAMETERS = 30_000
 """Values per statement: below SQLite's limit of 32,766 and PostgreSQL's of 65,535."""
+
+
+@lru_cache(maxsize=64)
+def _unnest(dialect: Dialect, table: Table, columns: tuple[str, ...], conflict: str | None) -> str:
+    """INSERT ... SELECT * FROM unnest(%s::type[], ...): the rows as one array per column (PostgreSQL)."""
+    arrays = ", ".join(f"%s::{_array_type(dialect, table.c[name].type)}[]" for name in columns)
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    sql = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) SELECT * FROM unnest({arrays})"
+    if conflict is not None:
+        sql += f" ON CONFLICT ({dialect.identifier_preparer.quote(conflict)}) DO NOTHING"
+    return sql
+
+
+def _array_type(dialect: Dialect, column_type: Any) -> str:
+    # Text without its length: an explicit cast to VARCHAR(n) would cut a long value off silently, where
+    # storing text in the column refuses it (`store.errors.ValueRefused`), as a plain INSERT does.
+    compiled = column_type.dialect_impl(dialect).compile(dialect=dialect)
+    return "TEXT" if re.match(r"(VAR)?CHAR", compiled) else compiled
 
 
 @lru_cache(maxsize=256)
