@@ -38,7 +38,9 @@ def terminate(url: str, name: str) -> int:
     admin = make_engine(url)
     try:
         with admin.begin() as conn:
-            return len(conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            # With a timeout the call returns once each process has ended (PostgreSQL 14+), so its
+            # connections have been told by then; without one it only sends the signal.
+            return len(conn.execute(sa.text("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
                                             " WHERE application_name = :name"), {"name": name}).all())
     finally:
         admin.dispose()
