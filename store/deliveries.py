@@ -18,6 +18,7 @@ and exactly one sees it come back. All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,12 +37,26 @@ from engine.deliveries import (
     DeliveryMeta,
     OutageRule,
     Outcome,
+    Succeeded,
     after_failure,
     after_success,
     claim_answer,
 )
 from store.db import write_transaction
 from store.models import BigId, columns_of
+
+def _succeeded(conn: sa.Connection, done: Sequence[Succeeded]) -> None:
+    if not done:
+        return
+    c = deliveries.c
+    at = sa.bindparam("b_at", type_=c.delivered_at.type)
+    stmt = update(deliveries).where(c.message_key == sa.bindparam("b_key"), c.recipient == sa.bindparam("b_to")) \
+        .values(outcome=Outcome.delivered.value, attempts=c.attempts + 1, service=sa.bindparam("b_service"),
+                first_attempt_at=sa.func.coalesce(c.first_attempt_at, at), last_attempt_at=at, delivered_at=at,
+                claimed_until=None, next_attempt_at=None, error=None)
+    conn.execute(stmt, [{"b_key": d.message_key, "b_to": d.recipient, "b_service": d.service,
+                         "b_at": require_aware(d.at)} for d in done])
+
 
 deliveries = sa.Table(
     "deliveries", SQLModel.metadata,
@@ -85,11 +100,14 @@ class SqlDeliveryLedger:
         with self.engine.connect() as conn:
             return [_delivery(r) for r in conn.execute(stmt)]
 
-    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta) -> tuple[Claim, Delivery]:
-        """Record the row if new, and hold it for this sender if it may be sent now."""
+    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta,
+              succeeded: Sequence[Succeeded] = ()) -> tuple[Claim, Delivery]:
+        """Record the row if new, and hold it for this sender if it may be sent now. `succeeded` (sends
+        that went well since the last write) is recorded in the same transaction, before the claim."""
         now = require_aware(now)
         c = deliveries.c
         with write_transaction(self.engine) as conn:
+            _succeeded(conn, succeeded)
             _insert_new(conn, meta, now)
             stmt = update(deliveries).where(
                 c.message_key == meta.message_key, c.recipient == meta.recipient,
@@ -111,6 +129,12 @@ class SqlDeliveryLedger:
                          .values(outcome=Outcome.delivered.value, attempts=c.attempts + 1, service=service,
                                  first_attempt_at=sa.func.coalesce(c.first_attempt_at, at), last_attempt_at=at,
                                  delivered_at=at, claimed_until=None, next_attempt_at=None, error=None))
+
+    def succeeded_many(self, done: list[Succeeded]) -> None:
+        """`succeeded` for many rows in one transaction (a drained batch)."""
+        if done:
+            with write_transaction(self.engine) as conn:
+                _succeeded(conn, done)
 
     def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
                retry_at: datetime) -> Delivery:
