@@ -43,6 +43,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_RECYCLE_S = 1800
 """A pooled PostgreSQL connection older than this is replaced (firewalls drop idle connections silently)."""
 _WRITE = "regie_write"
+_LIGHT = "regie_light_commit"
 # Any fixed number: serialises concurrent `upgrade` calls from several workers on one PostgreSQL database.
 _MIGRATION_LOCK = 74_002_021
 
@@ -106,21 +107,33 @@ def _sqlite_engine(url: Any, **engine_kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(_WRITE, False)
+        options = connection.get_execution_options()
+        immediate = options.get(_WRITE, False)
+        if immediate:  # per write transaction: a light one does not wait for the disk (see write_transaction)
+            connection.exec_driver_sql("PRAGMA synchronous=" + ("NORMAL" if options.get(_LIGHT) else "FULL"))
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, light: bool = False) -> Iterator[Connection]:
     """One transaction that writes: committed when the block ends, rolled back entirely if it raises.
 
-    A value the database refuses (`DataError`: too long, a NUL byte, out of range) is `ValueRefused`."""
+    A value the database refuses (`DataError`: too long, a NUL byte, out of range) is `ValueRefused`.
+
+    `light`: the COMMIT does not wait until the disk has it (PostgreSQL `synchronous_commit = off`,
+    SQLite `synchronous = NORMAL` in WAL mode). It survives a crash of our process like any commit; only a
+    crash of the database server or the machine may lose the last such commits, never half of one. For
+    bookkeeping that is safe to lose that way and is written per message (the delivery ledger's claims and
+    successes: a lost record means the message is sent again, with the same idempotency key); never for
+    case data."""
     try:
         with engine.connect() as connection:
-            connection = connection.execution_options(**{_WRITE: True})
+            connection = connection.execution_options(**{_WRITE: True, _LIGHT: light})
             with connection.begin():
+                if light and connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield connection
     except DataError as exc:
         # Only the driver's own first line: SQLAlchemy's text would repeat the statement's values.

@@ -10,6 +10,12 @@ both send, and a sender that crashed mid-send gives the row back when the lease 
 is then sent again, with the same key: see `engine.deliveries`). Rows that failed wait for their
 `next_attempt_at` (backoff). The table is created by the migration `0002_deliveries`.
 
+Claims and successes are written per message, so their commits are light (`store.db.write_transaction`):
+they do not wait for the disk. A crash of the drain loses none of them; a crash of the database server
+or machine may lose the last ones (those messages are then sent again, with their idempotency keys).
+The next ordinary commit (the drain's outbox record per batch) makes them durable with it, as both
+databases write their log in order.
+
 The `channels` table (migration `0004_reliability`) keeps, per partner channel, its failures in a row
 and the outage they make (`engine.deliveries.ChannelHealth`); a channel's record is changed under a row
 lock, so when several drains fail on it at once exactly one of them sees it go down (and escalates)
@@ -106,7 +112,7 @@ class SqlDeliveryLedger:
         that went well since the last write) is recorded in the same transaction, before the claim."""
         now = require_aware(now)
         c = deliveries.c
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, light=True) as conn:  # written per message; see write_transaction
             _succeeded(conn, succeeded)
             _insert_new(conn, meta, now)
             stmt = update(deliveries).where(
@@ -124,7 +130,7 @@ class SqlDeliveryLedger:
         """The service accepted the message."""
         at = require_aware(at)
         c = deliveries.c
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, light=True) as conn:
             conn.execute(update(deliveries).where(c.message_key == message_key, c.recipient == recipient)
                          .values(outcome=Outcome.delivered.value, attempts=c.attempts + 1, service=service,
                                  first_attempt_at=sa.func.coalesce(c.first_attempt_at, at), last_attempt_at=at,
@@ -133,7 +139,7 @@ class SqlDeliveryLedger:
     def succeeded_many(self, done: list[Succeeded]) -> None:
         """`succeeded` for many rows in one transaction (a drained batch)."""
         if done:
-            with write_transaction(self.engine) as conn:
+            with write_transaction(self.engine, light=True) as conn:
                 _succeeded(conn, done)
 
     def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
