@@ -1,10 +1,15 @@
 """The case service: every entry point (Prefect flows, the inbox, the CLI) changes cases through here.
 
-Each change is prepared and then committed. Preparing loads the case, checks the version the caller
-saw (if given) and runs the pure engine, outside any transaction. Committing writes the new state,
-version + 1, next due time, history, outbox and open tasks in ONE short transaction, and only while
-the case is still at the version the engine saw; otherwise `CaseConflict` and nothing is written. An
+An operator's or partner's change (`complete_step`, `deliver_message`: `change_case`) is ONE short
+transaction with the case row locked (FOR UPDATE on PostgreSQL; SQLite's write transaction holds the
+database): read the case and its recent history, check the version the caller saw (if given), run the
+pure engine, write the new state, version + 1, next due time, history, outbox and open tasks, and build
+the returned view from the new state (nothing is read again after the commit). A second Submit on the
+same case waits for the first and then finds the newer version: `CaseConflict`, nothing written. An
 engine error (bad form data, a step that is not open) is raised before anything is written.
+`prepare_change` and `commit_change` do the same in two steps without the lock (optimistic: the commit
+is refused when the case changed in between), for callers that must see the engine's outcome before
+deciding to save it.
 
 A case the sweep set aside (status `stuck`, `app.sweep`) stays stuck until `retry` advances it; its
 view says why it is stuck, even when its state or definition cannot be read any more.

@@ -23,8 +23,10 @@ from store.writes import cases, personal, recent_history, tasks
 
 def load_case(engine: Engine, case_ref: str) -> CaseRecord | None:
     """The case row, or None."""
-    with Session(engine) as session:
-        return session.get(CaseRecord, case_ref)
+    with Session(engine, expire_on_commit=False) as session:
+        record = session.get(CaseRecord, case_ref)
+        session.commit()  # not the ROLLBACK of a closing session: it would drop the prepared statements
+        return record
 
 
 def case_with_history(engine: Engine, case_ref: str, history: int) -> tuple[Any, list[Any]]:
@@ -124,10 +126,11 @@ def case_profiles(engine: Engine, municipality: str) -> set[str | None]:
 
 def personal_data(engine: Engine, case_ref: str) -> dict[str, Any]:
     """The identifying data kept for a case ({} when none was given)."""
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         if session.get(CaseRecord, case_ref) is None:
             raise CaseNotFound(case_ref)
         record = session.get(PersonalRecord, case_ref)
+        session.commit()  # see load_case
     return dict(record.data) if record else {}
 
 
