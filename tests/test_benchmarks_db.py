@@ -42,3 +42,12 @@ def test_the_sweep_benchmark_runs_with_its_plain_driver_baseline(database: str,
     assert sweep.main(args) == 0
     assert "same writes, plain driver" in capsys.readouterr().out
 
+
+
+def test_the_notifications_benchmark_drains_through_app_delivery(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import notifications
+
+    databases = ["--database", "sqlite"] + (["--database", "postgres", "--postgres-url", PG_URL] if PG_URL else [])
+    assert notifications.main(["--messages", "4", "--smtp-messages", "2", "--threads", "2", "--repeat", "1",
+                               "--drain", "20", *databases]) == 0
+    assert "outbox drain of 20 (app.delivery.drain), SQLite" in capsys.readouterr().out
