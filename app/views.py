@@ -15,7 +15,6 @@ from engine.commands import FormFieldSpec
 from engine.definitions import UserTask
 from engine.process import Process
 from engine.state import CaseState, Timer
-from store.models import CaseRecord, HistoryRecord
 
 
 class _View(BaseModel):
@@ -150,9 +149,13 @@ def _subject(timer: Timer, elements: dict[str, str]) -> str:
     return f"{subject}.{timer.ref}" if timer.kind == "boundary" and timer.ref else subject
 
 
-def case_view(record: CaseRecord, history: list[HistoryRecord], process: Process) -> CaseView:
-    """One case with its open tasks, clocks, timers, shareable data and the given history lines."""
-    state = CaseState.model_validate(record.state)
+def case_view(record: Any, history: list[Any], process: Process, state: CaseState | None = None) -> CaseView:
+    """One case with its open tasks, clocks, timers, shareable data and the given history lines.
+
+    `record` has the case row's columns as attributes (a row or a `CaseRecord`); `state` is its state when
+    the caller has it parsed already (a change just made), else it is read from `record.state`."""
+    if state is None:
+        state = CaseState.model_validate(record.state)
     scopes = {s.id: s.definition for s in state.scopes}
     open_tasks = [
         task_view(process, case_ref=record.case_ref, case_version=record.version,
@@ -170,7 +173,7 @@ def case_view(record: CaseRecord, history: list[HistoryRecord], process: Process
     )
 
 
-def stuck_case_view(record: CaseRecord, history: list[HistoryRecord]) -> CaseView:
+def stuck_case_view(record: Any, history: list[Any]) -> CaseView:
     """A stuck case whose state or definition cannot be read: what the case row and its history say."""
     return CaseView(
         case_ref=record.case_ref, municipality=record.municipality, definition=record.definition,
@@ -181,6 +184,6 @@ def stuck_case_view(record: CaseRecord, history: list[HistoryRecord]) -> CaseVie
     )
 
 
-def _history(history: list[HistoryRecord]) -> list[HistoryView]:
+def _history(history: list[Any]) -> list[HistoryView]:
     return [HistoryView(version=h.version, at=h.at, actor=h.actor, event=h.event, kind=h.kind, ref=h.ref,
                         detail=h.detail) for h in history]

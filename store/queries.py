@@ -16,25 +16,27 @@ from sqlalchemy import Engine, case, func
 from sqlmodel import Session, select
 
 from store.errors import CaseNotFound
-from store.models import CaseRecord, HistoryRecord, PersonalRecord
-from store.writes import cases, personal, tasks
+from store.models import CaseRecord, PersonalRecord
+from store.db import read_transaction
+from store.writes import cases, personal, recent_history, tasks
 
 
 def load_case(engine: Engine, case_ref: str) -> CaseRecord | None:
     """The case row, or None."""
-    with Session(engine) as session:
-        return session.get(CaseRecord, case_ref)
-
-
-def case_with_history(engine: Engine, case_ref: str, history: int) -> tuple[CaseRecord, list[HistoryRecord]]:
-    """The case row and its last `history` history lines, oldest first, read in one transaction."""
-    with Session(engine) as session:  # one read transaction: the case and its history agree
+    with Session(engine, expire_on_commit=False) as session:
         record = session.get(CaseRecord, case_ref)
+        session.commit()  # not the ROLLBACK of a closing session: it would drop the prepared statements
+        return record
+
+
+def case_with_history(engine: Engine, case_ref: str, history: int) -> tuple[Any, list[Any]]:
+    """The case row and its last `history` history lines, oldest first, read in one transaction (rows with
+    attributes named as the columns)."""
+    with read_transaction(engine) as conn:  # one read transaction: the case and its history agree
+        record = conn.execute(select(cases).where(cases.c.case_ref == case_ref)).first()
         if record is None:
             raise CaseNotFound(case_ref)
-        recent = session.exec(select(HistoryRecord).where(HistoryRecord.case_ref == case_ref)
-                              .order_by(HistoryRecord.id.desc()).limit(history)).all()
-    return record, list(reversed(recent))
+        return record, recent_history(conn, case_ref, history)
 
 
 def list_cases(engine: Engine, *, municipality: str | None, phase: str | None, status: str | None,
@@ -126,10 +128,11 @@ def case_profiles(engine: Engine, municipality: str) -> set[str | None]:
 
 def personal_data(engine: Engine, case_ref: str) -> dict[str, Any]:
     """The identifying data kept for a case ({} when none was given)."""
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         if session.get(CaseRecord, case_ref) is None:
             raise CaseNotFound(case_ref)
         record = session.get(PersonalRecord, case_ref)
+        session.commit()  # see load_case
     return dict(record.data) if record else {}
 
 
