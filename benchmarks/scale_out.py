@@ -116,15 +116,17 @@ def workers(n: int, env: dict[str, str], logs: Path) -> Iterator[list[subprocess
                 [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process",
                  "--name", f"regie-worker-{i}", "--limit", str(LIMIT)],
                 # At INFO the worker logs each run it takes (see `submitted`).
-                cwd=ROOT, env={**env, "PREFECT_LOGGING_LEVEL": "INFO"}, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True), log))
+                # Unbuffered: a worker that is slow to stop under load gets killed, and what it had buffered
+                # (the lines `submitted` counts) would be lost with it.
+                cwd=ROOT, env={**env, "PREFECT_LOGGING_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True), log))
         yield [p for p, _ in started]
     finally:
         for process, log in started:
             process.terminate()
         for process, log in started:
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
