@@ -22,6 +22,7 @@ from engine.events import MessageReceived, Started, TaskCompleted
 from engine.interpreter import advance, fire_due_timers
 from engine.loader import Library, Problem, load_yaml
 from engine.model_errors import explain
+from engine.people_time import CLOCK_STATUS, DUE_KIND, HISTORY_KIND, ZONE, day, said, short_moment, status
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, new_case
 
@@ -93,23 +94,25 @@ class SimulationResult(BaseModel):
     state: CaseState
 
     def text(self) -> str:
-        """The timeline and the final picture as plain text, one happening per line."""
-        lines = [f"Scenario {self.scenario}: {self.definition}" + (f" (profile {self.profile})" if self.profile else "")]
+        """The timeline and the final picture as plain text for people, one happening per line (Dutch words,
+        Amsterdam time, dates as 16-03-2026); `--json` keeps the machine's values."""
+        lines = [f"Scenario {self.scenario}: {self.definition}" + (f" (profiel {self.profile})" if self.profile else "")
+                 + f"  (tijden: {ZONE})"]
         for h in self.timeline:
-            local = h.at.astimezone(NL)
-            lines.append(f"{local:%Y-%m-%d %H:%M}  {h.kind.replace('_', ' '):<22} {h.ref}"
+            lines.append(f"{short_moment(h.at)}  {said(HISTORY_KIND, h.kind):<24} {h.ref}"
                          + (f"  ({h.detail})" if h.detail else ""))
-        lines.append(f"At {self.until}: case {self.status}" + (f", phase {self.phase}" if self.phase else ""))
-        lines.append("  Open tasks:" + ("" if self.open_tasks else " none"))
+        lines.append(f"Op {day(self.until)}: zaak {status(self.status)}" + (f", fase {self.phase}" if self.phase else ""))
+        lines.append("  Open taken:" + ("" if self.open_tasks else " geen"))
         for t in self.open_tasks:
-            late = " MISSED" if t["missed"] else ""
-            lines.append(f"    {t['task_id']}  {t['role']}  due {t['due_on'] or '-'}{late}")
-        lines.append("  Clocks:" + ("" if self.clocks else " none"))
+            due = day(date.fromisoformat(t["due_on"])) if t["due_on"] else "geen termijn"
+            lines.append(f"    {t['task_id']}  {t['role']}  uiterlijk {due}" + ("  GEMIST" if t["missed"] else ""))
+        lines.append("  Termijnen:" + ("" if self.clocks else " geen"))
         for c in self.clocks:
-            lines.append(f"    {c['clock']}  {c['status']}  {c['started_on']} to {c['end_on']}")
-        lines.append("  Next due:" + ("" if self.next_due else " nothing"))
+            lines.append(f"    {c['clock']}  {said(CLOCK_STATUS, c['status'])}  "
+                         f"{day(date.fromisoformat(c['started_on']))} t/m {day(date.fromisoformat(c['end_on']))}")
+        lines.append("  Hierna:" + ("" if self.next_due else " niets gepland"))
         for n in self.next_due:
-            lines.append(f"    {n['due_on']}  {n['what']}")
+            lines.append(f"    {day(date.fromisoformat(n['due_on']))}  {n['what']}")
         return "\n".join(lines)
 
 
@@ -195,16 +198,13 @@ def _notes(commands: list[Any], happened: list[HistoryEntry]) -> list[dict[str, 
 
 def _result(process: Process, scenario: Scenario, state: CaseState, history: list[HistoryEntry],
             notifications: list[dict[str, Any]]) -> SimulationResult:
-    labels = {"task_deadline": "deadline passes", "reminder": "reminder", "escalation": "escalation",
-              "timer_event": "timer", "message_timeout": "wait times out", "boundary": "boundary timer",
-              "milestone": "milestone", "clock_expiry": "clock runs out", "clock_resume": "clock resumes"}
     next_due = []
     for timer in sorted(state.timers, key=lambda t: (t.due_at, int(t.id[1:]))):
         subject = timer.clock or next((t.element for t in state.tokens if t.id == timer.token), "")
         if timer.kind == "milestone":
             subject = f"{timer.clock}.{timer.ref}"
         next_due.append({"due_on": timer.due_at.astimezone(NL).date().isoformat(), "kind": timer.kind,
-                         "what": f"{labels[timer.kind]}: {subject}"})
+                         "what": f"{said(DUE_KIND, timer.kind)}: {subject}"})
     return SimulationResult(
         scenario=scenario.name or scenario.case_ref,
         definition=process.ref,

@@ -509,8 +509,8 @@ def test_a_scenario_runs_through_the_cli_and_its_json_names_who_is_told_what(cap
 def test_the_cli_prints_the_timeline_as_text(capsys):
     assert regie(["simulate", str(SCENARIOS / "lesrooster_gewijzigd.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "2026-09-07 09:00  notified               werkgever  (lesrooster_gewijzigd)" in out
-    assert "    inburgeringstermijn  running  2026-05-09 to 2029-05-08" in out
+    assert "07-09-2026 09:00  bericht gestuurd         werkgever  (lesrooster_gewijzigd)" in out
+    assert "    inburgeringstermijn  loopt  09-05-2026 t/m 08-05-2029" in out
 
 
 # --- privacy over every scenario ------------------------------------------------------------------
