@@ -65,15 +65,17 @@ BACKOFF = 0.1
 class InboxTask(pydantic.BaseModel):
     """The parameters of an inbox run: which step of which case. Process data only."""
 
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    # The description is what the Prefect UI shows above the parameters.
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", json_schema_extra={
+        "description": "Welke stap van welke zaak: alleen procesgegevens."})
 
-    case_ref: CaseRef = pydantic.Field(description="pseudonymous case reference")
-    task_id: StepRef = pydantic.Field(description="the open task (unique within the case)")
-    step: Identifier = pydantic.Field(description="the user task's element id")
-    role: Identifier = pydantic.Field(description="who should do it")
+    case_ref: CaseRef = pydantic.Field(description="zaaknummer (pseudoniem), bijv. RMD-2026-0042")
+    task_id: StepRef = pydantic.Field(description="de open taak (uniek binnen de zaak)")
+    step: Identifier = pydantic.Field(description="de stap in de procesdefinitie")
+    role: Identifier = pydantic.Field(description="de rol die de taak uitvoert")
     municipality: Identifier
     phase: Identifier | None = None
-    due_on: FormDate | None = pydantic.Field(default=None, description="deadline")
+    due_on: FormDate | None = pydantic.Field(default=None, description="uiterste datum")
 
 
 @dataclass(frozen=True)
