@@ -116,7 +116,10 @@ def form_model(fields: Sequence[FormFieldSpec]) -> type[pydantic.BaseModel]:
             continue
         kind = Literal[tuple(spec.values)] if spec.type == "enum" and spec.values else _TYPES[spec.type]
         title = spec.label or spec.name
-        # Prefect's form lists a choice by its value; say in words what each one means.
+        # Prefect's form lists a choice by its value; say in words what each one means. Prefect 3.8.8's UI
+        # has no label for an enum value: `enum` shows the raw values, `oneOf` is not rendered at all, and
+        # `anyOf` of `{const, title}` shows the titles as buttons but submits nothing (checked in Debian
+        # chromium); so the description lists "snelle_start = Snelle start" and the value stays the value.
         about = "; ".join(f"{value} = {choice(value)}" for value in spec.values or ()) \
             if spec.type == "enum" else None
         if spec.required:
