@@ -45,11 +45,12 @@ class ScenarioEvent(BaseModel):
     @model_validator(mode="after")
     def _one_action(self) -> "ScenarioEvent":
         if (self.complete is None) == (self.message is None):
-            raise ValueError("an event needs exactly one of: complete, message")
+            raise ValueError("een gebeurtenis heeft precies één van: complete, message")
         return self
 
     def describe(self) -> str:
-        return f"{self.on} complete {self.complete}" if self.complete else f"{self.on} message {self.message}"
+        """The event as the scenario file says it, on its date as people write it."""
+        return f"{day(self.on)} complete: {self.complete}" if self.complete else f"{day(self.on)} message: {self.message}"
 
 
 class Scenario(BaseModel):
@@ -71,9 +72,9 @@ class Scenario(BaseModel):
     def _ordered(self) -> "Scenario":
         dates = [self.start] + [e.on for e in self.events]
         if dates != sorted(dates):
-            raise ValueError("events must be in date order, on or after the start date")
+            raise ValueError("de gebeurtenissen (events) staan op datumvolgorde, op of na de startdatum")
         if self.until < dates[-1]:
-            raise ValueError("`until` lies before the last event")
+            raise ValueError("`until` ligt vóór de laatste gebeurtenis")
         return self
 
 
@@ -170,7 +171,7 @@ def run_scenario(process: Process, scenario: Scenario) -> SimulationResult:
             raise EngineError(f"scenario '{scenario.name or scenario.case_ref}', {what}: {exc}") from exc
 
     apply(Started(message=scenario.start_message, data=scenario.data, actor="scenario"),
-          event_moment(scenario.start), f"start {scenario.start}")
+          event_moment(scenario.start), f"start {day(scenario.start)}")
     for event in scenario.events:
         if event.complete is not None:
             engine_event: Any = TaskCompleted(task=event.complete, data=event.data, actor=event.actor)
@@ -179,7 +180,7 @@ def run_scenario(process: Process, scenario: Scenario) -> SimulationResult:
                                            occurred_on=event.occurred_on, actor=event.actor)
         apply(engine_event, event_moment(event.on), event.describe())
     end = start_of_day(scenario.until + timedelta(days=1)) - timedelta(microseconds=1)
-    apply(None, end, f"until {scenario.until}")
+    apply(None, end, f"until {day(scenario.until)}")
     return _result(process, scenario, state, history, notifications)
 
 
