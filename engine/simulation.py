@@ -50,7 +50,8 @@ class ScenarioEvent(BaseModel):
 
     def describe(self) -> str:
         """The event as the scenario file says it, on its date as people write it."""
-        return f"{day(self.on)} complete: {self.complete}" if self.complete else f"{day(self.on)} message: {self.message}"
+        what = f"complete: {self.complete}" if self.complete else f"message: {self.message}"
+        return f"{day(self.on)} {what}"
 
 
 class Scenario(BaseModel):
@@ -102,7 +103,8 @@ class SimulationResult(BaseModel):
         for h in self.timeline:
             lines.append(f"{short_moment(h.at)}  {said(HISTORY_KIND, h.kind):<24} {h.ref}"
                          + (f"  ({h.detail})" if h.detail else ""))
-        lines.append(f"Op {day(self.until)}: zaak {status(self.status)}" + (f", fase {self.phase}" if self.phase else ""))
+        phase = f", fase {self.phase}" if self.phase else ""
+        lines.append(f"Op {day(self.until)}: zaak {status(self.status)}{phase}")
         lines.append("  Open taken:" + ("" if self.open_tasks else " geen"))
         for t in self.open_tasks:
             due = day(date.fromisoformat(t["due_on"])) if t["due_on"] else "geen termijn"
