@@ -1,10 +1,15 @@
 """The case service: every entry point (Prefect flows, the inbox, the CLI) changes cases through here.
 
-Each change is prepared and then committed. Preparing loads the case, checks the version the caller
-saw (if given) and runs the pure engine, outside any transaction. Committing writes the new state,
-version + 1, next due time, history, outbox and open tasks in ONE short transaction, and only while
-the case is still at the version the engine saw; otherwise `CaseConflict` and nothing is written. An
+An operator's or partner's change (`complete_step`, `deliver_message`: `change_case`) is ONE short
+transaction with the case row locked (FOR UPDATE on PostgreSQL; SQLite's write transaction holds the
+database): read the case and its recent history, check the version the caller saw (if given), run the
+pure engine, write the new state, version + 1, next due time, history, outbox and open tasks, and build
+the returned view from the new state (nothing is read again after the commit). A second Submit on the
+same case waits for the first and then finds the newer version: `CaseConflict`, nothing written. An
 engine error (bad form data, a step that is not open) is raised before anything is written.
+`prepare_change` and `commit_change` do the same in two steps without the lock (optimistic: the commit
+is refused when the case changed in between), for callers that must see the engine's outcome before
+deciding to save it.
 
 A case the sweep set aside (status `stuck`, `app.sweep`) stays stuck until `retry` advances it; its
 view says why it is stuck, even when its state or definition cannot be read any more.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
@@ -39,7 +45,7 @@ from engine.state import CaseState, CaseStatus, new_case
 from integrations import safe_text
 from store import outbox as outbox_store
 from store import queries
-from store.db import write_transaction
+from store.db import batched, run_write, write_transaction
 from store.due import stuck_case
 from store.errors import CaseConflict, CaseExists, CaseNotFound, CaseStuck, NotStuck, UnknownDefinition
 from store.models import CaseRecord
@@ -51,11 +57,19 @@ from store.writes import (
     append_note,
     current_version,
     insert_case,
+    STUCK,
     insert_cases,
+    history_rows,
+    lock_case,
     release,
     update_cases,
     write_effects,
 )
+
+
+def _columns(record: Any) -> dict[str, Any]:
+    # A row of SQLAlchemy's or one made from the driver's (store.writes.lock_case): its columns by name.
+    return dict(record._mapping) if hasattr(record, "_mapping") else vars(record)
 
 
 @dataclass(frozen=True)
@@ -174,7 +188,7 @@ class CaseService:
         if not isinstance(task, str) or not task:
             raise inputs.InputRefused("noem de stap (of het taak-id) die u afrondt")
         event = TaskCompleted(task=task, data=data or {}, actor=actor)
-        return self.commit_change(self.prepare_change(case_ref, event, expected_version=expected_version))
+        return self.change_case(case_ref, event, expected_version=expected_version)
 
     def deliver_message(self, *, case_ref: str, message: str, data: dict[str, Any] | None = None,
                         occurred_on: date | None = None, actor: str,
@@ -184,7 +198,32 @@ class CaseService:
         inputs.check_date(occurred_on, "de datum van de gebeurtenis")
         inputs.check_known(message, self.message_names, "gebeurtenis")
         event = MessageReceived(message=message, data=data or {}, occurred_on=occurred_on, actor=actor)
-        return self.commit_change(self.prepare_change(case_ref, event, expected_version=expected_version))
+        return self.change_case(case_ref, event, expected_version=expected_version)
+
+    def change_case(self, case_ref: str, event: Event, *, expected_version: int | None = None,
+                    history: int = 20) -> CaseView:
+        """Apply an engine event to a case in ONE transaction with the case row locked: read it, run the
+        engine, write the new state and its effects, and build the view from the new state (nothing is read
+        again after the commit). An engine error or a conflict leaves the case as it was."""
+        def work(conn: Any) -> CaseView:
+            record, lines = lock_case(conn, case_ref, history)
+            if record is None:
+                raise CaseNotFound(case_ref)
+            if expected_version is not None and record.version != expected_version:
+                raise CaseConflict(case_ref, expected_version, record.version)
+            change = self._change_of(record, event)
+            with batched(conn):  # one round trip; the row is held, so the UPDATE's version check holds
+                update_cases(conn, [change])
+                write_effects(conn, [change])
+            after, stuck = change.after, record.stuck_at is not None  # update_cases keeps a stuck case stuck
+            row = SimpleNamespace(**{**_columns(record),  # the row as update_cases has just written it
+                                     "version": change.version, "phase": after.phase, "updated_at": change.now,
+                                     "status": STUCK if stuck else after.status,
+                                     "next_due_at": None if stuck else after.next_due_at()})
+            written = [SimpleNamespace(**line) for line in history_rows(change)]
+            process = self.process_for(record.definition, record.profile)
+            return case_view(row, (lines + written)[-history:], process, after)
+        return run_write(self.engine, work)
 
     def prepare_change(self, case_ref: str, event: Event, *, expected_version: int | None = None) -> CaseChange:
         """Apply an engine event to the case as it is now, without saving (the first half of a change)."""
@@ -193,6 +232,11 @@ class CaseService:
             raise CaseNotFound(case_ref)
         if expected_version is not None and record.version != expected_version:
             raise CaseConflict(case_ref, expected_version, record.version)
+        return self._change_of(record, event)
+
+    def _change_of(self, record: Any, event: Event) -> CaseChange:
+        # The engine's half of a change to the case as `record` has it (a row or a CaseRecord).
+        case_ref = record.case_ref
         try:
             process = self.process_for(record.definition, record.profile)
             before = CaseState.model_validate(record.state)
@@ -285,7 +329,8 @@ class CaseService:
                                   missed=missed, limit=limit)
         return [task_view(self.process_for(r.case_definition, r.profile), case_ref=r.case_ref,
                           case_version=r.version, definition=r.definition, task_id=r.task_id, step=r.step,
-                          role=r.role, opened_at=r.opened_at, due_on=r.due_on, missed=r.missed) for r in rows]
+                          role=r.role, opened_at=r.opened_at, due_on=r.due_on, missed=r.missed,
+                          municipality=r.municipality, phase=r.phase) for r in rows]
 
     def personal_data(self, case_ref: str) -> dict[str, Any]:
         """The identifying data kept for a case. For code that must reach the person; never to display."""

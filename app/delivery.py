@@ -26,16 +26,17 @@ longer open (a close got there first, e.g. after the open failed once) creates n
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from app.cases import CaseService
 from app.clock import utc_now
 from app.faults import MAX_ATTEMPTS
 from engine.commands import CloseUserTask, Command, EmitEvent, NotifyRole, OpenUserTask
 from engine.deliveries import backoff
-from integrations.inbox import CloseOutcome, InboxEntry
+from integrations.inbox import CloseOutcome, InboxEntry, today_in_nl
 from integrations.notifier import CaseNote, NotificationFailed, Notifier
 from integrations.prefect_channels import API_ERRORS, prefect_channels
 from store import queries
@@ -132,8 +133,10 @@ async def drain(service: CaseService, notifier: Notifier, channels: Channels, *,
         items = service.claim_commands(batch, lease=LEASE, max_attempts=MAX_ATTEMPTS)
         if not items:
             break
-        outcome = await deliver_batch([(i.key, i.command()) for i in items], notifier=notifier, channels=channels,
-                                      facts=lambda refs: queries.delivery_facts(service.engine, refs), now=now)
+        with _batch_of(notifier):
+            outcome = await deliver_batch([(i.key, i.command()) for i in items], notifier=notifier,
+                                          channels=channels,
+                                          facts=lambda refs: queries.delivery_facts(service.engine, refs), now=now)
         at = service.now()
         first = service.finish_commands([_finished(item, outcome, at) for item in items])
         for item in items:
@@ -153,6 +156,13 @@ async def drain(service: CaseService, notifier: Notifier, channels: Channels, *,
         if len(items) < batch:
             break
     return report
+
+
+def _batch_of(notifier: Notifier) -> AbstractContextManager[Any]:
+    # A notifier that can share reads and writes over a batch (AppriseNotifier.batch) does so; others
+    # (test fakes, the log notifier) deliver as they always do.
+    batch = getattr(notifier, "batch", None)
+    return batch() if batch is not None else nullcontext()
 
 
 def _finished(item: OutboxItem, outcome: BatchOutcome, at: datetime) -> Finished:
@@ -236,7 +246,7 @@ async def deliver_pending(service: CaseService, notifier: Notifier, *, batch: in
                           raise_failures: bool = True) -> DrainReport:
     """Drain the outbox to the Prefect API this process is configured for (PREFECT_API_URL) and the partners;
     raises `DeliveryFailed` afterwards when an attempt failed (unless `raise_failures` is False)."""
-    async with prefect_channels() as channels:
+    async with prefect_channels(lambda: today_in_nl(service.now())) as channels:
         report = await drain(service, notifier, channels, now=utc_now(), batch=batch)
     if raise_failures:
         report.raise_for_failures()

@@ -15,7 +15,6 @@ from engine.commands import FormFieldSpec
 from engine.definitions import UserTask
 from engine.process import Process
 from engine.state import CaseState, Timer
-from store.models import CaseRecord, HistoryRecord
 
 
 class _View(BaseModel):
@@ -36,6 +35,9 @@ class TaskView(_View):
     missed: bool = False
     form: list[FormFieldSpec] = []
     case_version: int
+    municipality: str = ""
+    phase: str | None = None
+    """the case's phase now"""
 
 
 class ClockView(_View):
@@ -114,7 +116,8 @@ def shareable_data(process: Process, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def task_view(process: Process, *, case_ref: str, case_version: int, definition: str, task_id: str,
-              step: str, role: str, opened_at: datetime, due_on: date | None, missed: bool) -> TaskView:
+              step: str, role: str, opened_at: datetime, due_on: date | None, missed: bool,
+              municipality: str = "", phase: str | None = None) -> TaskView:
     """An open task with its step's name, instructions and form from the definition."""
     element = process.elements.get(definition, {}).get(step)
     name, instructions, form = step, "", []
@@ -123,7 +126,7 @@ def task_view(process: Process, *, case_ref: str, case_version: int, definition:
         form = process.form(element)
     return TaskView(case_ref=case_ref, task_id=task_id, step=step, name=name, role=role,
                     instructions=instructions, opened_at=opened_at, due_on=due_on, missed=missed, form=form,
-                    case_version=case_version)
+                    case_version=case_version, municipality=municipality, phase=phase)
 
 
 def clock_views(state: CaseState) -> list[ClockView]:
@@ -146,9 +149,13 @@ def _subject(timer: Timer, elements: dict[str, str]) -> str:
     return f"{subject}.{timer.ref}" if timer.kind == "boundary" and timer.ref else subject
 
 
-def case_view(record: CaseRecord, history: list[HistoryRecord], process: Process) -> CaseView:
-    """One case with its open tasks, clocks, timers, shareable data and the given history lines."""
-    state = CaseState.model_validate(record.state)
+def case_view(record: Any, history: list[Any], process: Process, state: CaseState | None = None) -> CaseView:
+    """One case with its open tasks, clocks, timers, shareable data and the given history lines.
+
+    `record` has the case row's columns as attributes (a row or a `CaseRecord`); `state` is its state when
+    the caller has it parsed already (a change just made), else it is read from `record.state`."""
+    if state is None:
+        state = CaseState.model_validate(record.state)
     scopes = {s.id: s.definition for s in state.scopes}
     open_tasks = [
         task_view(process, case_ref=record.case_ref, case_version=record.version,
@@ -166,7 +173,7 @@ def case_view(record: CaseRecord, history: list[HistoryRecord], process: Process
     )
 
 
-def stuck_case_view(record: CaseRecord, history: list[HistoryRecord]) -> CaseView:
+def stuck_case_view(record: Any, history: list[Any]) -> CaseView:
     """A stuck case whose state or definition cannot be read: what the case row and its history say."""
     return CaseView(
         case_ref=record.case_ref, municipality=record.municipality, definition=record.definition,
@@ -177,6 +184,6 @@ def stuck_case_view(record: CaseRecord, history: list[HistoryRecord]) -> CaseVie
     )
 
 
-def _history(history: list[HistoryRecord]) -> list[HistoryView]:
+def _history(history: list[Any]) -> list[HistoryView]:
     return [HistoryView(version=h.version, at=h.at, actor=h.actor, event=h.event, kind=h.kind, ref=h.ref,
                         detail=h.detail) for h in history]

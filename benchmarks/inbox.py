@@ -117,7 +117,9 @@ def entries(n: int, prefix: str):
     form = (FormFieldSpec(name="scenario", type="enum", required=True, label="Scenario",
                           values=["snelle_start", "gecombineerd", "na_verhuizing"]),
             FormFieldSpec(name="gesprek_datum", type="date", required=False, label="Datum gesprek"))
-    return [InboxEntry(task=InboxTask(case_ref=f"{prefix}-{i:05d}", task_id="klantprofiel-3", step="klantprofiel",
+    # Case references as the case service accepts them (CODE-YEAR-PART): DIREC-2026-00000, NAIVE-2026-00000.
+    return [InboxEntry(task=InboxTask(case_ref=f"{prefix[:5]}-2026-{i:05d}", task_id="klantprofiel-3",
+                                      step="klantprofiel",
                                       role="klantregisseur", municipality="rotterdam", phase="warme_overdracht",
                                       due_on=date(2026, 3, 16)),
                        name="Klantprofiel ontvangen", instructions="Bevestig dat het klantprofiel binnen is.",

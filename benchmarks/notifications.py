@@ -13,11 +13,12 @@ that count against what was sent, so every number is of messages that really arr
    spread over `--threads` threads; plus plain apprise alone (no routing, rendering or ledger) as the
    baseline the notifier's overhead is measured against. Each is run `--repeat` times, interleaved
    (so a busy moment of the machine does not hit one row only); the median and the range are shown.
-2. The outbox drain: `--drain` NotifyRole commands queued in the case store's outbox (SQLite file,
-   migrated by alembic, one row per command, cases in the `cases` table), drained the way
-   deliver-notifications does (`store.outbox.pending` a batch at a time, deliver, `mark_delivered`),
-   with the SQL delivery ledger in the same database and the case's profile read from the store for
-   every command. Sequential, and with each batch delivered by `--threads` threads.
+2. The outbox drain: `--drain` NotifyRole commands queued in the case store's outbox (a SQLite file and
+   a PostgreSQL schema, migrated by alembic, 100 commands per case, cases in the `cases` table), drained
+   by `app.delivery.drain`, the code the deliver-notifications flow runs: claim 500 outbox rows, deliver
+   each through the notifier in its batch mode (case facts and channel health read once per batch, the
+   SQL delivery ledger's claim per message with the previous success in the same light commit), record
+   the batch's outcomes in one transaction. Compare with "json: apprise alone, sequential".
 
 Longer than the house's ~300 lines on purpose: the measured path, its same-run baseline and the report
 that compares them stay in one file, so one command reproduces a row of docs/benchmarks.md.
@@ -29,6 +30,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import platform
 import socket
 import sqlite3
@@ -36,8 +38,10 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,7 +53,9 @@ sys.path.insert(0, str(ROOT))
 import apprise  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from app import delivery  # noqa: E402
 from app.bootstrap import StoreRouting  # noqa: E402
+from app.cases import CaseService  # noqa: E402
 from engine.commands import NotifyRole  # noqa: E402
 from engine.definitions import Profile  # noqa: E402
 from engine.loader import load_library  # noqa: E402
@@ -58,7 +64,6 @@ from integrations.apprise_send import send_with_apprise  # noqa: E402
 from integrations.directory import load_directory  # noqa: E402
 from integrations.ledger import MemoryLedger  # noqa: E402
 from integrations.messages import MessageRenderer  # noqa: E402
-from store import outbox as outbox_store  # noqa: E402
 from store.db import make_engine, upgrade, write_transaction  # noqa: E402
 from store.deliveries import SqlDeliveryLedger  # noqa: E402
 from store.writes import cases, outbox  # noqa: E402
@@ -215,31 +220,60 @@ def fill_outbox(engine: sa.Engine, n: int, run: str) -> None:
         conn.execute(sa.insert(outbox), rows)
 
 
-def drain(engine: sa.Engine, target: AppriseNotifier, threads: int, batch: int = 500) -> int:
-    delivered = 0
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+class NoChannels:
+    """The drain's Prefect channels; the benchmark's outbox holds notices only, so none is ever used."""
+
+    async def open_tasks(self, entries: Any) -> None:
+        raise AssertionError("no inbox entries in this benchmark")
+
+    async def close_task(self, case_ref: str, task_id: str, reason: str) -> Any:
+        raise AssertionError("no inbox entries in this benchmark")
+
+    async def publish_events(self, events: Any, occurred: datetime) -> None:
+        raise AssertionError("no events in this benchmark")
+
+
+def drain(engine: sa.Engine, library: Any, target: AppriseNotifier) -> int:
+    """The outbox drained as the deliver-notifications flow drains it (`app.delivery.drain`)."""
+    service = CaseService(engine, library, clock=lambda: NOW)
+    report = asyncio.run(delivery.drain(service, target, NoChannels(), now=NOW, batch=500, max_batches=10_000))
+    report.raise_for_failures()
+    return report.delivered
+
+
+@contextmanager
+def store(kind: str, postgres_url: str) -> Iterator[sa.Engine]:
+    """A fresh case store: a SQLite file, or a PostgreSQL schema dropped afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            engine = make_engine(f"sqlite:///{Path(folder) / 'regie.db'}")
+            try:
+                yield engine
+            finally:
+                engine.dispose()
+        return
+    schema = f"regie_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(postgres_url, search_path=schema)
     try:
-        while True:
-            items = outbox_store.pending(engine, batch, types=["notify"])
-            if not items:
-                return delivered
-            commands = [i.command() for i in items]
-            if pool is None:
-                for c in commands:
-                    target.deliver(c)
-            else:
-                list(pool.map(target.deliver, commands))
-            for item in items:
-                delivered += outbox_store.mark_delivered(engine, item.key, NOW)
+        yield engine
     finally:
-        if pool is not None:
-            pool.shutdown()
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
 
 
 # --- main -----------------------------------------------------------------------------------------
 
 
-def run(messages: int, smtp_messages: int, threads: int, repeat: int, drain_n: int) -> dict[str, list[float]]:
+DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+def run(messages: int, smtp_messages: int, threads: int, repeat: int, drain_n: int, databases: list[str],
+        postgres_url: str) -> dict[str, list[float]]:
     library, problems = load_library([ROOT / "process_definitions" / "catalog.yaml"])
     if problems or library.catalog is None:
         raise SystemExit(f"catalogue problems: {problems}")
@@ -265,24 +299,24 @@ def run(messages: int, smtp_messages: int, threads: int, repeat: int, drain_n: i
                     commands = [command(i, role, f"{name}-{n_threads}-{round_}") for i in range(n)]
                     results.setdefault(f"{name}: notifier, {label}", []).append(
                         timed(rx, n, lambda: deliver_all(target, commands, n_threads)))
-        for label, n_threads in (("sequential", 1), (f"{threads} threads", threads)):
-            with tempfile.TemporaryDirectory() as folder:
-                engine = make_engine(f"sqlite:///{Path(folder) / 'regie.db'}")
-                upgrade(engine)
-                fill_outbox(engine, drain_n, f"drain-{n_threads}")
-                target = notifier(catalog, bench_profile, SqlDeliveryLedger(engine), StoreRouting(engine))
-                print(f"drain {drain_n}: {label} ...", file=sys.stderr)
-                results[f"outbox drain of {drain_n:,}, {label}"] = [timed(json_rx, drain_n, lambda: _check_drain(
-                    engine, target, n_threads, drain_n))]
-                engine.dispose()
+        for round_ in range(repeat):  # interleaved with nothing else: the drain's rounds follow each other
+            for kind in databases:
+                with store(kind, postgres_url) as engine:
+                    upgrade(engine)
+                    fill_outbox(engine, drain_n, f"drain-{kind}-{round_}")
+                    target = notifier(catalog, bench_profile, SqlDeliveryLedger(engine), StoreRouting(engine))
+                    print(f"round {round_ + 1}: drain {drain_n} on {kind} ...", file=sys.stderr)
+                    results.setdefault(f"outbox drain of {drain_n:,} (app.delivery.drain), {DATABASES[kind]}",
+                                       []).append(timed(json_rx, drain_n, lambda: _check_drain(
+                                           engine, library, target, drain_n)))
     finally:
         json_rx.stop()
         smtp_rx.stop()
     return results
 
 
-def _check_drain(engine: sa.Engine, target: AppriseNotifier, threads: int, n: int) -> None:
-    delivered = drain(engine, target, threads)
+def _check_drain(engine: sa.Engine, library: Any, target: AppriseNotifier, n: int) -> None:
+    delivered = drain(engine, library, target)
     if delivered != n:
         raise RuntimeError(f"drained {delivered} of {n}")
 
@@ -308,11 +342,9 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
         "- *apprise alone*: `send_with_apprise` with a fixed text: a fresh apprise plugin per message, nothing"
         " else. *notifier*: `AppriseNotifier.deliver` per NotifyRole command (route, render with the privacy"
         " guard, claim in the ledger, send, record) with the in-memory ledger; one recipient per command.",
-        f"- *outbox drain*: {args.drain:,} NotifyRole commands queued in the SQLite case store's outbox (100"
-        " per case), read 500 at a time with `store.outbox.pending`, delivered to the JSON receiver through the"
-        " notifier with the SQL delivery ledger in the same database file and the case's profile read from the"
-        " store per command, then `mark_delivered`; with threads, each batch is delivered by the pool and then"
-        " marked. Per message that is three write transactions (claim, record, outbox), each a commit.",
+        f"- *outbox drain*: {args.drain:,} NotifyRole commands in the outbox (100 per case), drained by"
+        " `app.delivery.drain` to the JSON receiver: 500 outbox rows claimed and recorded per transaction,"
+        " per message one light ledger commit (claim, with the previous message's success).",
         "",
     ]
     return "\n".join(lines)
@@ -325,9 +357,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--drain", type=int, default=10_000)
+    parser.add_argument("--database", action="append", choices=["sqlite", "postgres"],
+                        help="where the drained outbox lives (default: both)")
+    parser.add_argument("--postgres-url", default=os.environ.get("REGIE_TEST_DATABASE_URL",
+                                                                 "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--append", type=Path, help="append the markdown section to this file")
     args = parser.parse_args(argv)
-    text = report(run(args.messages, args.smtp_messages, args.threads, args.repeat, args.drain), args)
+    text = report(run(args.messages, args.smtp_messages, args.threads, args.repeat, args.drain,
+                      args.database or ["sqlite", "postgres"], args.postgres_url), args)
     print(text)
     if args.append:
         with args.append.open("a", encoding="utf-8") as out:

@@ -16,8 +16,9 @@ cases advanced per second and the peak resident memory during the sweep.
 For comparison, in the same run on the same database: plain INSERT throughput (filling the store),
 plain UPDATE throughput of case rows by key, and "the same writes without the engine": for as many
 cases as the 10 % sweep, claim a batch, update each case row and insert the same number of history
-and outbox rows, one transaction per batch. The sweep's rate as a share of that is how close the
-sweep gets to what the database can do. The engine alone (no database) is measured too.
+and outbox rows, one transaction per batch, through the plain driver (psycopg, sqlite3) with the JSON
+texts made beforehand, so that it does as little client work as a program can. The sweep's rate as a
+share of that is how close the sweep gets to what the database can do. The engine alone (no database) is measured too.
 
 Longer than the house's ~300 lines on purpose: the measured path, its same-run baseline and the report
 that compares them stay in one file, so one command reproduces a row of docs/benchmarks.md.
@@ -290,35 +291,71 @@ def plain_updates(engine: sa.Engine, refs: list[str], batch_size: int) -> float:
     return len(refs) / (time.perf_counter() - began)
 
 
-def same_writes(engine: sa.Engine, refs: list[str], batch_size: int, per_case: tuple[float, float]) -> float:
-    """The sweep's writes without the engine: claim a batch, update, insert history and outbox; cases/s."""
+def same_writes(store: Store, refs: list[str], batch_size: int, per_case: tuple[float, float]) -> float:
+    """The sweep's writes without the engine and without SQLAlchemy, through the plain driver (psycopg or
+    sqlite3) with the JSON texts made beforehand: claim a batch (FOR UPDATE SKIP LOCKED on PostgreSQL),
+    update each case row, insert its history and outbox rows, commit; cases/s. The database's limit for
+    the sweep's work, with as little client work as a program can do."""
     lines, commands = round(per_case[0]), round(per_case[1])
     now = datetime.now(UTC)
-    claim = sa.select(cases.c.case_ref, cases.c.version, cases.c.state)
-    update = sa.update(cases).where(cases.c.case_ref == sa.bindparam("b_ref"),
-                                    cases.c.version == sa.bindparam("b_version")) \
-        .values(state=sa.bindparam("b_state"), version=sa.bindparam("b_next"), next_due_at=now + timedelta(days=7),
-                updated_at=now)
+    later = now + timedelta(days=7)
+    conn, p = plain_connection(store)
+    state = plain_state(conn, refs[0])
+    payload = '{"case_ref": "BEN", "event": "timer-fired", "payload": {"ref": "x"}}'
+    pg = p == "%s"
+    stamp = now if pg else now.isoformat(sep=" ")
+    next_at = later if pg else later.isoformat(sep=" ")
+    claim = "SELECT case_ref, version FROM cases WHERE case_ref IN ({})" + (" FOR UPDATE SKIP LOCKED" if pg else "")
+    update = (f"UPDATE cases SET state = {p}, version = {p}, next_due_at = {p}, updated_at = {p}"
+              f" WHERE case_ref = {p} AND version = {p}")
+    insert_history = ("INSERT INTO case_history (case_ref, version, at, recorded_at, actor, event, kind, ref, detail)"
+                      f" VALUES ({', '.join([p] * 9)})")
+    insert_outbox = f"INSERT INTO outbox (case_ref, key, type, payload, created_at, attempts) VALUES ({', '.join([p] * 6)})"
     began = time.perf_counter()
-    for first in range(0, len(refs), batch_size):
-        chunk = refs[first:first + batch_size]
-        with write_transaction(engine) as conn:
-            query = claim.where(cases.c.case_ref.in_(chunk))
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            claimed = conn.execute(query).all()
-            conn.execute(update, [{"b_ref": r.case_ref, "b_version": r.version, "b_next": r.version + 1,
-                                   "b_state": r.state} for r in claimed])
-            conn.execute(sa.insert(history), [
-                {"case_ref": r.case_ref, "version": r.version + 1, "at": now, "recorded_at": now, "actor": "system",
-                 "event": "timer_fired", "kind": "timer_fired", "ref": "wekelijks_duwtje", "detail": ""}
-                for r in claimed for _ in range(lines)])
-            conn.execute(sa.insert(outbox), [
-                {"case_ref": r.case_ref, "key": f"{r.case_ref}:plain:{uuid.uuid4().hex}", "type": "emit_event",
-                 "payload": {"case_ref": r.case_ref, "event": "timer-fired", "payload": {"ref": "x"}},
-                 "created_at": now, "attempts": 0}
-                for r in claimed for _ in range(commands)])
-    return len(refs) / (time.perf_counter() - began)
+    try:
+        cur = conn.cursor()
+        for first in range(0, len(refs), batch_size):
+            chunk = refs[first:first + batch_size]
+            if not pg:
+                cur.execute("BEGIN IMMEDIATE")
+            cur.execute(claim.format(", ".join([p] * len(chunk))), chunk)
+            claimed = cur.fetchall()
+            cur.executemany(update, [(state, v + 1, next_at, stamp, ref, v) for ref, v in claimed])
+            cur.executemany(insert_history, [(ref, v + 1, stamp, stamp, "system", "timer_fired", "timer_fired",
+                                              "wekelijks_duwtje", "") for ref, v in claimed for _ in range(lines)])
+            cur.executemany(insert_outbox, [(ref, f"{ref}:plain:{v}:{n}", "emit_event", payload, stamp, 0)
+                                            for ref, v in claimed for n in range(commands)])
+            conn.commit()
+        return len(refs) / (time.perf_counter() - began)
+    finally:
+        conn.close()
+
+
+def plain_connection(store: Store) -> tuple[Any, str]:
+    """A connection of the plain driver to the store, and its parameter mark."""
+    url = sa.engine.make_url(store.url)
+    if url.get_backend_name() == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(url.database, isolation_level=None)  # BEGIN IMMEDIATE by hand, as the store does
+        conn.execute(f"PRAGMA busy_timeout={30_000}")
+        return conn, "?"
+    import psycopg
+
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(plain, options=f"-c search_path={store.search_path}"), "%s"
+
+
+def plain_state(conn: Any, ref: str) -> str:
+    """A case's state as JSON text (the pre-serialised state the baseline writes)."""
+    cur = conn.cursor()
+    pg = not hasattr(conn, "total_changes")
+    cur.execute("SELECT state::text FROM cases WHERE case_ref = %s" if pg else
+                "SELECT state FROM cases WHERE case_ref = ?", (ref,))
+    text = cur.fetchone()[0]
+    if pg:
+        conn.commit()
+    return text
 
 
 def engine_only(library: Any, n: int) -> float:
@@ -384,7 +421,7 @@ def measure(open_store: Callable[[], Any], library: Any, workdir: Path, n: int, 
             rest = refs_of(engine, cases.c.version == 1, 2 * tenth)
             print(f"{store.name}: plain writes for comparison ...", file=sys.stderr)
             result.update_rows_per_s = plain_updates(engine, rest[:tenth], batch_size)
-            result.same_writes_cases_per_s = same_writes(engine, rest[tenth:], batch_size, result.writes_per_case)
+            result.same_writes_cases_per_s = same_writes(store, rest[tenth:], batch_size, result.writes_per_case)
             result.engine_cases_per_s = engine_only(library, min(tenth, 20_000) or 1000)
             return result
         finally:
@@ -427,7 +464,7 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
                          f"| {rate} | {s['peak_mib']:.0f} | {rise} |")
     lines += [
         "",
-        "| database | plain INSERT rows/s | plain UPDATE rows/s | same writes without engine: cases/s "
+        "| database | plain INSERT rows/s | plain UPDATE rows/s | same writes, plain driver: cases/s "
         "| 10 % sweep: cases/s | sweep / same writes | 2 workers: cases/s | engine alone: cases/s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]

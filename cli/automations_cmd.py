@@ -1,4 +1,8 @@
-"""`regie automations install`: Regie's own Prefect automations on its case events."""
+"""`regie automations install`: Regie's own Prefect automations on its case events.
+
+By default they go to the running `regie up` of this data dir (its port from `cli/running.py`), never to
+a temporary server of Prefect's own; PREFECT_API_URL names another server. With neither, one line says so.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,18 @@ BLOCK = re.compile(r"[a-z0-9][a-z0-9-]{0,99}/[a-z0-9][a-z0-9-]{0,99}")
 
 
 def cmd_install(args: argparse.Namespace) -> int:
-    from app.settings import get_settings
+    from cli import running
+    from cli.up_cmd import uses_external_server
 
     command = "regie automations install"
     if args.notify_block is not None and not BLOCK.fullmatch(args.notify_block):
         return refuse(command, "--notify-block is een Prefect-blok als type/naam, bijvoorbeeld "
                                "slack-webhook/regie-coordinatoren (kleine letters, cijfers en -)")
-    for key, value in prefect_environment(get_settings()).items():
+    settings = running.settings_like_running()
+    if not uses_external_server() and running.read(settings.data_dir) is None:
+        return refuse(command, f"er draait geen regie up voor {settings.data_dir}: start `regie up` (of zet "
+                               "PREFECT_API_URL voor een andere Prefect-server) en probeer het opnieuw")
+    for key, value in prefect_environment(settings).items():
         os.environ.setdefault(key, value)  # the server and its API secret, before Prefect is imported
     import httpx
     from prefect.exceptions import ObjectNotFound
@@ -30,6 +39,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
     try:
         names = asyncio.run(install(args.notify_block))
+    except ValueError:  # Prefect's word for a block that is not there
+        return refuse(command, f"het blok {args.notify_block} bestaat niet op de Prefect-server "
+                               f"{os.environ.get('PREFECT_API_URL')}: maak het eerst aan (UI: Blocks → Add)")
     except ObjectNotFound:
         return refuse(command, "het blok of de deployment publish-case-timeline bestaat niet op de Prefect-server "
                                f"{os.environ.get('PREFECT_API_URL')} (draait regie up?)")

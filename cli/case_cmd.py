@@ -1,9 +1,11 @@
 """`regie case start|complete|message|show|list|retry`: operators' commands on cases.
 
 They change cases through the same service calls as the Prefect deployments and the inbox, then
-deliver the outbox to Prefect at once (inbox runs, events, notices): to the server PREFECT_API_URL
-names, else to the local `regie up` server. If Prefect cannot be reached the change is still saved,
-and the next timer sweep delivers it.
+deliver the outbox at once (inbox runs, events, notices): to the server PREFECT_API_URL names, else to
+the local `regie up` server, with the running `regie up`'s port and notifier (cli/running.py). Each part
+is reported on its own line, in Dutch: the case saved, the inbox updated, events, notices sent (or only
+logged), waiting or failed with the reason. What was not delivered stays in the outbox and is tried
+again (by `regie up`'s keeper, the sweep, or the next command).
 
 Personal data (`--personal naam=...`) goes to the case store only; it is never sent to Prefect.
 
@@ -46,31 +48,60 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
 
 def _runtime():
     from app.bootstrap import bootstrap
-    from app.settings import get_settings
+    from cli.running import settings_like_running
 
-    settings = get_settings()
+    settings = settings_like_running()
     for key, value in prefect_environment(settings).items():
         os.environ.setdefault(key, value)  # before Prefect is imported (by delivery, below)
     return bootstrap(settings)
 
 
-def _deliver(rt) -> str:
-    """Deliver pending commands to Prefect now; a line saying what happened."""
+def _deliver(rt) -> list[str]:
+    """Deliver pending commands now; a line for each part (inbox, events, notices, what failed and why)."""
     import asyncio
 
     import httpx
 
-    from app.delivery import DeliveryFailed, deliver_pending
-
-    async def run() -> str:
-        report = await deliver_pending(rt.service, rt.notifier)
-        return f"delivered to Prefect: {report.delivered} command(s)"
+    from app.delivery import deliver_pending
 
     try:
-        return asyncio.run(run())
-    except (httpx.HTTPError, DeliveryFailed) as exc:
+        report = asyncio.run(deliver_pending(rt.service, rt.notifier, raise_failures=False))
+    except (httpx.HTTPError, RuntimeError) as exc:
         url = os.environ.get("PREFECT_API_URL")
-        return f"saved; not yet delivered to Prefect at {url} ({type(exc).__name__}): the next timer sweep will"
+        return [f"inbox: niet bijgewerkt, Prefect op {url} niet bereikbaar ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else '-'}); wordt opnieuw geprobeerd"]
+    return delivery_lines(report, rt.settings.notifier)
+
+
+def delivery_lines(report: Any, notifier: str) -> list[str]:
+    """What one drain did, part by part, in Dutch (`app.delivery.DrainReport`)."""
+    counts = report.counts
+    opened = counts.get("inbox opened", 0)
+    closed = sum(n for what, n in counts.items() if what in ("inbox closed", "inbox already_closed", "inbox running"))
+    notices = [(k, e) for k, e in report.failed.items() if e.startswith("NotificationFailed")]
+    prefect = [(k, e) for k, e in report.failed.items() if not e.startswith("NotificationFailed")]
+    lines = []
+    if opened or closed:
+        lines.append(f"inbox bijgewerkt: {opened} taak/taken geopend, {closed} gesloten")
+    elif not prefect:
+        lines.append("inbox: geen wijziging nodig")
+    if counts.get("events"):
+        lines.append(f"gebeurtenissen naar Prefect: {counts['events']}")
+    if prefect:
+        lines.append(f"niet bij Prefect afgeleverd: {len(prefect)} (bijv. {_first_line(prefect[0][1])}); "
+                     "wordt opnieuw geprobeerd")
+    if counts.get("notices"):
+        how = "alleen gelogd (notifier log, niets verstuurd)" if notifier == "log" else "verstuurd"
+        lines.append(f"berichten: {counts['notices']} {how}")
+    if report.waiting:
+        lines.append(f"berichten: {report.waiting} wachten (kanaal in storing, of later opnieuw)")
+    if notices:
+        lines.append(f"berichten mislukt: {len(notices)} ({_first_line(notices[0][1])}); wordt opnieuw geprobeerd")
+    return lines
+
+
+def _first_line(error: str) -> str:
+    return error.splitlines()[0][:300] if error else "-"
 
 
 def _print_view(view: Any, as_json: bool) -> None:
@@ -96,9 +127,11 @@ def _print_view(view: Any, as_json: bool) -> None:
 
 
 def _report(rt: Any, view: Any, as_json: bool) -> int:
-    """Show the case as it is now, then deliver what the change caused."""
+    """Show the case as it is now, then deliver what the change caused, saying what happened to each part."""
     _print_view(view, as_json)
-    print(_deliver(rt), file=sys.stderr)
+    print(f"zaak opgeslagen: {view.case_ref} versie {view.version}", file=sys.stderr)
+    for line in _deliver(rt):
+        print(line, file=sys.stderr)
     return 0
 
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli import pidfiles, portal_process
+from cli import pidfiles, portal_process, running
 from cli.arguments import port
 from cli.output import refuse
 
@@ -251,25 +251,58 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _serve(settings: "Settings", api_url: str, *, demo: bool, sweep: bool, external: bool) -> int:
     import asyncio
+    import threading
 
     from app.bootstrap import bootstrap, use
-    from flows.serve import SWEEP_EVERY, deployments, serve_all
+    from app.inbox_keeper import CHECK_EVERY, keep_inbox
+    from flows.serve import deployments, serve_all
 
     rt = bootstrap(settings)  # migrates the case store before anything runs
+    for deployment in deployments(None):
+        deployment.apply()  # the inbox deployment must exist before tasks are delivered or given back
     if demo:
         from app.demo import load_demo
 
-        for deployment in deployments(None):
-            deployment.apply()  # the inbox deployment must exist before demo tasks are delivered
         with use(rt):
             print(asyncio.run(load_demo(rt)), flush=True)
     ui = api_url.removesuffix("/api")
-    every = f"every {SWEEP_EVERY.total_seconds():.0f} s" if sweep else "off"
+    every = f"checked every {CHECK_EVERY:.0f} s, a run only when something is due" if sweep else "off"
     login = "PREFECT_API_AUTH_STRING of that server" if external else f"the line in {api_auth_file(settings)}"
+    # The keeper runs beside the runner: Submit completes at once, lost tasks come back, the overview follows.
+    stop = threading.Event()
+    keeper = threading.Thread(target=lambda: asyncio.run(keep_inbox(rt.service, rt.notifier, stop, sweep=sweep,
+                                                                    say=_say)),
+                              name="regie-inbox-keeper", daemon=True)
+    keeper.start()
+    running.write(settings)
     print(f"Regie is up.\n  Prefect UI: {ui}\n  log in with: {login}\n  API:        {api_url}\n"
-          f"  data:       {settings.data_dir}\n  timer sweep: {every}\nCtrl-C stops everything.", flush=True)
-    serve_all(SWEEP_EVERY if sweep else None)
+          f"  data:       {settings.data_dir}\n  timer sweep: {every}\n{overview_links(rt.service, ui)}"
+          "Ctrl-C stops everything.", flush=True)
+    try:
+        serve_all(None, scheduled=sweep)
+    finally:
+        running.remove(settings)
+        stop.set()
+        keeper.join(timeout=5)
     return 0
+
+
+def overview_links(service: object, ui: str) -> str:
+    """Lines with the overview's pages in the UI (artifact keys: docs/coordinators.md), per municipality
+    with cases; published within seconds of `regie up` starting."""
+    from app.overview.render import artifact_key
+    from app.overview.runs import municipalities
+
+    lines = [f"  open tasks: {ui}/runs?state=Suspended&tag=inbox"]
+    for municipality in municipalities(service):  # type: ignore[arg-type]
+        lines.append(f"  {municipality}: caseload {ui}/artifacts/key/{artifact_key('caseload', municipality)}")
+        lines.append(f"  {' ' * len(municipality)}  radar    {ui}/artifacts/key/{artifact_key('deadline-radar', municipality)}")
+        lines.append(f"  {' ' * len(municipality)}  KPI's    {ui}/artifacts/key/{artifact_key('kpi', municipality)}")
+    return "\n".join(lines) + "\n"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -19,6 +19,7 @@ after which the message is sent again, once, with the same key, so a receiver ca
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -108,6 +109,16 @@ class Delivery(DeliveryMeta):
     def done(self) -> bool:
         """Delivered, or safely waiting in the digest queue: nothing more to send now."""
         return self.outcome in (Outcome.delivered, Outcome.queued)
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    """A recipient's service accepted a message (recorded for a whole drained batch at once)."""
+
+    message_key: str
+    recipient: str
+    at: datetime
+    service: str | None
 
 
 class Claim(str, Enum):

@@ -35,6 +35,7 @@ class Process:
     handlers: list[MessageHandler] = field(init=False, repr=False)
     data_fields: dict[str, DataField] = field(init=False, repr=False)
     params: dict[str, Any] = field(init=False, repr=False)
+    _forms: dict[int, list[FormFieldSpec]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         elements = {ref: {e.id: e for e in d.elements} for ref, d in self.definitions.items()}
@@ -56,7 +57,7 @@ class Process:
             params.update({k: v for k, v in self.profile.parameters.items() if k in params})
         for name, value in (
             ("elements", elements), ("incoming", incoming), ("clocks", clocks), ("handlers", handlers),
-            ("data_fields", data_fields), ("params", params),
+            ("data_fields", data_fields), ("params", params), ("_forms", {}),
         ):
             object.__setattr__(self, name, value)
 
@@ -71,6 +72,13 @@ class Process:
 
     def form(self, task: Any) -> list[FormFieldSpec]:
         """A user task's form as the inbox shows it: each field with its declared type and values."""
+        # Built once per step (every task that opens asks for it); the specs are frozen, the list is a copy.
+        cached = self._forms.get(id(task))
+        if cached is None:
+            cached = self._forms[id(task)] = self._build_form(task)
+        return list(cached)
+
+    def _build_form(self, task: Any) -> list[FormFieldSpec]:
         specs = []
         for item in task.form:
             data = self.data_fields[item.field]

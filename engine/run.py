@@ -9,8 +9,6 @@ the history entries. It knows nothing of what elements mean; that stays in the i
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +20,15 @@ from engine.errors import DateBeforeStart, DateInFuture, DateOutOfRange, Privacy
 from engine.evaluate import Scope as Eval
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, HistoryKind, Scope, Timer, TimerKind, Token, Verdict
+from engine.trusted import constructor
+
+# Built without validation (engine.trusted): several of these are made per transition.
+_state = constructor(CaseState)
+_entry = constructor(HistoryEntry)
+_event = constructor(EmitEvent)
+_notify = constructor(NotifyRole)
+_timer = constructor(Timer)
+_token = constructor(Token)
 
 
 class Run:
@@ -35,18 +42,17 @@ class Run:
         self.process = process
         self.now = now
         self.today = local_date(now)
-        self.state = state.model_copy(
-            update={
-                "data": dict(state.data),
-                "anchors": dict(state.anchors),
-                "scopes": list(state.scopes),
-                "tokens": list(state.tokens),
-                "tasks": list(state.tasks),
-                "timers": list(state.timers),
-                "clocks": dict(state.clocks),
-                "joins": dict(state.joins),
-            }
-        )
+        self.state = _state(**{
+            **state.__dict__,
+            "data": dict(state.data),
+            "anchors": dict(state.anchors),
+            "scopes": list(state.scopes),
+            "tokens": list(state.tokens),
+            "tasks": list(state.tasks),
+            "timers": list(state.timers),
+            "clocks": dict(state.clocks),
+            "joins": dict(state.joins),
+        })
         self.commands: list[Command] = []
         self.happened: list[HistoryEntry] = []
         self.queue: deque[str] = deque()
@@ -73,14 +79,20 @@ class Run:
         return f"{self.state.case_ref}:{self.seq}:{what}"
 
     def record(self, kind: HistoryKind, ref: str, detail: str = "", *, element: str | None = None,
-               clock: str | None = None, due_on: date | None = None, verdict: Verdict | None = None) -> None:
-        """Add to the case history and publish it as a case event (the payload carries the typed fields)."""
-        entry = HistoryEntry(at=self.now, kind=kind, ref=ref, detail=detail, element=element, clock=clock,
-                             due_on=due_on, verdict=verdict)
+               clock: str | None = None, due_on: date | None = None, verdict: Verdict | None = None,
+               publish: bool = True) -> None:
+        """Add to the case history and publish it as a case event (the payload carries the typed fields),
+        unless `publish` is False."""
+        entry = _entry(at=self.now, kind=kind, ref=ref, detail=detail, element=element, clock=clock,
+                       due_on=due_on, verdict=verdict)
         self.happened.append(entry)
+        if not publish:
+            # The occurrence number is used all the same, so ids and idempotency keys stay as they were.
+            self.seq += 1
+            return
         payload = {"ref": ref, "detail": detail, "phase": self.state.phase, **entry.facts()}
-        self.emit(EmitEvent(key=self.key(kind), case_ref=self.state.case_ref, event=kind.replace("_", "-"),
-                            payload=payload))
+        self.emit(_event(key=self.key(kind), case_ref=self.state.case_ref, event=kind.replace("_", "-"),
+                        payload=payload))
 
     def enter_phase(self, phase: str | None) -> None:
         """Elements (and a definition as a whole) may name the phase the case is in from there on."""
@@ -96,7 +108,8 @@ class Run:
 
     def schedule(self, kind: TimerKind, due: datetime, **fields: Any) -> Timer:
         """Add a timer; a moment already past fires at the next sweep, never before it was created."""
-        timer = Timer(id=self.next_id("t"), kind=kind, due_at=max(due, self.now), created_at=self.now, **fields)
+        timer = _timer(id=self.next_id("t"), kind=kind, due_at=max(due, self.now), created_at=self.now,
+                      **fields)
         self.state.timers.append(timer)
         return timer
 
@@ -128,11 +141,11 @@ class Run:
 
     def move(self, token: Token, target: str) -> None:
         """Move a token along a flow to `target`."""
-        self.place(token.model_copy(update={"element": target, "arrived_at": self.now}))
+        self.place(_token(id=token.id, scope=token.scope, element=target, arrived_at=self.now))
 
     def spawn(self, scope: str, target: str) -> None:
         """Start a new path in a scope at `target`."""
-        self.place(Token(id=self.next_id("k"), scope=scope, element=target, arrived_at=self.now))
+        self.place(_token(id=self.next_id("k"), scope=scope, element=target, arrived_at=self.now))
 
     # --- data and notifications ------------------------------------------------------------------
 
@@ -172,17 +185,9 @@ class Run:
         if rule == "warn":
             self.record("warning", ref, f"{what}, before the case started on {start}")
 
-    @contextmanager
-    def dates_for(self, what: str) -> Iterator[None]:
+    def dates_for(self, what: str) -> _DatesFor:
         """Name the case and the element or clock (`what`) in a date that cannot be computed."""
-        try:
-            yield
-        except DateOutOfRange as exc:
-            if getattr(exc, "located", False):
-                raise
-            located = DateOutOfRange(f"case {self.state.case_ref}, {what}: {exc}")
-            located.located = True
-            raise located from None
+        return _DatesFor(self.state.case_ref, what)
 
     def set_data(self, values: dict[str, Any], where: str) -> None:
         """Store literals, profile parameters or computed dates in case data (service tasks, handlers,
@@ -208,6 +213,28 @@ class Run:
 
     def tell(self, role: str, template: str, context: dict[str, Any], reason: str) -> None:
         """Send a message to a role and note it in the history."""
-        self.emit(NotifyRole(key=self.key("notify"), case_ref=self.state.case_ref, role=role,
-                             template=template, context=context, reason=reason))
-        self.record("notified", role, template)
+        self.emit(_notify(key=self.key("notify"), case_ref=self.state.case_ref, role=role,
+                          template=template, context=context, reason=reason))
+        # In the history, not as a Prefect event of its own: a notice always follows a happening that
+        # is published (a reminder, an escalation, a timer, a task opened), and the notice itself is
+        # recorded where it is delivered. It halves the events a sweep publishes per case (issue 13).
+        self.record("notified", role, template, publish=False)
+
+
+class _DatesFor:
+    """`Run.dates_for`: a plain context manager, not a generator one, as it wraps every element entered."""
+
+    __slots__ = ("case_ref", "what")
+
+    def __init__(self, case_ref: str, what: str):
+        self.case_ref = case_ref
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, DateOutOfRange) and not getattr(exc, "located", False):
+            located = DateOutOfRange(f"case {self.case_ref}, {self.what}: {exc}")
+            located.located = True
+            raise located from None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from engine.calendar import add_days
 from engine.feestdagen import atw_last_day
@@ -217,15 +218,22 @@ class CaseState(_Model):
     clocks: dict[str, ClockState] = Field(default_factory=dict)
     joins: dict[str, int] = Field(default_factory=dict)
     seq: int = 0
+    # Reading states stored by older versions of Regie (see STATE_FORMAT) is done per field, not by a
+    # validator of the whole model: a "before" model validator made pydantic parse every state's JSON
+    # into Python first, doubling the cost of reading a state (issue 13: the engine benchmark).
+    history: SkipJsonSchema[list[Any] | None] = Field(
+        default=None, exclude=True, repr=False,
+        description="format 1 only: the embedded history, read and dropped (always None)")
 
-    @model_validator(mode="before")
+    @field_validator("state_format")
     @classmethod
-    def _upgrade(cls, data: Any) -> Any:
-        """Read states stored by older versions of Regie (see STATE_FORMAT)."""
-        if isinstance(data, dict) and data.get("state_format", 1) < STATE_FORMAT:
-            data = {k: v for k, v in data.items() if k != "history"}
-            data["state_format"] = STATE_FORMAT
-        return data
+    def _upgrade(cls, value: int) -> int:
+        return max(value, STATE_FORMAT)
+
+    @field_validator("history")
+    @classmethod
+    def _drop_history(cls, value: Any) -> None:
+        return None
 
     def start_day(self) -> date | None:
         """The day the case started; for a state stored before `started_on` existed, its earliest anchor."""

@@ -18,18 +18,24 @@ from engine.errors import AmbiguousTask, TaskNotOpen
 from engine.expressions import ParamRef
 from engine.run import Run
 from engine.state import OpenTask, Timer, Token
+from engine.trusted import constructor
 
 TASK_TIMERS = ("reminder", "task_deadline", "escalation")
 """Timer kinds that belong to a task's due date."""
+
+# Built without validation (engine.trusted): one of each per task opened or closed.
+_task = constructor(OpenTask)
+_open = constructor(OpenUserTask)
+_close = constructor(CloseUserTask)
 
 
 def open_task(run: Run, token: Token, element: UserTask) -> OpenTask:
     """Put the task in the inbox, tell its role (unless the step says not to) and schedule its deadline."""
     due_on = deadline(run, element)
-    task = OpenTask(id=run.next_id(f"{element.id}-"), token=token.id, scope=token.scope,
-                    element=element.id, role=element.role, opened_at=run.now, due_on=due_on)
+    task = _task(id=run.next_id(f"{element.id}-"), token=token.id, scope=token.scope, element=element.id,
+                 role=element.role, opened_at=run.now, due_on=due_on)
     run.state.tasks.append(task)
-    run.emit(OpenUserTask(
+    run.emit(_open(
         key=run.key("open"), case_ref=run.state.case_ref, task_id=task.id, element=element.id,
         name=element.name or element.id, role=element.role, instructions=element.instructions,
         due_on=due_on, phase=run.state.phase, form=run.process.form(element),
@@ -60,7 +66,7 @@ def find_task(run: Run, name: str) -> OpenTask:
 def close_task(run: Run, task: OpenTask, reason: Literal["completed", "cancelled"], actor: str = "system") -> None:
     """Take the task out of the inbox; a completion is judged against its due date."""
     run.state.tasks = [t for t in run.state.tasks if t.id != task.id]
-    run.emit(CloseUserTask(key=run.key("close"), case_ref=run.state.case_ref, task_id=task.id, reason=reason))
+    run.emit(_close(key=run.key("close"), case_ref=run.state.case_ref, task_id=task.id, reason=reason))
     if reason == "cancelled":
         run.record("task_cancelled", task.element, element=task.element, due_on=task.due_on)
         return

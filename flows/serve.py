@@ -1,6 +1,8 @@
 """Serving every Regie deployment from one process (the embedded default that `regie up` runs).
 
-`prefect.yaml` declares the same deployments, names and schedule for running with a work pool and
+`regie up` serves them without the sweep's interval: its inbox keeper (app/inbox_keeper.py) starts a
+sweep run only when a timer is due, so a quiet minute leaves no run behind. `prefect.yaml` declares the
+same deployments, names and schedule (the sweep every minute) for running with a work pool and
 workers on PostgreSQL. Keep the two in step: the inbox finds its deployment by name (`user-task/user-task`).
 """
 
@@ -49,8 +51,11 @@ DESCRIPTIONS = {
 """What each deployment does, as people read it in the Prefect UI (prefect.yaml says the same)."""
 
 
-def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeployment]:
-    """Every deployment; the timer sweep on a schedule (none when `sweep_every` is None)."""
+def deployments(sweep_every: timedelta | None = SWEEP_EVERY, *, scheduled: bool | None = None
+                ) -> list[RunnerDeployment]:
+    """Every deployment; the timer sweep on a schedule (none when `sweep_every` is None); the overview and
+    the digests on theirs when `scheduled` (by default: when the sweep is)."""
+    on = sweep_every is not None if scheduled is None else scheduled
     return [
         start_trajectory.to_deployment(name="start-trajectory", tags=TAGS,
                                        description=DESCRIPTIONS["start-trajectory"]),
@@ -64,16 +69,15 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
                                       description=DESCRIPTIONS["fire-due-timers"]),
         deliver_notifications.to_deployment(name="deliver-notifications", tags=TAGS,
                                             description=DESCRIPTIONS["deliver-notifications"]),
-        # The overview and the digests follow the sweep's switch: schedules on when it is on.
         publish_overview.to_deployment(
-            name="publish-overview", tags=TAGS, interval=OVERVIEW_EVERY if sweep_every else None,
+            name="publish-overview", tags=TAGS, interval=OVERVIEW_EVERY if on else None,
             description=DESCRIPTIONS["publish-overview"]),
         publish_case_timeline_flow.to_deployment(name="publish-case-timeline", tags=TAGS,
                                                  description=DESCRIPTIONS["publish-case-timeline"]),
         import_koppelingen.to_deployment(
             name="import-koppelingen", tags=TAGS,
             description=DESCRIPTIONS["import-koppelingen"]),
-        send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if sweep_every else [],
+        send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if on else [],
                                    description=DESCRIPTIONS["send-digests"]),
         export_person.to_deployment(
             name="export-person", tags=TAGS,
@@ -84,6 +88,7 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY) -> list[RunnerDeplo
     ]
 
 
-def serve_all(sweep_every: timedelta | None = SWEEP_EVERY, limit: int | None = None) -> None:
+def serve_all(sweep_every: timedelta | None = SWEEP_EVERY, limit: int | None = None, *,
+              scheduled: bool | None = None) -> None:
     """Register and serve every deployment until interrupted (Ctrl-C); blocks."""
-    serve(*deployments(sweep_every), print_starting_message=False, limit=limit)
+    serve(*deployments(sweep_every, scheduled=scheduled), print_starting_message=False, limit=limit)

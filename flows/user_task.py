@@ -13,10 +13,9 @@ from typing import Any
 
 from prefect import flow
 
+from app.inbox_keeper import INBOX_ACTOR
 from tasks.cases import complete_case_step, deliver_outbox
 from tasks.inbox import InboxTask, read_inbox_form, step_is_open
-
-INBOX_ACTOR = "prefect-inbox"
 
 
 class NoFormSubmitted(RuntimeError):

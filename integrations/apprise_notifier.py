@@ -29,7 +29,9 @@ a little over 300 lines: steps 4 and 5 share the ledger, the sender and the chan
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,7 +39,7 @@ from typing import Any, Protocol
 import apprise
 
 from engine.commands import NotifyRole
-from engine.deliveries import ChannelHealth, Claim, DeliveryMeta, Kind, channel_id, may_try
+from engine.deliveries import ChannelHealth, Claim, DeliveryMeta, Kind, Succeeded, channel_id, may_try
 from engine.people_time import moment
 from integrations import outages
 from integrations.apprise_send import Sender, Sent, prefect_secret
@@ -118,6 +120,16 @@ Health = dict[str, ChannelHealth]
 # --- the notifier -------------------------------------------------------------------------------
 
 
+@dataclass
+class _Batch:
+    """What a batch of deliveries shares (see `AppriseNotifier.batch`); deliveries may run in threads."""
+
+    health: Health
+    cases: dict[str, CaseInfo] = field(default_factory=dict)
+    succeeded: list[Succeeded] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class AppriseNotifier:
     """Routes, renders and delivers partner messages; implements `integrations.notifier.Notifier`."""
 
@@ -136,6 +148,52 @@ class AppriseNotifier:
         self.clock = clock
         asset = apprise.AppriseAsset(app_id=self.policy.app_id, app_desc="Regie", secure_logging=True)
         self.sender = Sender(asset, os.environ if env is None else env, load_block or prefect_secret)
+        self._batch: _Batch | None = None
+
+    # -- a batch of commands --
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Deliver a drained batch: within the block each case's routing facts and the channels' health
+        are read once for the whole batch, and a success is recorded in the same transaction as the next
+        claim (the last ones when the block ends, also by an error): one write per message instead of
+        two. A claim is still made before each send, so two drains never both send, and a crash leaves
+        at most the message in hand unrecorded (it is sent again once, with the same key)."""
+        batch = _Batch(health=self.ledger.troubled_channels())
+        self._batch = batch
+        try:
+            yield
+        finally:
+            self._batch = None
+            with batch.lock:
+                done, batch.succeeded = batch.succeeded, []
+            self.ledger.succeeded_many(done)
+
+    def _case(self, case_ref: str) -> CaseInfo:
+        batch = self._batch
+        if batch is None:
+            return self.cases.case(case_ref) or CaseInfo(None, {})
+        if case_ref not in batch.cases:
+            batch.cases[case_ref] = self.cases.case(case_ref) or CaseInfo(None, {})
+        return batch.cases[case_ref]
+
+    def _recorded_now(self) -> list[Succeeded]:
+        # The batch's successes so far go with the next claim: written before anything else is sent, so a
+        # crash still leaves at most the message in hand unrecorded (sent again once, with its key).
+        batch = self._batch
+        if batch is None:
+            return []
+        with batch.lock:
+            done, batch.succeeded = batch.succeeded, []
+        return done
+
+    def _succeeded(self, meta: DeliveryMeta, now: datetime, service: str | None) -> None:
+        batch = self._batch
+        if batch is None:
+            self.ledger.succeeded(meta.message_key, meta.recipient, at=now, service=service)
+            return
+        with batch.lock:
+            batch.succeeded.append(Succeeded(meta.message_key, meta.recipient, now, service))
 
     # -- one command --
 
@@ -147,7 +205,7 @@ class AppriseNotifier:
         cannot be rendered.
         """
         now = self.clock()
-        case = self.cases.case(command.case_ref) or CaseInfo(None, {})
+        case = self._case(command.case_ref)
         directory = self._directory(command.case_ref, case.profile)
         choices = case_choices({**case.data, **command.context}, [command.role])
         routed = route(directory, command.role, choices.get(command.role))
@@ -162,7 +220,7 @@ class AppriseNotifier:
                                   dict(command.context)) for partner in routed]
         outcomes: dict[str, list[str]] = {"delivered": [], "already": [], "queued": [], "waiting": []}
         failed: dict[str, str] = {}
-        health: Health = self.ledger.troubled_channels()
+        health: Health = self._batch.health if self._batch is not None else self.ledger.troubled_channels()
         retry: list[datetime] = []
         for item in planned:
             result = self._deliver_one(directory, item, now, health)
@@ -248,7 +306,7 @@ class AppriseNotifier:
         if not any(may_try(health.get(cid), now) for cid in ids.values()):
             return self._wait_for_channels(directory, item, [health[cid] for cid in ids.values()], now, health,
                                            escalate)
-        answer, row = self.ledger.claim(meta, now, self.policy.lease)
+        answer, row = self.ledger.claim(meta, now, self.policy.lease, self._recorded_now())
         if answer is Claim.done:
             return _Result("already")
         if answer is Claim.busy:
@@ -266,7 +324,7 @@ class AppriseNotifier:
             raise
         self._record(directory, partner, ids, sent, now, health, escalate)
         if sent.ok:
-            self.ledger.succeeded(meta.message_key, meta.recipient, at=now, service=sent.service)
+            self._succeeded(meta, now, sent.service)
             return _Result("delivered")
         error = sent.error or "failed"
         row = self.ledger.failed(meta.message_key, meta.recipient, at=now, service=sent.service, error=error,

@@ -121,6 +121,8 @@ def send_with_apprise(url: str, message: RenderedMessage, delivery_key: str, ass
     if parsed is None:
         return False, None, "apprise does not accept the URL once its secrets are filled in"
     schema = parsed["schema"]
+    if schema in _WEBHOOK_SCHEMAS:
+        _keep_alive()
     with _apprise_warnings() as warnings:
         plugin = apprise.Apprise.instantiate(url, asset=asset)
         if plugin is None:
@@ -144,6 +146,46 @@ def _carry_key(plugin: Any, schema: str, delivery_key: str) -> None:
     extras = getattr(plugin, "payload_extras", None)
     if isinstance(extras, dict) and schema in ("json", "jsons"):
         extras[IDEMPOTENCY_FIELD] = delivery_key
+
+
+_WEBHOOK_SCHEMAS = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+_WEBHOOK_PLUGINS = ("custom_json", "custom_xml", "custom_form")
+
+
+class _KeptAlive:
+    """Stands in for the `requests` module inside apprise's webhook plugins: everything is the module's
+    own, except that `request` goes through one `requests.Session` per thread, so the HTTP connection
+    to a partner is kept alive from one message to the next (`requests.request` opens a new session,
+    and so a new TCP connection, per call). The sessions accept no cookies: one message must not carry
+    what a partner's answer to another set."""
+
+    def __init__(self, module: Any):
+        self._module = module
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            from http.cookiejar import DefaultCookiePolicy
+
+            session = self._module.Session()
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+            self._local.session = session
+        return session.request(method, url, **kwargs)
+
+
+def _keep_alive() -> None:
+    """Give apprise's webhook plugins kept-alive connections (see `_KeptAlive`), once per process."""
+    import importlib
+
+    with _HOOK_LOCK:
+        for name in _WEBHOOK_PLUGINS:
+            module = importlib.import_module(f"apprise.plugins.{name}")
+            if not isinstance(module.requests, _KeptAlive):
+                module.requests = _KeptAlive(module.requests)
 
 
 _CURRENT_MESSAGE_ID: ContextVar[str | None] = ContextVar("regie_message_id", default=None)

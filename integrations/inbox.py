@@ -15,6 +15,11 @@ A personal field of a step (free text such as a note about the person: optional,
 rule) is left off the form; the description says to enter it with `regie case complete`. The run's
 parameters (`InboxTask`) have the same shapes, so "Run" with typed parameters cannot store a name either.
 
+The run's name carries the deadline and its tags say whether it is overdue (`te-laat`) or due this week
+(`deze-week`), as they are on the day it is created; the inbox keeper (app/inbox_keeper.py) keeps those
+tags current (`retag`) and gives a task back when its run was cancelled, deleted or otherwise ended
+while the task is still open (`give_back`: a new run, keyed `regie-inbox:<case>:<task>:<n>`).
+
 Creating runs uses Prefect's bulk endpoint (100 runs per request); the two inputs of each run are
 written concurrently. Everything here is idempotent: a run is keyed by case and task, an input that
 exists already is left as it is, and closing a closed run does nothing.
@@ -26,23 +31,28 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pydantic
-from prefect.client.orchestration import PrefectClient
+from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 from prefect.client.schemas.actions import DeploymentFlowRunCreate
 from prefect.client.schemas.filters import (
     FlowFilter,
     FlowFilterName,
     FlowRunFilter,
-    FlowRunFilterIdempotencyKey,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    FlowRunFilterTags,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_base_key
 from prefect.states import Cancelled, Completed, Suspended, to_state_create
 
+from engine.calendar import NL
 from engine.catalog import Privacy
 from engine.commands import FormFieldSpec, OpenUserTask
 from engine.people_time import choice, day
@@ -60,6 +70,15 @@ RETRIES = 5
 """Attempts after the first for a write the server refused for a transient reason."""
 BACKOFF = 0.1
 """Seconds before the first retry; doubled each time."""
+PAGE = 200
+"""Runs read per request when going through the whole inbox."""
+LIVE = [StateType.PAUSED, StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING]
+"""States of an inbox run that still carries its task: waiting for the form, or resumed and on its way."""
+
+
+def today_in_nl(now: datetime | None = None) -> date:
+    """Today's date in Europe/Amsterdam, the calendar the deadlines are in."""
+    return (now or datetime.now(NL)).astimezone(NL).date()
 
 
 class InboxTask(pydantic.BaseModel):
@@ -163,31 +182,41 @@ def description(entry: InboxEntry) -> str:
 
 # --- opening and closing entries -----------------------------------------------------------------
 
-def flow_run_create(entry: InboxEntry) -> dict[str, Any]:
-    """The API body that creates one inbox run, already Suspended and waiting for its form."""
+def flow_run_create(entry: InboxEntry, today: date | None = None, generation: int = 1) -> dict[str, Any]:
+    """The API body that creates one inbox run, already Suspended and waiting for its form.
+
+    `generation` counts the runs this task had: a task given back gets a new run (2, 3, ...).
+    """
     task = entry.task
     state = Suspended(pause_key=PAUSE_KEY)
     state.state_details.run_input_keyset = KEYSET
+    key = labels.inbox_idempotency_key(task.case_ref, task.task_id)
     create = DeploymentFlowRunCreate(
         parameters={"task": task.model_dump(mode="json")},
-        name=labels.inbox_run_name(task.case_ref, task.step),
-        tags=labels.inbox_tags(task.case_ref, task.municipality, task.phase, task.step, task.role),
-        idempotency_key=labels.inbox_idempotency_key(task.case_ref, task.task_id),
+        name=labels.inbox_run_name(task.case_ref, task.step, task.due_on),
+        tags=labels.with_due_tags(labels.inbox_tags(task.case_ref, task.municipality, task.phase, task.step,
+                                                    task.role), task.due_on, today or today_in_nl()),
+        idempotency_key=key if generation == 1 else f"{key}:{generation}",
         state=to_state_create(state),
     )
     return create.model_dump(mode="json", exclude_unset=True)
 
 
 async def open_entries(client: PrefectClient, deployment_id: UUID, entries: Sequence[InboxEntry],
-                       concurrency: int = 8) -> list[UUID]:
+                       concurrency: int = 8, *, today: date | None = None,
+                       generations: Sequence[int] | None = None) -> list[UUID]:
     """Create the inbox runs for `entries` (or find them, if they exist) and return their ids in order.
 
     Raises when Prefect refuses any of them, so the caller marks none of them delivered; delivering
     them again later creates nothing twice.
     """
+    today = today or today_in_nl()
+    bodies = [flow_run_create(e, today, g)
+              for e, g in zip(entries, generations or [1] * len(entries), strict=True)]
     ids: list[UUID] = []
     for start in range(0, len(entries), BULK_LIMIT):
-        ids.extend(await _create_runs(client, deployment_id, entries[start:start + BULK_LIMIT]))
+        ids.extend(await _create_runs(client, deployment_id, entries[start:start + BULK_LIMIT],
+                                      bodies[start:start + BULK_LIMIT]))
     limit = asyncio.Semaphore(concurrency)
 
     async def inputs(flow_run_id: UUID, entry: InboxEntry) -> None:
@@ -199,14 +228,15 @@ async def open_entries(client: PrefectClient, deployment_id: UUID, entries: Sequ
     return ids
 
 
-async def _create_runs(client: PrefectClient, deployment_id: UUID, chunk: Sequence[InboxEntry]) -> list[UUID]:
+async def _create_runs(client: PrefectClient, deployment_id: UUID, chunk: Sequence[InboxEntry],
+                       bodies: Sequence[dict[str, Any]]) -> list[UUID]:
     """One bulk request; entries the server could not write for a transient reason are sent again."""
     created: dict[int, UUID] = {}
     todo = list(range(len(chunk)))
     for attempt in range(RETRIES + 1):
         response = await client.request("POST", "/deployments/{id}/create_flow_run/bulk",  # type: ignore[arg-type]
                                          path_params={"id": deployment_id},
-                                         json=[flow_run_create(chunk[i]) for i in todo])
+                                         json=[bodies[i] for i in todo])
         response.raise_for_status()
         failed: list[tuple[int, str]] = []
         for i, result in zip(todo, response.json()["results"], strict=True):
@@ -245,15 +275,93 @@ async def _put_input(client: PrefectClient, flow_run_id: UUID, key: str, value: 
         await asyncio.sleep(BACKOFF * 2 ** attempt)
 
 
-async def find_entry(client: PrefectClient, case_ref: str, task_id: str) -> FlowRun | None:
-    """The inbox run of a task, if one was created."""
+def task_of(run: FlowRun) -> InboxTask | None:
+    """The task an inbox run carries (None for a run someone started with other parameters)."""
+    try:
+        return InboxTask.model_validate(run.parameters.get("task"))
+    except pydantic.ValidationError:
+        return None
+
+
+async def runs_of_task(client: PrefectClient, case_ref: str, task_id: str) -> list[FlowRun]:
+    """Every inbox run a task had (a task given back has more than one), newest first."""
     runs = await client.read_flow_runs(
         flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
-        flow_run_filter=FlowRunFilter(idempotency_key=FlowRunFilterIdempotencyKey(
-            any_=[labels.inbox_idempotency_key(case_ref, task_id)])),
-        limit=1,
+        flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[labels.INBOX_TAG, f"case:{case_ref}"])),
+        sort=FlowRunSort.EXPECTED_START_TIME_DESC,
     )
-    return runs[0] if runs else None
+    mine = [r for r in runs if (t := task_of(r)) is not None and t.task_id == task_id]
+    return sorted(mine, key=lambda r: r.created or datetime.min.replace(tzinfo=NL), reverse=True)
+
+
+async def find_entry(client: PrefectClient, case_ref: str, task_id: str) -> FlowRun | None:
+    """The inbox run of a task, if one was created: the one still open, else the newest."""
+    runs = await runs_of_task(client, case_ref, task_id)
+    live = [r for r in runs if r.state is not None and r.state.type in LIVE]
+    return (live or runs or [None])[0]
+
+
+async def live_runs(client: PrefectClient) -> list[FlowRun]:
+    """Every inbox run that still carries its task (waiting for its form, or resumed), page by page."""
+    found: list[FlowRun] = []
+    while True:
+        page = await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=LIVE))),
+            sort=FlowRunSort.ID_DESC, limit=PAGE, offset=len(found))
+        found.extend(page)
+        if len(page) < PAGE:
+            return found
+
+
+def waiting_runs_by_step(client: SyncPrefectClient) -> dict[tuple[str, str], UUID]:
+    """(case, step) -> the id of its inbox run that waits for the form: for links from the overview."""
+    found: dict[tuple[str, str], UUID] = {}
+    offset = 0
+    while True:
+        page = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+                any_=[StateType.PAUSED]))),
+            sort=FlowRunSort.ID_DESC, limit=PAGE, offset=offset)
+        for run in page:
+            if (task := task_of(run)) is not None:
+                found.setdefault((task.case_ref, task.step), run.id)
+        offset += len(page)
+        if len(page) < PAGE:
+            return found
+
+
+async def retag(client: PrefectClient, runs: Sequence[FlowRun], today: date) -> int:
+    """Set `te-laat` / `deze-week` on the waiting runs as they are `today`; how many runs changed."""
+    changed = 0
+    for run in runs:
+        task = task_of(run)
+        if task is None or run.state is None or not run.state.is_paused():
+            continue
+        tags = labels.with_due_tags(run.tags, task.due_on, today)
+        if set(tags) != set(run.tags):
+            await client.update_flow_run(run.id, tags=tags)
+            changed += 1
+    return changed
+
+
+def generation(run: FlowRun) -> int:
+    """Which run of its task this is: 1 for the first, n for `regie-inbox:<case>:<task>:<n>`."""
+    tail = (run.idempotency_key or "").rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() and (run.idempotency_key or "").count(":") == 3 else 1
+
+
+async def give_back(client: PrefectClient, deployment_id: UUID, entry: InboxEntry, today: date, *,
+                    earlier: Sequence[FlowRun]) -> UUID:
+    """A new inbox run for a task whose run ended (cancelled, deleted, ...) while the task is open.
+
+    Its generation follows the `earlier` runs the task still has in Prefect, so two keepers giving the
+    same task back at once make one run (the idempotency key is the same).
+    """
+    after = max((generation(r) for r in earlier), default=0)
+    [run_id] = await open_entries(client, deployment_id, [entry], today=today, generations=[after + 1])
+    return run_id
 
 
 CloseOutcome = Literal["closed", "running", "already_closed", "absent"]

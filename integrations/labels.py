@@ -11,9 +11,15 @@ strings are stored in the clear by Prefect and shown to everyone with UI access.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 
 EVENT_PREFIX = "regie.case"
 INBOX_TAG = "inbox"
+OVERDUE_TAG = "te-laat"
+"""On an open inbox run whose deadline has passed (kept current by the inbox keeper, app/inbox_keeper.py)."""
+THIS_WEEK_TAG = "deze-week"
+"""On an open inbox run due from today up to and including this Sunday."""
+DUE_TAGS = (OVERDUE_TAG, THIS_WEEK_TAG)
 
 
 def case_tags(case_ref: str, municipality: str | None = None, phase: str | None = None) -> list[str]:
@@ -31,9 +37,27 @@ def inbox_tags(case_ref: str, municipality: str, phase: str | None, step: str, r
     return [INBOX_TAG, *case_tags(case_ref, municipality, phase), f"step:{step}", f"role:{role}"]
 
 
-def inbox_run_name(case_ref: str, step: str) -> str:
-    """An inbox run is named after the case reference and the step: `RMD-2026-0042 · klantprofiel`."""
-    return f"{case_ref} · {step}"
+def inbox_run_name(case_ref: str, step: str, due_on: date | None = None) -> str:
+    """An inbox run is named after the case reference, the step and its deadline (a date in
+    Europe/Amsterdam, as the case's deadlines are): `RMD-2026-0042 · klantprofiel · uiterlijk 16-03-2026`."""
+    deadline = f" · uiterlijk {due_on:%d-%m-%Y}" if due_on else ""
+    return f"{case_ref} · {step}{deadline}"
+
+
+def due_tags(due_on: date | None, today: date) -> list[str]:
+    """`te-laat` when the deadline has passed, `deze-week` when it falls from today to this Sunday."""
+    if due_on is None:
+        return []
+    if due_on < today:
+        return [OVERDUE_TAG]
+    if due_on <= today + timedelta(days=6 - today.weekday()):
+        return [THIS_WEEK_TAG]
+    return []
+
+
+def with_due_tags(tags: Iterable[str], due_on: date | None, today: date) -> list[str]:
+    """`tags` with the deadline tags as they are `today` (the old ones dropped)."""
+    return [*(t for t in tags if t not in DUE_TAGS), *due_tags(due_on, today)]
 
 
 def case_run_name(action: str, case_ref: str, detail: str | None = None) -> str:

@@ -10,6 +10,7 @@ implements this interface structurally; `app.bootstrap` wires it in. `MemoryLedg
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -24,6 +25,7 @@ from engine.deliveries import (
     Kind,
     OutageRule,
     Outcome,
+    Succeeded,
     after_failure,
     after_success,
     backoff,
@@ -31,7 +33,7 @@ from engine.deliveries import (
 )
 
 __all__ = ["ChannelHealth", "Claim", "Delivery", "DeliveryLedger", "DeliveryMeta", "Kind", "MemoryLedger",
-           "OutageRule", "Outcome", "backoff"]
+           "OutageRule", "Outcome", "Succeeded", "backoff"]
 
 
 class DeliveryLedger(Protocol):
@@ -43,9 +45,17 @@ class DeliveryLedger(Protocol):
 
     def for_message(self, message_key: str) -> list[Delivery]: ...
 
-    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta) -> tuple[Claim, Delivery]: ...
+    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta,
+              succeeded: Sequence[Succeeded] = ()) -> tuple[Claim, Delivery]:
+        """Hold the row for this sender if it may be sent now; `succeeded` (sends that went well since the
+        last write) is recorded in the same write, before the claim."""
+        ...
 
     def succeeded(self, message_key: str, recipient: str, *, at: datetime, service: str | None) -> None: ...
+
+    def succeeded_many(self, done: list[Succeeded]) -> None:
+        """`succeeded` for many rows at once (a drained batch: one write instead of one per message)."""
+        ...
 
     def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
                retry_at: datetime) -> Delivery: ...
@@ -93,8 +103,10 @@ class MemoryLedger:
         with self._lock:
             return [self._rows[k] for k in self._order if k[0] == message_key]
 
-    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta) -> tuple[Claim, Delivery]:
+    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta,
+              succeeded: Sequence[Succeeded] = ()) -> tuple[Claim, Delivery]:
         now = require_aware(now)
+        self.succeeded_many(list(succeeded))
         with self._lock:
             row = self._insert(meta, now)
             answer = claim_answer(row, now)
@@ -109,6 +121,10 @@ class MemoryLedger:
             self._set(row, outcome=Outcome.delivered, attempts=row.attempts + 1, service=service,
                       first_attempt_at=row.first_attempt_at or at, last_attempt_at=at, delivered_at=at,
                       claimed_until=None, next_attempt_at=None, error=None)
+
+    def succeeded_many(self, done: list[Succeeded]) -> None:
+        for s in done:
+            self.succeeded(s.message_key, s.recipient, at=s.at, service=s.service)
 
     def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
                retry_at: datetime) -> Delivery:

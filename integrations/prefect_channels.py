@@ -8,10 +8,10 @@ interface, and tests give it a fake. `prefect_channels()` opens a client on the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -39,12 +39,14 @@ class PrefectChannels:
     """Inbox runs and case events on one Prefect API client."""
 
     client: PrefectClient
+    today: Callable[[], date] = inbox.today_in_nl
+    """today in Europe/Amsterdam by the case service's clock: the new runs' deadline tags follow it"""
     _deployment: UUID | None = field(default=None, repr=False)
 
     async def open_tasks(self, entries: Sequence[inbox.InboxEntry]) -> None:
         """Create the inbox runs of these tasks (idempotent: existing runs are found, not made again)."""
         if entries:
-            await inbox.open_entries(self.client, await self.inbox_deployment(), entries)
+            await inbox.open_entries(self.client, await self.inbox_deployment(), entries, today=self.today())
 
     async def close_task(self, case_ref: str, task_id: str,
                          reason: Literal["completed", "cancelled"]) -> inbox.CloseOutcome:
@@ -67,7 +69,7 @@ class PrefectChannels:
 
 
 @asynccontextmanager
-async def prefect_channels() -> AsyncIterator[PrefectChannels]:
+async def prefect_channels(today: Callable[[], date] = inbox.today_in_nl) -> AsyncIterator[PrefectChannels]:
     """Channels on the Prefect API this process is configured for."""
     async with get_client() as client:
-        yield PrefectChannels(client)
+        yield PrefectChannels(client, today)

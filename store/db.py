@@ -5,22 +5,33 @@ service: every write runs in one short transaction opened with `write_transactio
 transaction takes the database's write lock at BEGIN (`BEGIN IMMEDIATE`), so two writers queue behind
 the busy timeout instead of failing halfway with "database is locked" when a read turns into a write.
 
+On PostgreSQL a pooled connection is not pinged before each use (that is a round trip per
+transaction, a few per cent of a step completion). A connection the server closed (a restart,
+`pg_terminate_backend`) has already been told so on its socket: the checkout looks at the socket without
+a round trip and throws such a connection away (`_closed_by_server`). Connections are replaced after
+`POOL_RECYCLE_S` as well, and `run_write` runs a transaction again once when its connection turns out to
+be gone before the commit was sent (nothing of it was written then).
+
+Reads end with COMMIT, not ROLLBACK (`read_transaction`): psycopg answers every ROLLBACK with
+`DEALLOCATE ALL`, which throws away the prepared statements that make repeated writes cheap.
+
 The schema is created and upgraded by the alembic migrations in `store/migrations/`, never by
 `create_all` outside tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import select
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError
 
 from store.errors import ValueRefused
 
@@ -29,7 +40,10 @@ VERSION_TABLE = "regie_alembic_version"
 """Our own name, so Regie's migrations never meet Prefect's `alembic_version` in a shared database."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_RECYCLE_S = 1800
+"""A pooled PostgreSQL connection older than this is replaced (firewalls drop idle connections silently)."""
 _WRITE = "regie_write"
+_LIGHT = "regie_light_commit"
 # Any fixed number: serialises concurrent `upgrade` calls from several workers on one PostgreSQL database.
 _MIGRATION_LOCK = 74_002_021
 
@@ -52,8 +66,27 @@ def make_engine(url: str, *, search_path: str | None = None, **engine_kwargs: An
             options = f"-c search_path={search_path}"
             connect_args = {**engine_kwargs.pop("connect_args", {}), "options": options}
             engine_kwargs["connect_args"] = connect_args
-        return create_engine(parsed, pool_pre_ping=True, **engine_kwargs)
+        engine_kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
+        engine = create_engine(parsed, **engine_kwargs)
+        event.listen(engine, "checkout", _closed_by_server)
+        return engine
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+
+
+def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed; the pool then connects anew.
+
+    An idle connection (no LISTEN here) receives nothing unless the server ends it: it sends its FATAL
+    message and closes the socket. So a socket with something to read, or none at all, is a dead
+    connection, found without a round trip to the server."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection was closed")
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except Exception as exc:  # OSError, or psycopg's own error for a connection without a socket
+        raise DisconnectionError("the connection's socket is gone") from exc
+    if readable:
+        raise DisconnectionError("the server closed the connection")
 
 
 def _sqlite_engine(url: Any, **engine_kwargs: Any) -> Engine:
@@ -74,26 +107,95 @@ def _sqlite_engine(url: Any, **engine_kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(_WRITE, False)
+        options = connection.get_execution_options()
+        immediate = options.get(_WRITE, False)
+        if immediate:  # per write transaction: a light one does not wait for the disk (see write_transaction)
+            connection.exec_driver_sql("PRAGMA synchronous=" + ("NORMAL" if options.get(_LIGHT) else "FULL"))
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, light: bool = False) -> Iterator[Connection]:
     """One transaction that writes: committed when the block ends, rolled back entirely if it raises.
 
-    A value the database refuses (`DataError`: too long, a NUL byte, out of range) is `ValueRefused`."""
+    A value the database refuses (`DataError`: too long, a NUL byte, out of range) is `ValueRefused`.
+
+    `light`: the COMMIT does not wait until the disk has it (PostgreSQL `synchronous_commit = off`,
+    SQLite `synchronous = NORMAL` in WAL mode). It survives a crash of our process like any commit; only a
+    crash of the database server or the machine may lose the last such commits, never half of one. For
+    bookkeeping that is safe to lose that way and is written per message (the delivery ledger's claims and
+    successes: a lost record means the message is sent again, with the same idempotency key); never for
+    case data."""
     try:
         with engine.connect() as connection:
-            connection = connection.execution_options(**{_WRITE: True})
+            connection = connection.execution_options(**{_WRITE: True, _LIGHT: light})
             with connection.begin():
+                if light and connection.dialect.name == "postgresql":
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 yield connection
     except DataError as exc:
         # Only the driver's own first line: SQLAlchemy's text would repeat the statement's values.
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
         raise ValueRefused(f"de database weigert een waarde ({reason}); niets is opgeslagen") from None
+
+
+T = TypeVar("T")
+
+
+@contextmanager
+def batched(connection: Connection) -> Iterator[Any]:
+    """Send the block's statements to PostgreSQL together (psycopg's pipeline mode): one round trip for
+    all of them instead of one each, which is most of a step completion's time. Their results and errors
+    arrive when the block ends, so the block reads none (rowcounts are -1 inside it); a cursor of the
+    driver connection it yields can be read after the block. On SQLite, where a statement costs no
+    round trip, it yields None and the statements simply run as they come."""
+    if connection.dialect.name != "postgresql":
+        yield None
+        return
+    import psycopg
+
+    driver = connection.connection.driver_connection
+    try:
+        with driver.pipeline():
+            yield driver
+    except psycopg.DataError as exc:
+        reason = str(exc).splitlines()[0]
+        raise ValueRefused(f"de database weigert een waarde ({reason}); niets is opgeslagen") from None
+    except psycopg.Error as exc:
+        # As SQLAlchemy would have raised it outside the pipeline, and a dead connection leaves the pool.
+        gone = bool(driver.broken or driver.closed)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(None, None, exc, psycopg.Error, connection_invalidated=gone) from exc
+
+
+def run_write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 2) -> T:
+    """`work` in a `write_transaction`, committed; run again (once) on a fresh connection when the
+    connection was found dead before the commit was sent: then the server rolled it all back.
+
+    `work` must do nothing outside the transaction it is given, so that running it again is safe."""
+    for attempt in range(1, attempts + 1):
+        committing = False
+        try:
+            with write_transaction(engine) as connection:
+                result = work(connection)
+                committing = True
+            return result
+        except DBAPIError as exc:
+            # After the COMMIT was sent nobody knows whether it was written: never run it again then.
+            if committing or not exc.connection_invalidated or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that only reads (several reads that agree), ended with COMMIT (see the module
+    docstring: a ROLLBACK would throw away the connection's prepared statements)."""
+    with engine.begin() as connection:
+        yield connection
 
 
 def alembic_config() -> Config:

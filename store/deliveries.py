@@ -10,6 +10,12 @@ both send, and a sender that crashed mid-send gives the row back when the lease 
 is then sent again, with the same key: see `engine.deliveries`). Rows that failed wait for their
 `next_attempt_at` (backoff). The table is created by the migration `0002_deliveries`.
 
+Claims and successes are written per message, so their commits are light (`store.db.write_transaction`):
+they do not wait for the disk. A crash of the drain loses none of them; a crash of the database server
+or machine may lose the last ones (those messages are then sent again, with their idempotency keys).
+The next ordinary commit (the drain's outbox record per batch) makes them durable with it, as both
+databases write their log in order.
+
 The `channels` table (migration `0004_reliability`) keeps, per partner channel, its failures in a row
 and the outage they make (`engine.deliveries.ChannelHealth`); a channel's record is changed under a row
 lock, so when several drains fail on it at once exactly one of them sees it go down (and escalates)
@@ -18,6 +24,7 @@ and exactly one sees it come back. All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,12 +43,26 @@ from engine.deliveries import (
     DeliveryMeta,
     OutageRule,
     Outcome,
+    Succeeded,
     after_failure,
     after_success,
     claim_answer,
 )
 from store.db import write_transaction
 from store.models import BigId, columns_of
+
+def _succeeded(conn: sa.Connection, done: Sequence[Succeeded]) -> None:
+    if not done:
+        return
+    c = deliveries.c
+    at = sa.bindparam("b_at", type_=c.delivered_at.type)
+    stmt = update(deliveries).where(c.message_key == sa.bindparam("b_key"), c.recipient == sa.bindparam("b_to")) \
+        .values(outcome=Outcome.delivered.value, attempts=c.attempts + 1, service=sa.bindparam("b_service"),
+                first_attempt_at=sa.func.coalesce(c.first_attempt_at, at), last_attempt_at=at, delivered_at=at,
+                claimed_until=None, next_attempt_at=None, error=None)
+    conn.execute(stmt, [{"b_key": d.message_key, "b_to": d.recipient, "b_service": d.service,
+                         "b_at": require_aware(d.at)} for d in done])
+
 
 deliveries = sa.Table(
     "deliveries", SQLModel.metadata,
@@ -85,11 +106,14 @@ class SqlDeliveryLedger:
         with self.engine.connect() as conn:
             return [_delivery(r) for r in conn.execute(stmt)]
 
-    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta) -> tuple[Claim, Delivery]:
-        """Record the row if new, and hold it for this sender if it may be sent now."""
+    def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta,
+              succeeded: Sequence[Succeeded] = ()) -> tuple[Claim, Delivery]:
+        """Record the row if new, and hold it for this sender if it may be sent now. `succeeded` (sends
+        that went well since the last write) is recorded in the same transaction, before the claim."""
         now = require_aware(now)
         c = deliveries.c
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, light=True) as conn:  # written per message; see write_transaction
+            _succeeded(conn, succeeded)
             _insert_new(conn, meta, now)
             stmt = update(deliveries).where(
                 c.message_key == meta.message_key, c.recipient == meta.recipient,
@@ -106,11 +130,17 @@ class SqlDeliveryLedger:
         """The service accepted the message."""
         at = require_aware(at)
         c = deliveries.c
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self.engine, light=True) as conn:
             conn.execute(update(deliveries).where(c.message_key == message_key, c.recipient == recipient)
                          .values(outcome=Outcome.delivered.value, attempts=c.attempts + 1, service=service,
                                  first_attempt_at=sa.func.coalesce(c.first_attempt_at, at), last_attempt_at=at,
                                  delivered_at=at, claimed_until=None, next_attempt_at=None, error=None))
+
+    def succeeded_many(self, done: list[Succeeded]) -> None:
+        """`succeeded` for many rows in one transaction (a drained batch)."""
+        if done:
+            with write_transaction(self.engine, light=True) as conn:
+                _succeeded(conn, done)
 
     def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
                retry_at: datetime) -> Delivery:

@@ -9,11 +9,11 @@ lock is taken at BEGIN (`store.db.write_transaction`), so sweeps simply take tur
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Select, Text, and_, cast, or_, select
+from sqlalchemy import Connection, Engine, Select, Text, and_, cast, func, or_, select
 
-from store.writes import cases
+from store.writes import cases, history
 
 
 @dataclass(frozen=True)
@@ -56,3 +56,19 @@ def stuck_case(conn: Connection, case_ref: str) -> DueCase | None:
         stmt = stmt.with_for_update()
     row = conn.execute(stmt).first()
     return None if row is None else DueCase(*row)
+
+
+def next_due_at(engine: Engine) -> datetime | None:
+    """When the next timer of any case is due (None: none is); one indexed MIN, cheap to ask every minute."""
+    with engine.connect() as conn:
+        due = conn.execute(select(func.min(cases.c.next_due_at))).scalar()
+    if due is not None and due.tzinfo is None:  # SQLite hands datetimes back without a zone
+        due = due.replace(tzinfo=UTC)
+    return due
+
+
+def last_change(engine: Engine) -> int:
+    """The id of the newest history line (0: none): it grows with every change to any case, so a
+    watcher that remembers it knows whether anything changed since (an index lookup)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(history.c.id))).scalar() or 0

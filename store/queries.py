@@ -16,25 +16,27 @@ from sqlalchemy import Engine, case, func
 from sqlmodel import Session, select
 
 from store.errors import CaseNotFound
-from store.models import CaseRecord, HistoryRecord, PersonalRecord
-from store.writes import cases, personal, tasks
+from store.models import CaseRecord, PersonalRecord
+from store.db import read_transaction
+from store.writes import cases, personal, recent_history, tasks
 
 
 def load_case(engine: Engine, case_ref: str) -> CaseRecord | None:
     """The case row, or None."""
-    with Session(engine) as session:
-        return session.get(CaseRecord, case_ref)
-
-
-def case_with_history(engine: Engine, case_ref: str, history: int) -> tuple[CaseRecord, list[HistoryRecord]]:
-    """The case row and its last `history` history lines, oldest first, read in one transaction."""
-    with Session(engine) as session:  # one read transaction: the case and its history agree
+    with Session(engine, expire_on_commit=False) as session:
         record = session.get(CaseRecord, case_ref)
+        session.commit()  # not the ROLLBACK of a closing session: it would drop the prepared statements
+        return record
+
+
+def case_with_history(engine: Engine, case_ref: str, history: int) -> tuple[Any, list[Any]]:
+    """The case row and its last `history` history lines, oldest first, read in one transaction (rows with
+    attributes named as the columns)."""
+    with read_transaction(engine) as conn:  # one read transaction: the case and its history agree
+        record = conn.execute(select(cases).where(cases.c.case_ref == case_ref)).first()
         if record is None:
             raise CaseNotFound(case_ref)
-        recent = session.exec(select(HistoryRecord).where(HistoryRecord.case_ref == case_ref)
-                              .order_by(HistoryRecord.id.desc()).limit(history)).all()
-    return record, list(reversed(recent))
+        return record, recent_history(conn, case_ref, history)
 
 
 def list_cases(engine: Engine, *, municipality: str | None, phase: str | None, status: str | None,
@@ -62,7 +64,7 @@ def open_tasks(engine: Engine, *, municipality: str | None, role: str | None, ca
     """Open user tasks across cases, soonest due first (tasks without a deadline last)."""
     t, c = tasks.c, cases.c
     stmt = select(t.case_ref, t.task_id, t.definition, t.step, t.role, t.opened_at, t.due_on, t.missed,
-                  c.version, c.definition.label("case_definition"), c.profile) \
+                  c.version, c.definition.label("case_definition"), c.profile, t.municipality, c.phase) \
         .join(cases, c.case_ref == t.case_ref) \
         .order_by(t.due_on.is_(None), t.due_on, t.case_ref, t.task_id)
     for column, value in ((t.municipality, municipality), (t.role, role), (t.case_ref, case_ref),
@@ -90,6 +92,8 @@ class OpenTaskRow:
     version: int
     case_definition: str
     profile: str | None
+    municipality: str = ""
+    phase: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,10 +128,11 @@ def case_profiles(engine: Engine, municipality: str) -> set[str | None]:
 
 def personal_data(engine: Engine, case_ref: str) -> dict[str, Any]:
     """The identifying data kept for a case ({} when none was given)."""
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         if session.get(CaseRecord, case_ref) is None:
             raise CaseNotFound(case_ref)
         record = session.get(PersonalRecord, case_ref)
+        session.commit()  # see load_case
     return dict(record.data) if record else {}
 
 

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.commands import NotifyRole
 from engine.interpreter import Transition
 from engine.state import CaseState, OpenTask
 from store.bulk import insert_many
+from store.db import batched
 from store.models import CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord, Serialized, TaskRecord
 
 cases: Table = CaseRecord.__table__  # type: ignore[assignment]
@@ -191,6 +194,57 @@ def release(conn: Connection, change: CaseChange) -> bool:
     return True
 
 
+_LOCK_CASE = select(cases).where(cases.c.case_ref == bindparam("case_ref")).with_for_update()
+_RECENT_HISTORY = (
+    select(history.c.version, history.c.at, history.c.actor, history.c.event, history.c.kind, history.c.ref,
+           history.c.detail)
+    .where(history.c.case_ref == bindparam("case_ref")).order_by(history.c.id.desc()).limit(bindparam("lines"))
+)
+
+
+def lock_case(conn: Connection, case_ref: str, lines: int) -> tuple[Any, list[Any]]:
+    """The case row (attributes named as the columns), held until the transaction ends, and its last
+    `lines` history lines, oldest first; (None, []) when there is no such case.
+
+    PostgreSQL locks the row (FOR UPDATE); the transaction's BEGIN and both reads go in one round trip.
+    On SQLite the write transaction holds the whole database already."""
+    with batched(conn) as driver:
+        if driver is None:
+            record = conn.execute(_LOCK_CASE, {"case_ref": case_ref}).first()
+            return record, recent_history(conn, case_ref, lines) if record is not None else []
+        lock, recent = driver.cursor(), driver.cursor()
+        lock_sql, history_sql = _driver_sql(conn.dialect)
+        lock.execute(lock_sql, {"case_ref": case_ref})
+        recent.execute(history_sql, {"case_ref": case_ref, "lines": lines})
+    record = _rows(conn.dialect, _LOCK_CASE, lock.fetchall())
+    if not record:
+        return None, []
+    return record[0], list(reversed(_rows(conn.dialect, _RECENT_HISTORY, recent.fetchall())))
+
+
+@lru_cache(maxsize=4)
+def _driver_sql(dialect: Dialect) -> tuple[str, str]:
+    return str(_LOCK_CASE.compile(dialect=dialect)), str(_RECENT_HISTORY.compile(dialect=dialect))
+
+
+def _rows(dialect: Dialect, statement: Any, rows: list[tuple]) -> list[SimpleNamespace]:
+    # What SQLAlchemy would make of the driver's rows: each column through its type's result processor.
+    names = [c.name for c in statement.selected_columns]
+    convert = _result_processors(dialect, statement)
+    return [SimpleNamespace(**{n: (f(v) if f else v) for n, f, v in zip(names, convert, row, strict=True)})
+            for row in rows]
+
+
+@lru_cache(maxsize=8)
+def _result_processors(dialect: Dialect, statement: Any) -> tuple[Any, ...]:
+    return tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns)
+
+
+def recent_history(conn: Connection, case_ref: str, lines: int) -> list[Any]:
+    """The case's last `lines` history lines, oldest first (version, at, actor, event, kind, ref, detail)."""
+    return list(reversed(conn.execute(_RECENT_HISTORY, {"case_ref": case_ref, "lines": lines}).all()))
+
+
 def current_version(conn: Connection, case_ref: str) -> int | None:
     """The case's version as the database has it now (None when there is no such case)."""
     return conn.execute(select(cases.c.version).where(cases.c.case_ref == case_ref)).scalar_one_or_none()
@@ -198,14 +252,14 @@ def current_version(conn: Connection, case_ref: str) -> int | None:
 
 def write_effects(conn: Connection, changes: list[CaseChange]) -> int:
     """Append history, queue commands in the outbox and bring open tasks in step; returns commands queued."""
-    history_rows: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
     new_tasks: list[dict[str, Any]] = []
     changed_tasks: list[dict[str, Any]] = []
     gone_tasks: list[dict[str, Any]] = []
     for change in changes:
-        history_rows.extend(_history_rows(change))
+        lines.extend(history_rows(change))
         _task_changes(change, new_tasks, changed_tasks, gone_tasks)
-    insert_many(conn, history, history_rows)
+    insert_many(conn, history, lines)
     queued = queue_commands(conn, changes)
     if gone_tasks:
         conn.execute(delete(tasks).where(tasks.c.case_ref == bindparam("b_case_ref"),
@@ -232,7 +286,8 @@ def queue_commands(conn: Connection, changes: list[CaseChange]) -> int:
     return len(rows)
 
 
-def _history_rows(change: CaseChange) -> list[dict[str, Any]]:
+def history_rows(change: CaseChange) -> list[dict[str, Any]]:
+    """The history lines a change adds to its case (as `write_effects` writes them)."""
     base = {"case_ref": change.case_ref, "version": change.version, "recorded_at": change.now,
             "actor": change.actor[:100], "event": change.event}
     happened = change.transition.happened

@@ -15,8 +15,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.settings import get_current_settings
 from prefect.variables import Variable
 
 from app.bootstrap import current
@@ -25,7 +27,7 @@ from app.overview.kpis import Kpi, kpis
 from app.overview.radar import deadline_radar
 from app.overview.render import (
     artifact_key,
-    radar_artifact_table,
+    render_radar,
     radar_summary,
     render_caseload,
     render_kpis,
@@ -33,6 +35,7 @@ from app.overview.render import (
 )
 from app.overview.timeline import GEMIST, case_timeline
 from app.overview.words import number
+from integrations.inbox import waiting_runs_by_step
 
 PUBLISHED_UNTIL = "regie_overview_published_until"
 """Prefect variable: the service time at the start of the last publish-overview run (ISO, UTC)."""
@@ -50,12 +53,22 @@ def publish_caseload(municipality: str, today: date) -> str:
 
 @task(name="publish-deadline-radar", cache_policy=NO_CACHE)
 def publish_deadline_radar(municipality: str, today: date, days: int = 14) -> str:
-    """Publish `deadline-radar-<municipality>` (a table); returns the key."""
+    """Publish `deadline-radar-<municipality>` (markdown, so rows link to the timeline and the inbox run);
+    returns the key."""
     rows = deadline_radar(current().service, municipality, today, days)
     key = artifact_key("deadline-radar", municipality)
-    create_table_artifact(table=radar_artifact_table(rows, today, days), key=key,
-                          description=radar_summary(rows, municipality, today, days))
+    with get_client(sync_client=True) as client:
+        runs = {k: str(v) for k, v in waiting_runs_by_step(client).items()}
+    create_markdown_artifact(markdown=render_radar(rows, today, days, ui_url=ui_url(), inbox_runs=runs), key=key,
+                             description=radar_summary(rows, municipality, today, days))
     return key
+
+
+def ui_url() -> str:
+    """The Prefect UI's address for links in artifacts (PREFECT_UI_URL; else derived from the API's)."""
+    settings = get_current_settings()
+    url = settings.ui_url or (settings.api.url or "").removesuffix("/api")
+    return url.rstrip("/")
 
 
 @task(name="publish-kpis", cache_policy=NO_CACHE)

@@ -75,11 +75,32 @@ def radar_table(rows: list[RadarRow], today: date) -> list[dict[str, object]]:
              "stap": r.step, "omschrijving": r.name, "rol": r.role} for r in rows]
 
 
-def radar_artifact_table(rows: list[RadarRow], today: date, days: int) -> list[dict[str, object]]:
-    """The radar table as published: an empty radar still gets a row, so its page shows that nothing is
-    due (not the stale rows of an earlier version)."""
-    return radar_table(rows, today) or [{"datum": "", "dagen": "", "status": f"niets binnen {days} dagen",
-                                         "soort": "", "zaak": "", "stap": "", "omschrijving": "", "rol": ""}]
+RADAR_HEAD = ("| Datum | Dagen | Status | Soort | Zaak | Stap | Omschrijving | Rol |\n"
+              "|---|---:|---|---|---|---|---|---|")
+
+
+def render_radar(rows: list[RadarRow], today: date, days: int, *, ui_url: str,
+                 inbox_runs: dict[tuple[str, str], str]) -> str:
+    """The radar as a markdown table (Prefect's table artifacts cannot link): each case links to its
+    timeline artifact (`case-<ref>`), each open task to its inbox run (`inbox_runs`: (case, step) -> run id)."""
+    lines = [f"### Deadline radar, stand {today:%d-%m-%Y}", "", RADAR_HEAD]
+    for row in radar_table(rows, today):
+        case, step = str(row["zaak"]), str(row["stap"])
+        if case:
+            row["zaak"] = f"[{case}]({ui_url}/artifacts/key/{artifact_key('case', case)})"
+        run = inbox_runs.get((case, step))
+        if run is not None and row["soort"] == "taak":
+            row["stap"] = f"[{step}]({ui_url}/runs/flow-run/{run})"
+        lines.append("| " + " | ".join(_cell(row[k]) for k in ("datum", "dagen", "status", "soort", "zaak", "stap",
+                                                                "omschrijving", "rol")) + " |")
+    if not rows:
+        lines.append(f"| | | niets binnen {days} dagen | | | | | |")
+    lines += ["", "_Zaak: de tijdlijn van de zaak. Stap: de taak in de inbox (Resume om af te ronden)._"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def radar_summary(rows: list[RadarRow], municipality: str, today: date, days: int) -> str:

@@ -73,12 +73,14 @@ def reload_until(page, url: str, text: str, timeout: float) -> None:
     """Reload a page until it shows `text` (a served run takes a few seconds); bounded."""
     deadline = time.monotonic() + timeout
     while True:
-        page.goto(url, wait_until="networkidle")
-        if text in page.locator("body").inner_text():
-            return
+        # Not "networkidle": the UI polls the API, and on a busy machine it may never fall quiet.
+        page.goto(url, wait_until="load", timeout=60_000)
+        for _ in range(10):  # the list renders a moment after the page loads
+            if text in page.locator("body").inner_text():
+                return
+            page.wait_for_timeout(500)
         if time.monotonic() > deadline:
             raise AssertionError(f"'{text}' did not appear on {url} within {timeout} s")
-        page.wait_for_timeout(2000)
 
 
 def choose_first_option(page, modal, attempts: int = 5) -> None:
@@ -112,12 +114,12 @@ def run_deployment(ui: str, name: str, data_dir: Path) -> None:
 
 def log_in(page, ui: str, data_dir: Path) -> None:
     """The UI's login page: the secret in the password field, then Login."""
-    page.goto(f"{ui}/runs", wait_until="networkidle")
+    page.goto(f"{ui}/runs", wait_until="load", timeout=60_000)
     field = page.locator("input[type=password]")
     field.wait_for(timeout=30_000)
     field.fill(secret(data_dir))
     page.get_by_role("button", name="Login").click()
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")
 
 
 def open_now(data_dir: Path) -> tuple[int, int]:
@@ -136,11 +138,14 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         log_in(page, regie_up, data_dir)
-        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · driegesprek", timeout=60)
+        # The guide's saved link: open tasks only, each named with its deadline.
+        reload_until(page, f"{regie_up}/runs?state=Suspended&tag=inbox", "DEMO-2026-0003 · driegesprek · uiterlijk ",
+                     timeout=60)
+        assert page.get_by_text(" · uiterlijk ").count() >= 5
         shot(page, "inbox")
 
-        page.get_by_text("DEMO-2026-0003 · driegesprek", exact=True).first.click()
-        page.wait_for_load_state("networkidle")
+        page.get_by_text("DEMO-2026-0003 · driegesprek · uiterlijk").first.click()
+        page.wait_for_load_state("load")
         page.get_by_role("button", name="Resume").first.click()
         modal = page.locator(".p-modal")
         modal.get_by_text("Wat u moet doen:").wait_for()
@@ -151,8 +156,10 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
         modal.get_by_role("button", name="Submit").click()
 
         # Snelle start: the brede intake begins at once with its first conversation.
-        reload_until(page, f"{regie_up}/runs", "DEMO-2026-0003 · intakegesprek", timeout=120)
+        reload_until(page, f"{regie_up}/runs?state=Suspended&tag=inbox", "DEMO-2026-0003 · intakegesprek", timeout=120)
         shot(page, "inbox-next-task")
+        # The completed run is no longer in the open list.
+        assert "DEMO-2026-0003 · driegesprek ·" not in page.locator("body").inner_text()
 
         # Refresh the overview now rather than at its 15-minute schedule (a coordinator's "Quick run").
         run_deployment(regie_up, "publish-overview/publish-overview", data_dir)
@@ -160,7 +167,7 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
         reload_until(page, f"{regie_up}/artifacts/key/caseload-tilburg",
                      f"Caseload tilburg: {cases} open zaken", timeout=120)
         page.locator("a[href*='/artifacts/artifact/']").first.click()
-        page.wait_for_load_state("networkidle")
+        page.wait_for_load_state("load")
         page.get_by_text("Per klantregisseur").wait_for()
         shot(page, "caseload")
         text = page.locator("body").inner_text()
@@ -170,3 +177,48 @@ def test_an_operator_completes_an_inbox_task_and_the_next_one_appears(regie_up, 
         shot(page, "caseload")
         assert "Yara Demo" not in page.locator("body").inner_text()
         browser.close()
+
+
+def test_cancel_gives_the_task_back_and_the_radar_links_to_the_timeline(regie_up, data_dir):
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        log_in(page, regie_up, data_dir)
+        open_list = f"{regie_up}/runs?state=Suspended&tag=inbox"
+        reload_until(page, open_list, "DEMO-2026-0004 · gesprek_azc · uiterlijk ", timeout=60)
+        page.get_by_text("DEMO-2026-0004 · gesprek_azc · uiterlijk").first.click()
+        page.wait_for_url("**/runs/flow-run/**")
+        first = page.url
+        # The red Cancel button, and the dialog's confirmation.
+        page.get_by_role("button", name="Cancel").first.click()
+        page.locator(".p-modal").get_by_role("button", name="Confirm").click()
+        page.wait_for_load_state("load")
+        reload_until(page, first, "Cancelled", timeout=30)
+
+        # Within a minute the keeper makes a new run for the step, and says so in the case history.
+        reload_until(page, open_list, "DEMO-2026-0004 · gesprek_azc · uiterlijk ", timeout=150)
+        shot(page, "inbox-task-given-back")
+        history = case_history(data_dir, "DEMO-2026-0004")
+        assert any(h.kind == "inbox_returned" and "geannuleerd" in h.detail for h in history)
+
+        # The radar: a case reference opens that case's timeline.
+        reload_until(page, f"{regie_up}/artifacts/key/deadline-radar-tilburg", "Deadline radar", timeout=60)
+        page.locator("a[href*='/artifacts/artifact/']").first.click()
+        page.wait_for_load_state("load")
+        page.get_by_role("link", name="DEMO-2026-0006").first.wait_for()
+        shot(page, "deadline-radar")
+        # The UI may open links in a new tab; follow the link's address in this one.
+        href = page.get_by_role("link", name="DEMO-2026-0006").first.get_attribute("href")
+        assert href == f"{regie_up}/artifacts/key/case-demo-2026-0006"
+        page.goto(href, wait_until="load", timeout=60_000)
+        page.locator("a[href*='/artifacts/artifact/']").first.click()
+        page.get_by_text("Tijdlijn zaak DEMO-2026-0006").wait_for()
+        browser.close()
+
+
+def case_history(data_dir: Path, case_ref: str):
+    from app.bootstrap import bootstrap
+    from app.settings import get_settings
+
+    service = bootstrap(get_settings(data_dir=data_dir, notifier="log"), migrate=False).service
+    return service.show_case(case_ref, history=100).history

@@ -12,14 +12,14 @@ from benchmarks import coa_import as benchmark
 from engine.events import Started
 from engine.interpreter import advance
 from engine.state import new_case
-from store.writes import CaseChange, _history_rows
+from store.writes import CaseChange, history_rows
 
 NOW = datetime(2028, 3, 1, 7, 30, tzinfo=UTC)  # after every koppeling below: events are never in the future
 
 
 def rows_of(change: CaseChange) -> tuple:
     """Everything the store writes for a new case, as it would write it."""
-    return change.state_json(), change.command_rows(), _history_rows(change)
+    return change.state_json(), change.command_rows(), history_rows(change)
 
 
 @pytest.mark.parametrize("profile", ["tilburg", "nederweert"])

@@ -226,3 +226,19 @@ def test_downgrading_past_the_deliveries_migration_removes_only_its_table(sql_en
 
     tables = set(sa.inspect(sql_engine).get_table_names())
     assert "deliveries" not in tables and "outbox" in tables
+
+
+def test_successes_handed_to_a_claim_are_recorded_with_it(any_ledger):
+    """A drained batch records a send that went well together with the next claim (one write each)."""
+    from integrations.ledger import Succeeded
+
+    any_ledger.claim(meta("TST-1:3:notify"), MONDAY, LEASE)
+    answer, _ = any_ledger.claim(meta("TST-1:4:notify"), MONDAY, LEASE,
+                                 [Succeeded("TST-1:3:notify", "taalschool_delta", MONDAY, "json")])
+    assert answer is Claim.go
+    first = any_ledger.get("TST-1:3:notify", "taalschool_delta")
+    assert (first.outcome, first.attempts, first.delivered_at, first.service) == \
+        (Outcome.delivered, 1, MONDAY, "json")
+    assert any_ledger.get("TST-1:4:notify", "taalschool_delta").outcome is Outcome.sending
+    any_ledger.succeeded_many([Succeeded("TST-1:4:notify", "taalschool_delta", MONDAY, "json")])
+    assert any_ledger.get("TST-1:4:notify", "taalschool_delta").outcome is Outcome.delivered

@@ -79,13 +79,20 @@ def test_publish_overview_publishes_keyed_artifacts_without_personal_data(rt):
     assert first == {"today": "2026-03-09", "municipalities": 1, "timelines": 1}
     caseload = artifact("caseload-tilburg")
     assert caseload.type == "markdown" and "| kr-07 | 1 | 1 | 2 | 0 |" in caseload.data
-    radar = json.loads(artifact("deadline-radar-tilburg").data)
+    from tasks.artifacts import ui_url
+
+    UI = ui_url()
+    assert UI.startswith("http://127.0.0.1:")
+    radar = artifact("deadline-radar-tilburg")
+    assert radar.type == "markdown"
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in radar.data.splitlines()
+            if line.startswith("| 2026")]
     # Both first tasks fall due on 16 March, within the 14 days; so does the move, due within two weeks
     # of the home (9 March + 14 = 23 March) and not reported yet (wi2021.md row 2).
-    assert [(r["zaak"], r["stap"], r["datum"], r["rol"]) for r in radar] == [
-        (CASE, "gesprek_azc", "2026-03-16", "klantregisseur"),
-        (CASE, "klantprofiel_ontvangen", "2026-03-16", "klantregisseur"),
-        (CASE, "verhuisnorm", "2026-03-23", "coordinator")]
+    assert [(r[4], r[5], r[0], r[7]) for r in rows] == [
+        (f"[{CASE}]({UI}/artifacts/key/case-tlb-2026-0300)", "gesprek_azc", "2026-03-16", "klantregisseur"),
+        (f"[{CASE}]({UI}/artifacts/key/case-tlb-2026-0300)", "klantprofiel_ontvangen", "2026-03-16", "klantregisseur"),
+        (f"[{CASE}]({UI}/artifacts/key/case-tlb-2026-0300)", "verhuisnorm", "2026-03-23", "coordinator")]
     kpi = artifact("kpi-tilburg")
     assert "| Weken van koppeling tot woning | 1,0 weken (mediaan) |" in kpi.data
     housing = artifact("kpi-tilburg-huisvesting")

@@ -48,7 +48,10 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
     out, err = capsys.readouterr()
     assert "RMD-2026-0201  utrecht  rondleiding@1  versie 1  loopt" in out
     assert "  open  klantprofiel-" in out and "Sanne" not in out
-    assert "delivered to Prefect" in err
+    assert "zaak opgeslagen: RMD-2026-0201 versie 1" in err
+    assert "inbox bijgewerkt: 1 taak/taken geopend, 0 gesloten" in err
+    # No partner directory here: the notice failed, and the command says why (not just "saved").
+    assert "berichten mislukt: 1 (NotificationFailed: case RMD-2026-0201: no partner directory" in err
 
     from tests.prefect.helpers import inbox_run
 
@@ -64,8 +67,19 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
     assert shown["version"] == 2 and shown["data"] == {"scenario": "gecombineerd"}
     assert inbox_run("RMD-2026-0201", "klantprofiel").state.name == "Completed elsewhere"
 
-    # Someone who saw version 1 is told the case moved on.
+    # With a `regie up` running for this data dir (here: this process stands in for it), the command takes
+    # its notifier: the demo's log notifier records notices instead of failing on fictional partners.
+    from app.settings import get_settings
+    from cli import running
+
+    running.write(get_settings(notifier="log"))
     assert regie("case", "message", "RMD-2026-0201", "huisvesting", "--data", "verhuisdatum=2026-04-01") == 0
+    err = capsys.readouterr().err
+    assert "zaak opgeslagen: RMD-2026-0201 versie 3" in err
+    assert "alleen gelogd (notifier log, niets verstuurd)" in err and "mislukt" not in err
+    running.remove(get_settings())
+
+    # Someone who saw version 1 is told the case moved on.
     assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--expected-version", "1") == 2
     assert "changed by someone else first" in capsys.readouterr().err
 
@@ -74,3 +88,25 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
     assert out.startswith("RMD-2026-0201") and "1 zaak" in err
     assert regie("case", "show", "RMD-2026-9999") == 2
     assert "no case RMD-2026-9999" in capsys.readouterr().err
+
+
+def test_the_running_instance_is_followed_only_while_it_runs_and_the_environment_wins(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from app.settings import get_settings
+    from cli import running
+
+    monkeypatch.setenv("REGIE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("REGIE_NOTIFIER", raising=False)
+    monkeypatch.delenv("REGIE_PORT", raising=False)
+    assert running.settings_like_running().notifier == "apprise"
+    running.write(get_settings(notifier="log", port=4321))
+    assert (running.settings_like_running().notifier, running.settings_like_running().port) == ("log", 4321)
+    monkeypatch.setenv("REGIE_NOTIFIER", "apprise")
+    assert running.settings_like_running().notifier == "apprise"
+    # A file left by a `regie up` that was killed is ignored.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    running.path(tmp_path).write_text(f'{{"pid": {int(gone.stdout)}, "notifier": "log", "port": 4321}}')
+    monkeypatch.delenv("REGIE_NOTIFIER")
+    assert running.settings_like_running().port != 4321

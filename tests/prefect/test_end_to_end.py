@@ -37,7 +37,7 @@ def test_a_trajectory_moves_through_the_inbox_and_the_timer_sweep(rt, clock):
 
     # The klantprofiel step waits in the inbox as a Suspended run with a form and a description.
     entry = inbox_run("RMD-2026-0101", "klantprofiel")
-    assert entry.name == "RMD-2026-0101 · klantprofiel"
+    assert entry.name == "RMD-2026-0101 · klantprofiel · uiterlijk 16-03-2026"
     assert entry.state.is_paused() and entry.state.name == "Suspended"
     assert {"inbox", "municipality:rotterdam", "role:klantregisseur"} <= set(entry.tags)
     assert read_input(entry, "schema")["properties"]["scenario"]["enum"] == \

@@ -68,8 +68,8 @@ def test_the_description_says_which_case_which_step_by_when_and_what_to_do():
 
 
 def test_an_inbox_run_is_created_suspended_and_waiting_for_its_form():
-    body = inbox.flow_run_create(ENTRY)
-    assert body["name"] == "RMD-2026-0042 · klantprofiel"
+    body = inbox.flow_run_create(ENTRY, today=date(2026, 3, 2))  # a Monday, two weeks before the deadline
+    assert body["name"] == "RMD-2026-0042 · klantprofiel · uiterlijk 16-03-2026"
     assert body["state"]["type"] == "PAUSED" and body["state"]["name"] == "Suspended"
     details = body["state"]["state_details"]
     assert details["pause_reschedule"] is True
@@ -103,3 +103,25 @@ def test_the_form_schema_is_the_one_suspend_flow_run_would_store_for_the_same_fo
     from prefect._internal.pydantic.v2_schema import create_v2_schema
 
     assert inbox.form_schema(ENTRY.form) == create_v2_schema("Formulier", model_base=inbox.form_model(ENTRY.form))
+
+
+@pytest.mark.parametrize(("today", "tag"), [
+    (date(2026, 3, 2), None),          # two weeks ahead
+    (date(2026, 3, 9), None),          # the Monday before: due next week
+    (date(2026, 3, 16), "deze-week"),  # due today
+    (date(2026, 3, 15), None),         # a Sunday: due tomorrow is next week
+    (date(2026, 3, 17), "te-laat"),    # a day late
+])
+def test_the_deadline_tags_say_overdue_or_due_this_week(today, tag):
+    tags = inbox.flow_run_create(ENTRY, today=today)["tags"]
+    assert [t for t in tags if t in labels.DUE_TAGS] == ([tag] if tag else [])
+
+
+def test_retagging_replaces_an_old_deadline_tag():
+    assert labels.with_due_tags(["inbox", "deze-week"], date(2026, 3, 16), date(2026, 3, 17)) == ["inbox", "te-laat"]
+    assert labels.with_due_tags(["inbox", "te-laat"], None, date(2026, 3, 17)) == ["inbox"]
+
+
+def test_a_task_given_back_gets_the_next_key():
+    body = inbox.flow_run_create(ENTRY, today=date(2026, 3, 2), generation=3)
+    assert body["idempotency_key"] == "regie-inbox:RMD-2026-0042:klantprofiel-3:3"

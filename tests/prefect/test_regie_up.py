@@ -47,6 +47,9 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
     try:
         text = output.wait_for("Ctrl-C stops everything.", timeout=120)
         assert f"Prefect UI: http://127.0.0.1:{port}" in text
+        ui = f"http://127.0.0.1:{port}"
+        assert f"tilburg: caseload {ui}/artifacts/key/caseload-tilburg" in text
+        assert f"radar    {ui}/artifacts/key/deadline-radar-tilburg" in text
         assert "demo: 6 cases in tilburg" in text and "9 open tasks" in text and "1 past their deadline" in text
         assert call("GET", f"{api}/health").json() is True
 
@@ -62,14 +65,18 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         AUTH["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
 
         inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]}}}).json()
-        assert sorted(r["name"] for r in inbox if r["state_type"] == "PAUSED") == [
+        waiting = [r for r in inbox if r["state_type"] == "PAUSED"]
+        # Each name ends in the deadline, in Amsterdam's calendar and the Dutch date format.
+        assert all(re.search(r" · uiterlijk \d{2}-\d{2}-\d{4}$", r["name"]) for r in waiting), waiting
+        assert any("te-laat" in r["tags"] for r in waiting)
+        assert sorted(r["name"].split(" · uiterlijk")[0] for r in waiting) == [
             "DEMO-2026-0001 · driegesprek_plannen", "DEMO-2026-0001 · klantprofiel_ontvangen",
             "DEMO-2026-0002 · gesprek_azc", "DEMO-2026-0002 · klantprofiel_ontvangen", "DEMO-2026-0003 · driegesprek",
             "DEMO-2026-0004 · gesprek_azc", "DEMO-2026-0004 · klantprofiel_ontvangen",
             "DEMO-2026-0006 · gesprek_azc", "DEMO-2026-0006 · klantprofiel_ontvangen"]
 
         # An operator holds the driegesprek and resumes its task; the served runner completes the step.
-        run = next(r for r in inbox if r["name"] == "DEMO-2026-0003 · driegesprek")
+        run = next(r for r in inbox if r["name"].startswith("DEMO-2026-0003 · driegesprek"))
         answer = call("POST", f"{api}/flow_runs/{run['id']}/resume",
                       json={"run_input": {"overdrachtsscenario": "snelle_start"}})
         assert answer.status_code in (200, 201) and answer.json()["status"] == "ACCEPT", answer.text
@@ -78,7 +85,7 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert state == "COMPLETED"
         # Snelle start: the brede intake begins at once with its first conversation.
         intake = poll(lambda: call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"name": {
-            "any_": ["DEMO-2026-0003 · intakegesprek"]}}}).json(), lambda runs: runs, timeout=10)
+            "like_": "DEMO-2026-0003 · intakegesprek"}}}).json(), lambda runs: runs, timeout=10)
         assert intake and intake[0]["state_name"] == "Suspended"
 
         # A sweep (run now rather than waiting for the schedule) notices the deadline that passed at midnight.
@@ -92,6 +99,11 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         events = poll(lambda: call("POST", f"{api}/events/filter", json=missed).json()["events"], bool, timeout=20)
         assert events and events[0]["resource"]["regie.municipality"] == "tilburg"
 
+        # The overview was published when regie up started (not 15 minutes later).
+        radar = poll(lambda: call("GET", f"{api}/artifacts/deadline-radar-tilburg/latest"),
+                     lambda r: r.status_code == 200, timeout=60)
+        assert radar.status_code == 200 and "DEMO-2026-0006" in radar.json()["data"]
+
         # The partner page runs beside the UI: a step done from a link leaves the inbox as done elsewhere.
         assert f"partner page: http://127.0.0.1:{portal}" in text
         made = subprocess.run([sys.executable, "-m", "cli.main", "partner-link", "DEMO-2026-0002", "gesprek_azc"],
@@ -104,7 +116,7 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
             done = browser.post(link, data={"formtoken": token, "actie": "stap", "gesprek_vorm": "online",
                                             "nog_een_gesprek": "false"})
         assert done.status_code == 200 and "Dank u, de stap is afgerond" in done.text
-        entry = {"flow_runs": {"name": {"any_": ["DEMO-2026-0002 · gesprek_azc"]}}}
+        entry = {"flow_runs": {"name": {"like_": "DEMO-2026-0002 · gesprek_azc"}}}
         closed = poll(lambda: call("POST", f"{api}/flow_runs/filter", json=entry).json(),
                       lambda runs: runs and runs[0]["state_name"] == "Completed elsewhere", timeout=30)
         assert closed[0]["state_name"] == "Completed elsewhere"

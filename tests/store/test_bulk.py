@@ -67,3 +67,24 @@ def test_a_value_the_database_refuses_is_a_typed_refusal_that_names_no_value(pg_
             conn.execute(sa.insert(cases), {**case, "municipality": "rotter\x00dam"})
     assert rows(engine, "SELECT case_ref FROM cases") == []
     engine.dispose()
+
+
+def test_a_bulk_value_too_long_for_its_column_is_refused_not_cut_off(engine: sa.Engine):
+    import pytest
+
+    from store.errors import ValueRefused
+
+    line = {"case_ref": "RMD-2026-0001", "version": 1, "at": NOW, "recorded_at": NOW, "actor": "a" * 101,
+            "event": "started", "kind": "task_opened", "ref": "intake", "detail": "", "element": None,
+            "clock": None, "due_on": None, "verdict": None}
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite does not enforce VARCHAR lengths (the service cuts texts to size before)")
+    with write_transaction(engine) as conn:
+        conn.execute(sa.insert(cases), {
+            "case_ref": "RMD-2026-0001", "municipality": "rotterdam", "definition": "d@1", "profile": None,
+            "status": "active", "phase": None, "state": Serialized("{}"), "version": 1, "next_due_at": NOW,
+            "created_at": NOW, "updated_at": NOW})
+    with pytest.raises(ValueRefused):
+        with write_transaction(engine) as conn:
+            insert_many(conn, history, [line])
+    assert rows(engine, "SELECT count(*) FROM case_history") == [(0,)]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.cases import CaseService
 from engine.events import TaskCompleted
 from store.errors import CaseConflict
-from tests.store.conftest import MONDAY, FakeClock, count, rows, start
+from tests.store.conftest import FakeClock, count, rows, start
 
 REF = "RMD-2026-0001"
 
@@ -42,28 +42,18 @@ def test_the_second_of_two_changes_based_on_the_same_version_is_refused(engine: 
         {c.key for c in second.transition.commands} - {c.key for c in first.transition.commands})
 
 
-class MeetingClock(FakeClock):
-    """Both operators read the clock after loading the case; they wait for each other there, so both
-    are sure to work from the same version before either saves."""
-
-    def __init__(self, parties: int):
-        super().__init__(MONDAY)
-        self.barrier = threading.Barrier(parties, timeout=10)
-
-    def __call__(self):
-        self.barrier.wait()
-        return self.now
-
-
 def test_two_operators_at_the_same_moment_in_two_threads(engine: sa.Engine, library):
+    """Both saw version 1 and press Submit together: the case row is locked for the first, the second
+    then finds version 2 and is refused, whichever of them the database lets in first."""
     start(CaseService(engine, library, FakeClock()))
-    clock = MeetingClock(parties=2)
+    together = threading.Barrier(2, timeout=10)
 
     def complete(operator: str, scenario: str):
-        service = CaseService(engine, library, clock)
+        service = CaseService(engine, library, FakeClock())
+        together.wait()
         try:
             return service.complete_step(case_ref=REF, task="klantprofiel", data={"scenario": scenario},
-                                         actor=operator)
+                                         actor=operator, expected_version=1)
         except CaseConflict as conflict:
             return conflict
 

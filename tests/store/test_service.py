@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.cases import CaseService
 from engine.errors import FormInvalid, MessageNotExpected, TaskNotOpen
+from engine.events import MessageReceived
 from store.errors import CaseConflict, CaseExists, CaseNotFound, UnknownDefinition
 from tests.store.conftest import FakeClock, count, rows, start
 
@@ -182,3 +183,20 @@ def test_a_note_adds_to_the_history_without_changing_the_case(service, clock):
     assert after.history[-1].kind == "notification_unroutable" and after.history[-1].version == before.version
     with pytest.raises(CaseNotFound):
         service.record_note("RMD-2026-0999", kind="x")
+
+
+@pytest.mark.parametrize("lines", [20, 3])
+def test_the_view_a_change_returns_is_what_the_store_shows_after_it(service: CaseService, clock: FakeClock,
+                                                                    lines: int):
+    """The view is built from the new state in the change's own transaction, not read back after the
+    commit: it must still be exactly what a fresh look at the case shows."""
+    start(service)
+    clock.now = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    made = service.complete_step(case_ref=REF, task="klantprofiel", data={"scenario": "gecombineerd"},
+                                 actor="klantregisseur-anna", expected_version=1)
+    assert made == service.show_case(REF)
+    clock.now = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
+    made = service.change_case(REF, MessageReceived(message="huisvesting", data={"verhuisdatum": "2026-03-25"},
+                                                    actor="coa-import"), history=lines)
+    assert made == service.show_case(REF, history=lines)
+    assert len(made.history) == min(lines, len(service.show_case(REF, history=100).history)) and made.open_tasks
