@@ -34,7 +34,7 @@ async def install(notify_block: str | None = None) -> list[str]:
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(TIMELINE_DEPLOYMENT)
     wanted = [Automation(
-        name=TIMELINE, description="Publish the case's timeline artifact as soon as a deadline is missed.",
+        name=TIMELINE, description="Publiceer de tijdlijn van de zaak zodra een termijn is verstreken.",
         trigger=missed_deadline_trigger(),
         actions=[RunDeployment(source="selected", deployment_id=deployment.id,
                                parameters={"case_ref": "{{ event.resource.name }}"})],
@@ -42,7 +42,7 @@ async def install(notify_block: str | None = None) -> list[str]:
     if notify_block:
         block = await Block.aload(notify_block)
         wanted.append(Automation(
-            name=NOTIFY, description="Tell the coordinator's channel about every missed deadline.",
+            name=NOTIFY, description="Meld elke verstreken termijn op het kanaal van de coördinator.",
             trigger=missed_deadline_trigger(),
             actions=[SendNotification(
                 block_document_id=block._block_document_id,

@@ -14,6 +14,7 @@ from datetime import date
 from engine.calendar import add_days, day_after, start_of_day
 from engine.definitions import Clock, Definition, Extension, Trigger
 from engine.durations import Duration
+from engine.people_time import day as written
 from engine.run import Run
 from engine.state import ClockState, Timer
 
@@ -124,14 +125,19 @@ def _start(run: Run, clock: Clock, on: date, restart: bool = False) -> bool:
     run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
     run.record("clock_restarted" if restart else "clock_started", clock.id,
-               f"{started_on} to {state.end_on}{_atw_note(state)}", clock=clock.id, due_on=state.end_on)
+               f"{written(started_on)} t/m {written(state.end_on)}{_atw_note(state)}", clock=clock.id,
+               due_on=state.end_on)
     _schedule(run, clock)
     return True
 
 
+def _days(n: int) -> str:
+    return f"{n} {'dag' if n == 1 else 'dagen'}"
+
+
 def _atw_note(state: ClockState) -> str:
     counted = state.counted_end
-    return "" if state.end_on == counted else f" (counted to {counted}; the Atw moves the end)"
+    return "" if state.end_on == counted else f" (geteld tot {written(counted)}; de Atw schuift het einde op)"
 
 
 def _schedule(run: Run, clock: Clock) -> None:
@@ -156,7 +162,7 @@ def _pause(run: Run, clock: Clock, on: date) -> None:
     state = run.state.clocks[clock.id].model_copy(update={"status": "paused", "paused_since": on})
     run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
-    run.record("clock_paused", clock.id, f"since {on}", clock=clock.id, due_on=state.last_day_on(run.today))
+    run.record("clock_paused", clock.id, f"sinds {written(on)}", clock=clock.id, due_on=state.last_day_on(run.today))
 
 
 def _resume_requested(run: Run, clock: Clock, on: date) -> None:
@@ -168,7 +174,7 @@ def _resume_requested(run: Run, clock: Clock, on: date) -> None:
     run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
     run.schedule("clock_resume", start_of_day(resume_on), clock=clock.id)
-    run.record("clock_resume_planned", clock.id, f"on {resume_on}", clock=clock.id,
+    run.record("clock_resume_planned", clock.id, f"op {written(resume_on)}", clock=clock.id,
                due_on=state.last_day_on(run.today))
 
 
@@ -176,8 +182,8 @@ def _resume(run: Run, clock: Clock, on: date) -> None:
     before = run.state.clocks[clock.id]
     state = _end_pause(before, on).model_copy(update={"status": "running"})
     run.state.clocks[clock.id] = state
-    run.record("clock_resumed", clock.id, f"paused {state.paused_days - before.paused_days} days, ends "
-               f"{state.end_on}", clock=clock.id, due_on=state.end_on)
+    run.record("clock_resumed", clock.id, f"{_days(state.paused_days - before.paused_days)} gepauzeerd, "
+               f"eindigt {written(state.end_on)}", clock=clock.id, due_on=state.end_on)
     _schedule(run, clock)
 
 
@@ -202,8 +208,9 @@ def _stop(run: Run, clock: Clock) -> None:
     run.state.clocks[clock.id] = state
     run.cancel_timers(clock=clock.id)
     met = counts <= state.end_on
-    when = "" if counts == run.today else f" on {counts}"
-    run.record("clock_stopped", clock.id, f"{'met' if met else 'late'}{when}, last day {state.end_on}",
+    when = "" if counts == run.today else f" op {written(counts)}"
+    verdict = "op tijd" if met else "te laat"
+    run.record("clock_stopped", clock.id, f"{verdict}{when}, laatste dag {written(state.end_on)}",
                clock=clock.id, due_on=state.end_on, verdict="on_time" if met else "late")
 
 
@@ -220,7 +227,7 @@ def _extend(run: Run, clock: Clock, extension: Extension) -> None:
         "base_end": add_days(new_end, -state.paused_days), "extended": True, "status": status, "fired": fired,
     })
     run.state.clocks[clock.id] = state
-    run.record("clock_extended", clock.id, f"ends {state.end_on}", clock=clock.id, due_on=state.end_on)
+    run.record("clock_extended", clock.id, f"eindigt {written(state.end_on)}", clock=clock.id, due_on=state.end_on)
     _schedule(run, clock)
 
 
@@ -230,7 +237,7 @@ def close_all(run: Run) -> None:
         if state.status in ("running", "paused"):
             run.state.clocks[clock_id] = state.model_copy(update={"status": "stopped", "paused_since": None})
             # No verdict: the term neither was met nor ran out, the case ended around it.
-            run.record("clock_stopped", clock_id, f"case closed, last day {state.end_on}",
+            run.record("clock_stopped", clock_id, f"zaak gesloten, laatste dag {written(state.end_on)}",
                        clock=clock_id, due_on=state.end_on)
 
 
@@ -244,7 +251,7 @@ def fire(run: Run, timer: Timer) -> None:
     if timer.kind == "milestone":
         milestone = next(m for m in clock.milestones if m.id == timer.ref)
         run.state.clocks[clock.id] = state.model_copy(update={"fired": state.fired + (milestone.id,)})
-        run.record("milestone_reached", f"{clock.id}.{milestone.id}", f"last day {state.end_on}",
+        run.record("milestone_reached", f"{clock.id}.{milestone.id}", f"laatste dag {written(state.end_on)}",
                    clock=clock.id, element=milestone.id, due_on=state.end_on)
         if milestone.set:
             run.set_data(milestone.set, f"milestone '{milestone.id}'")
@@ -257,10 +264,10 @@ def fire(run: Run, timer: Timer) -> None:
         run.schedule("clock_expiry", start_of_day(day_after(state.end_on)), clock=clock.id)
         return
     run.state.clocks[clock.id] = state.model_copy(update={"status": "expired"})
-    run.record("clock_expired", clock.id, f"last day was {state.end_on}",
+    run.record("clock_expired", clock.id, f"laatste dag was {written(state.end_on)}",
                clock=clock.id, due_on=state.end_on, verdict="missed")
     if clock.deadline:
-        run.record("deadline_missed", clock.id, f"last day was {state.end_on}",
+        run.record("deadline_missed", clock.id, f"laatste dag was {written(state.end_on)}",
                    clock=clock.id, due_on=state.end_on, verdict="missed")
     if clock.expiry is not None:
         run.notify(clock.expiry, reason=f"clock {clock.id} expired")

@@ -52,6 +52,7 @@ from engine.errors import (
     UnknownElement,
 )
 from engine.events import Event, MessageReceived, Started, TaskCompleted, TimerFired
+from engine.people_time import day as written
 from engine.process import Process
 from engine.run import Run
 from engine.state import ROOT_SCOPE, CaseState, HistoryEntry, Scope, Token
@@ -141,7 +142,7 @@ def _start(run: Run, event: Started) -> None:
     run.state.scopes.append(Scope(id=ROOT_SCOPE, definition=root.ref))
     if event.message:
         run.state.anchors.setdefault(event.message, on)
-    run.record("case_started", root.ref, f"by {event.message}" if event.message else "")
+    run.record("case_started", root.ref, f"via {event.message}" if event.message else "")
     if event.message:
         clockwork.on_trigger(run, "message", event.message, on)
         _run_handlers(run, [h for h in run.process.handlers if h.message == event.message])
@@ -184,7 +185,7 @@ def _receive(run: Run, event: MessageReceived) -> None:
         raise MessageNotExpected(f"case {run.state.case_ref}: nothing waits for message '{name}' now")
     run.state.anchors.setdefault(name, on)
     run.state.data.update(data)
-    run.record("message_received", name, f"on {on}" if on != run.today else "")
+    run.record("message_received", name, f"op {written(on)}" if on != run.today else "")
     clockwork.on_trigger(run, "message", name, on)
     _run_handlers(run, handlers)
     for token, boundary in boundaries:
@@ -234,13 +235,13 @@ def _fire_element_timer(run: Run, timer: Any, token: Token, element: Any) -> Non
             run.record("timer_fired", element.id, element=element.id)
             run.move(token, element.next)
         case "message_timeout":
-            run.record("message_timeout", element.id, f"no {element.message}", element=element.id)
+            run.record("message_timeout", element.id, f"geen {element.message}", element=element.id)
             if element.timeout.notify:
                 run.notify(element.timeout.notify, reason=f"timeout {element.id}")
             run.move(token, element.timeout.next)
         case "boundary":
             boundary = next(b for b in element.boundary if b.id == timer.ref)
-            run.record("timer_fired", boundary.id, f"on {element.id}", element=element.id)
+            run.record("timer_fired", boundary.id, f"bij {element.id}", element=element.id)
             if boundary.timer.cycle is not None and not boundary.interrupting:
                 timers.schedule_cycle(run, boundary.timer.cycle, token, boundary.id, timer.occurrence + 1)
             _boundary_fired(run, token, boundary)

@@ -82,7 +82,7 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
         "definition": new.ref, "tokens": tokens, "tasks": tasks, "scopes": scopes, "joins": joins,
         "timers": timers, "clocks": clocks,
     })
-    return Transition(moved, [], [HistoryEntry(at=now, kind="migrated", ref=new.ref, detail=f"from {old.ref}")])
+    return Transition(moved, [], [HistoryEntry(at=now, kind="migrated", ref=new.ref, detail=f"van {old.ref}")])
 
 
 def _sub_process_version(scope, state: CaseState, old: Process, new: Process, problems: list[str]) -> str | None:

@@ -18,6 +18,7 @@ from engine.commands import Command, EmitEvent, NotifyRole
 from engine.definitions import ContextValue, FieldType, Notify, UserTask
 from engine.errors import DateBeforeStart, DateInFuture, DateOutOfRange, PrivacyViolation
 from engine.evaluate import Scope as Eval
+from engine.people_time import day
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, HistoryKind, Scope, Timer, TimerKind, Token, Verdict
 from engine.trusted import constructor
@@ -161,7 +162,8 @@ class Run:
             if start is None or value is None or field is None or field.type is not FieldType.date:
                 continue
             if date.fromisoformat(value) < start:
-                self.before_start(field.before_start, name, f"field '{name}' is {value}", where, start)
+                self.before_start(field.before_start, name, f"field '{name}' is {value}", where, start,
+                                  said=f"veld '{name}' is {day(date.fromisoformat(value))}")
         return found
 
     def occurred_on(self, occurred_on: date | None, what: str, message: str | None = None) -> date:
@@ -175,15 +177,17 @@ class Run:
         if message is not None and start is not None and on < start:
             catalog = self.process.catalog
             rule = catalog.messages[message].before_start if catalog is not None else "refuse"
-            self.before_start(rule, message, f"message '{message}' happened on {on}", what, start)
+            self.before_start(rule, message, f"message '{message}' happened on {on}", what, start,
+                              said=f"bericht '{message}' op {day(on)}")
         return on
 
-    def before_start(self, rule: str, ref: str, what: str, where: str, start: date) -> None:
-        """A date before the case's start: refused, or accepted with a warning in the history, or accepted."""
+    def before_start(self, rule: str, ref: str, what: str, where: str, start: date, *, said: str) -> None:
+        """A date before the case's start: refused, or accepted with a warning in the history (`said`: the
+        same in the team's words), or accepted."""
         if rule == "refuse":
             raise DateBeforeStart(f"case {self.state.case_ref}, {where}: {what}, before the case started on {start}")
         if rule == "warn":
-            self.record("warning", ref, f"{what}, before the case started on {start}")
+            self.record("warning", ref, f"{said}, vóór de start van de zaak op {day(start)}")
 
     def dates_for(self, what: str) -> _DatesFor:
         """Name the case and the element or clock (`what`) in a date that cannot be computed."""

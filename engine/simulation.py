@@ -22,6 +22,7 @@ from engine.events import MessageReceived, Started, TaskCompleted
 from engine.interpreter import advance, fire_due_timers
 from engine.loader import Library, Problem, load_yaml
 from engine.model_errors import explain
+from engine.people_time import CLOCK_STATUS, DUE_KIND, HISTORY_KIND, ZONE, day, said, short_moment, status
 from engine.process import Process
 from engine.state import CaseState, HistoryEntry, new_case
 
@@ -44,11 +45,13 @@ class ScenarioEvent(BaseModel):
     @model_validator(mode="after")
     def _one_action(self) -> "ScenarioEvent":
         if (self.complete is None) == (self.message is None):
-            raise ValueError("an event needs exactly one of: complete, message")
+            raise ValueError("een gebeurtenis heeft precies één van: complete, message")
         return self
 
     def describe(self) -> str:
-        return f"{self.on} complete {self.complete}" if self.complete else f"{self.on} message {self.message}"
+        """The event as the scenario file says it, on its date as people write it."""
+        what = f"complete: {self.complete}" if self.complete else f"message: {self.message}"
+        return f"{day(self.on)} {what}"
 
 
 class Scenario(BaseModel):
@@ -70,9 +73,9 @@ class Scenario(BaseModel):
     def _ordered(self) -> "Scenario":
         dates = [self.start] + [e.on for e in self.events]
         if dates != sorted(dates):
-            raise ValueError("events must be in date order, on or after the start date")
+            raise ValueError("de gebeurtenissen (events) staan op datumvolgorde, op of na de startdatum")
         if self.until < dates[-1]:
-            raise ValueError("`until` lies before the last event")
+            raise ValueError("`until` ligt vóór de laatste gebeurtenis")
         return self
 
 
@@ -93,23 +96,26 @@ class SimulationResult(BaseModel):
     state: CaseState
 
     def text(self) -> str:
-        """The timeline and the final picture as plain text, one happening per line."""
-        lines = [f"Scenario {self.scenario}: {self.definition}" + (f" (profile {self.profile})" if self.profile else "")]
+        """The timeline and the final picture as plain text for people, one happening per line (Dutch words,
+        Amsterdam time, dates as 16-03-2026); `--json` keeps the machine's values."""
+        lines = [f"Scenario {self.scenario}: {self.definition}" + (f" (profiel {self.profile})" if self.profile else "")
+                 + f"  (tijden: {ZONE})"]
         for h in self.timeline:
-            local = h.at.astimezone(NL)
-            lines.append(f"{local:%Y-%m-%d %H:%M}  {h.kind.replace('_', ' '):<22} {h.ref}"
+            lines.append(f"{short_moment(h.at)}  {said(HISTORY_KIND, h.kind):<24} {h.ref}"
                          + (f"  ({h.detail})" if h.detail else ""))
-        lines.append(f"At {self.until}: case {self.status}" + (f", phase {self.phase}" if self.phase else ""))
-        lines.append("  Open tasks:" + ("" if self.open_tasks else " none"))
+        phase = f", fase {self.phase}" if self.phase else ""
+        lines.append(f"Op {day(self.until)}: zaak {status(self.status)}{phase}")
+        lines.append("  Open taken:" + ("" if self.open_tasks else " geen"))
         for t in self.open_tasks:
-            late = " MISSED" if t["missed"] else ""
-            lines.append(f"    {t['task_id']}  {t['role']}  due {t['due_on'] or '-'}{late}")
-        lines.append("  Clocks:" + ("" if self.clocks else " none"))
+            due = day(date.fromisoformat(t["due_on"])) if t["due_on"] else "geen termijn"
+            lines.append(f"    {t['task_id']}  {t['role']}  uiterlijk {due}" + ("  GEMIST" if t["missed"] else ""))
+        lines.append("  Termijnen:" + ("" if self.clocks else " geen"))
         for c in self.clocks:
-            lines.append(f"    {c['clock']}  {c['status']}  {c['started_on']} to {c['end_on']}")
-        lines.append("  Next due:" + ("" if self.next_due else " nothing"))
+            lines.append(f"    {c['clock']}  {said(CLOCK_STATUS, c['status'])}  "
+                         f"{day(date.fromisoformat(c['started_on']))} t/m {day(date.fromisoformat(c['end_on']))}")
+        lines.append("  Hierna:" + ("" if self.next_due else " niets gepland"))
         for n in self.next_due:
-            lines.append(f"    {n['due_on']}  {n['what']}")
+            lines.append(f"    {day(date.fromisoformat(n['due_on']))}  {n['what']}")
         return "\n".join(lines)
 
 
@@ -167,7 +173,7 @@ def run_scenario(process: Process, scenario: Scenario) -> SimulationResult:
             raise EngineError(f"scenario '{scenario.name or scenario.case_ref}', {what}: {exc}") from exc
 
     apply(Started(message=scenario.start_message, data=scenario.data, actor="scenario"),
-          event_moment(scenario.start), f"start {scenario.start}")
+          event_moment(scenario.start), f"start {day(scenario.start)}")
     for event in scenario.events:
         if event.complete is not None:
             engine_event: Any = TaskCompleted(task=event.complete, data=event.data, actor=event.actor)
@@ -176,7 +182,7 @@ def run_scenario(process: Process, scenario: Scenario) -> SimulationResult:
                                            occurred_on=event.occurred_on, actor=event.actor)
         apply(engine_event, event_moment(event.on), event.describe())
     end = start_of_day(scenario.until + timedelta(days=1)) - timedelta(microseconds=1)
-    apply(None, end, f"until {scenario.until}")
+    apply(None, end, f"until {day(scenario.until)}")
     return _result(process, scenario, state, history, notifications)
 
 
@@ -195,16 +201,13 @@ def _notes(commands: list[Any], happened: list[HistoryEntry]) -> list[dict[str, 
 
 def _result(process: Process, scenario: Scenario, state: CaseState, history: list[HistoryEntry],
             notifications: list[dict[str, Any]]) -> SimulationResult:
-    labels = {"task_deadline": "deadline passes", "reminder": "reminder", "escalation": "escalation",
-              "timer_event": "timer", "message_timeout": "wait times out", "boundary": "boundary timer",
-              "milestone": "milestone", "clock_expiry": "clock runs out", "clock_resume": "clock resumes"}
     next_due = []
     for timer in sorted(state.timers, key=lambda t: (t.due_at, int(t.id[1:]))):
         subject = timer.clock or next((t.element for t in state.tokens if t.id == timer.token), "")
         if timer.kind == "milestone":
             subject = f"{timer.clock}.{timer.ref}"
         next_due.append({"due_on": timer.due_at.astimezone(NL).date().isoformat(), "kind": timer.kind,
-                         "what": f"{labels[timer.kind]}: {subject}"})
+                         "what": f"{said(DUE_KIND, timer.kind)}: {subject}"})
     return SimulationResult(
         scenario=scenario.name or scenario.case_ref,
         definition=process.ref,

@@ -21,7 +21,7 @@ def call(run: Run, token: Token, element: CallActivity) -> None:
     child = run.process.definitions[ref]
     scope = Scope(id=run.next_id("s"), definition=ref, parent_token=token.id)
     run.state.scopes.append(scope)
-    run.record("subprocess_started", ref, f"from {element.id}", element=element.id)
+    run.record("subprocess_started", ref, f"vanuit {element.id}", element=element.id)
     run.enter_phase(child.phase)
     start = next(e for e in child.elements if isinstance(e, StartEvent) and e.message is None)
     timers.schedule_boundaries(run, token, element)

@@ -16,6 +16,7 @@ from engine.commands import CloseUserTask, OpenUserTask
 from engine.definitions import UserTask
 from engine.errors import AmbiguousTask, TaskNotOpen
 from engine.expressions import ParamRef
+from engine.people_time import day as written
 from engine.run import Run
 from engine.state import OpenTask, Timer, Token
 from engine.trusted import constructor
@@ -40,7 +41,7 @@ def open_task(run: Run, token: Token, element: UserTask) -> OpenTask:
         name=element.name or element.id, role=element.role, instructions=element.instructions,
         due_on=due_on, phase=run.state.phase, form=run.process.form(element),
     ))
-    run.record("task_opened", element.id, f"{element.role}" + (f", due {due_on}" if due_on else ""),
+    run.record("task_opened", element.id, f"{element.role}" + (f", uiterlijk {written(due_on)}" if due_on else ""),
                element=element.id, due_on=due_on)
     if element.notify_on_open:
         notify_task(run, task, element, element.role, "taak_geopend", "task opened")
@@ -74,8 +75,8 @@ def close_task(run: Run, task: OpenTask, reason: Literal["completed", "cancelled
     timing = ""
     if task.due_on is not None:
         verdict = "on_time" if run.today <= task.due_on else "late"
-        timing = "on time" if verdict == "on_time" else f"late (due {task.due_on})"
-    run.record("task_completed", task.element, " ".join(x for x in (f"by {actor}", timing) if x),
+        timing = "op tijd" if verdict == "on_time" else f"te laat (uiterlijk {written(task.due_on)})"
+    run.record("task_completed", task.element, ", ".join(x for x in (f"door {actor}", timing) if x),
                element=task.element, due_on=task.due_on, verdict=verdict)
 
 
@@ -127,7 +128,7 @@ def _refresh(run: Run, task: OpenTask, element: UserTask) -> None:
     missed = task.missed and due_on is not None and due_on < run.today
     moved = task.model_copy(update={"due_on": due_on, "missed": missed})
     run.state.tasks = [moved if t.id == task.id else t for t in run.state.tasks]
-    run.record("deadline_changed", task.element, f"due {due_on}" if due_on else "no due date",
+    run.record("deadline_changed", task.element, f"uiterlijk {written(due_on)}" if due_on else "geen termijn",
                element=task.element, due_on=due_on)
     schedule_deadline(run, moved, element)
 
@@ -139,17 +140,17 @@ def fire(run: Run, timer: Timer, token: Token, element: UserTask) -> None:
         case "reminder":
             reminder = element.reminders[int(timer.ref)]
             to = reminder.to or element.role
-            run.record("reminder_sent", element.id, f"to {to}, due {task.due_on}",
+            run.record("reminder_sent", element.id, f"aan {to}, uiterlijk {written(task.due_on)}",
                        element=element.id, due_on=task.due_on)
             notify_task(run, task, element, to, reminder.template, "reminder")
         case "task_deadline":
             run.state.tasks = [t.model_copy(update={"missed": True}) if t.id == task.id else t
                                for t in run.state.tasks]
-            run.record("deadline_missed", element.id, f"{element.role}, due {task.due_on}",
+            run.record("deadline_missed", element.id, f"{element.role}, uiterlijk {written(task.due_on)}",
                        element=element.id, due_on=task.due_on, verdict="missed")
         case "escalation":
             escalation = element.escalations[int(timer.ref)]
-            run.record("escalated", element.id, f"to {escalation.to}, was due {task.due_on}",
+            run.record("escalated", element.id, f"aan {escalation.to}, termijn was {written(task.due_on)}",
                        element=element.id, due_on=task.due_on)
             notify_task(run, task, element, escalation.to, escalation.template, "escalation")
 

@@ -45,39 +45,52 @@ def _data(description: str) -> Any:
 
 
 class _Request(BaseModel):
+    # Each request says in Dutch what it does (json_schema_extra): the Prefect form shows that, not the docstring.
     model_config = ConfigDict(extra="forbid")
 
-    case_ref: CaseRef = Field(description="pseudonymous case reference, e.g. RMD-2026-0042")
-    actor: Actor = Field("prefect-ui", description="who does this (operator id, one word)")
+    case_ref: CaseRef = Field(description="zaaknummer (pseudoniem), bijv. RMD-2026-0042")
+    actor: Actor = Field("prefect-ui", description="wie dit doet (medewerkercode, één woord)")
 
 
 class StartTrajectory(_Request):
     """Start a trajectory for a case reference."""
 
-    case_ref: NewCaseRef = Field(description="pseudonymous case reference, e.g. RMD-2026-0042 (never a BSN, "
-                                             "V-number or name)")
-    definition: DefinitionRef = Field(description="process definition: `id` (newest version) or `id@version`")
-    municipality: Identifier = Field(description="the municipality that runs the case, e.g. tilburg")
-    start_message: Identifier | None = Field(None, description="life event that starts it, e.g. koppeling")
-    data: dict[Identifier, FormValue] = _data("process data only (no names, BSN, health): codes, not free text")
-    occurred_on: FormDate | None = Field(None, description="when the life event happened (default: today)")
+    model_config = ConfigDict(json_schema_extra={"description": "Start een traject voor een zaaknummer."})
+
+    case_ref: NewCaseRef = Field(description="zaaknummer (pseudoniem), bijv. RMD-2026-0042 (nooit een BSN, "
+                                             "V-nummer of naam)")
+    definition: DefinitionRef = Field(description="procesdefinitie: `id` (nieuwste versie) of `id@versie`")
+    municipality: Identifier = Field(description="de gemeente die de zaak voert, bijv. tilburg")
+    start_message: Identifier | None = Field(None, description="gebeurtenis waarmee het begint, bijv. koppeling")
+    data: dict[Identifier, FormValue] = _data("alleen procesgegevens (geen namen, BSN, gezondheid): codes, "
+                                              "geen vrije tekst")
+    occurred_on: FormDate | None = Field(None, description="wanneer de gebeurtenis plaatsvond (standaard: vandaag)")
 
 
 class CompleteStep(_Request):
     """Complete an open step of a case with its form data."""
 
-    step: StepRef = Field(description="step (element id), or task id when several of the step are open")
-    data: dict[Identifier, FormValue] = _data("the step's form fields (process data: codes, not free text)")
+    model_config = ConfigDict(json_schema_extra={
+        "description": "Rond een open stap van een zaak af met de gegevens van het formulier."})
+
+    step: StepRef = Field(description="stap (id in de definitie), of taak-id als er meer van die stap "
+                                      "open staan")
+    data: dict[Identifier, FormValue] = _data("de formuliervelden van de stap (procesgegevens: codes, "
+                                              "geen vrije tekst)")
     expected_version: int | None = Field(None, ge=1, le=2**31 - 1,
-                                         description="the case version you saw; refused if it changed")
+                                         description="de versie van de zaak die u zag; geweigerd als die "
+                                                     "intussen veranderde")
 
 
 class DeliverMessage(_Request):
     """Deliver a life event or signal (e.g. huisvesting) to a case."""
 
-    message: Identifier = Field(description="message name from the catalogue, e.g. huisvesting")
-    data: dict[Identifier, FormValue] = _data("the message's process data (codes, not free text)")
-    occurred_on: FormDate | None = Field(None, description="when it happened (default: today)")
+    model_config = ConfigDict(json_schema_extra={
+        "description": "Geef een gebeurtenis of signaal (bijv. huisvesting) door aan een zaak."})
+
+    message: Identifier = Field(description="naam van het bericht uit de catalogus, bijv. huisvesting")
+    data: dict[Identifier, FormValue] = _data("de procesgegevens van het bericht (codes, geen vrije tekst)")
+    occurred_on: FormDate | None = Field(None, description="wanneer het gebeurde (standaard: vandaag)")
 
 
 @flow(name="start-trajectory", flow_run_name=run_name("start"), log_prints=False)

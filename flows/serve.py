@@ -29,6 +29,28 @@ RETENTION_CRON = CronSchedule(cron="30 2 * * *", timezone="Europe/Amsterdam")
 TAGS = ["regie"]
 
 
+DESCRIPTIONS = {
+    "start-trajectory": "Start een traject voor een zaaknummer.",
+    "complete-step": "Rond een open stap van een zaak af met de gegevens van het formulier.",
+    "deliver-message": "Geef een gebeurtenis of signaal door aan een zaak.",
+    "user-task": ("De inbox: elke open taak is een run die wacht (Suspended); vul het formulier in om de stap af "
+                  "te ronden."),
+    "fire-due-timers": ("Laat elke termijn en wachttijd die aan de beurt is één keer aflopen, in porties (FOR UPDATE "
+                        "SKIP LOCKED op PostgreSQL)."),
+    "deliver-notifications": "Verstuur wat nog klaarstaat in de outbox (de sweep doet dat ook elke minuut).",
+    "publish-overview": ("Overzicht voor coördinatoren: caseload, termijnradar en KPI's per gemeente, en de tijdlijnen "
+                         "van de zaken die sinds de vorige run veranderden (alle zaken met all_timelines=true)."),
+    "publish-case-timeline": "Publiceer de tijdlijn (artifact case-<zaaknummer>) van één zaak.",
+    "send-digests": "Stuur de dagelijkse samenvatting aan partners die één bericht per dag kozen.",
+    "import-koppelingen": ("Lees de koppelingslijst van het COA (CSV) in vanaf een pad op de worker; niets start twee keer."),
+    "export-person": ("Inzage (art. 15 AVG): schrijf alles wat Regie over de persoon van een zaak bewaart naar een "
+                      "bestand in de datamap van de worker (nooit in Prefect); het resultaat is het pad."),
+    "erase-expired": ("Wis de persoonsgegevens van afgesloten zaken waarvan de bewaartermijn voorbij is; het artifact "
+                      "bevat alleen aantallen."),
+}
+"""What each deployment does, as people read it in the Prefect UI (prefect.yaml says the same)."""
+
+
 def deployments(sweep_every: timedelta | None = SWEEP_EVERY, *, scheduled: bool | None = None
                 ) -> list[RunnerDeployment]:
     """Every deployment; the timer sweep on a schedule (none when `sweep_every` is None); the overview and
@@ -36,38 +58,33 @@ def deployments(sweep_every: timedelta | None = SWEEP_EVERY, *, scheduled: bool 
     on = sweep_every is not None if scheduled is None else scheduled
     return [
         start_trajectory.to_deployment(name="start-trajectory", tags=TAGS,
-                                       description="Start a trajectory for a case reference."),
+                                       description=DESCRIPTIONS["start-trajectory"]),
         complete_step.to_deployment(name="complete-step", tags=TAGS,
-                                    description="Complete an open step of a case with its form data."),
+                                    description=DESCRIPTIONS["complete-step"]),
         deliver_message.to_deployment(name="deliver-message", tags=TAGS,
-                                      description="Deliver a life event or signal to a case."),
+                                      description=DESCRIPTIONS["deliver-message"]),
         user_task.to_deployment(name="user-task", tags=TAGS,
-                                description="The inbox: each open user task is a Suspended run; resume it "
-                                            "with the form to complete the step."),
+                                description=DESCRIPTIONS["user-task"]),
         fire_due_timers.to_deployment(name="fire-due-timers", tags=TAGS, interval=sweep_every,
-                                      description="Fire every due timer once, in batches (FOR UPDATE SKIP LOCKED on PostgreSQL)."),
+                                      description=DESCRIPTIONS["fire-due-timers"]),
         deliver_notifications.to_deployment(name="deliver-notifications", tags=TAGS,
-                                            description="Deliver pending outbox commands (the sweep does "
-                                                        "this every minute too)."),
+                                            description=DESCRIPTIONS["deliver-notifications"]),
         publish_overview.to_deployment(
             name="publish-overview", tags=TAGS, interval=OVERVIEW_EVERY if on else None,
-            description="Coordinators' overview: caseload, deadline radar and KPIs per municipality, and the "
-                        "timelines of the cases changed since the last run (all of them with all_timelines=true)."),
+            description=DESCRIPTIONS["publish-overview"]),
         publish_case_timeline_flow.to_deployment(name="publish-case-timeline", tags=TAGS,
-                                                 description="Publish the timeline artifact (case-<ref>) of one case."),
+                                                 description=DESCRIPTIONS["publish-case-timeline"]),
         import_koppelingen.to_deployment(
             name="import-koppelingen", tags=TAGS,
-            description="Import COA's koppeling list (CSV) from a path on the worker; nothing starts twice."),
+            description=DESCRIPTIONS["import-koppelingen"]),
         send_digests.to_deployment(name="send-digests", tags=TAGS, schedules=[DIGEST_CRON] if on else [],
-                                   description="Send the daily digest to partners who chose one message a day."),
+                                   description=DESCRIPTIONS["send-digests"]),
         export_person.to_deployment(
             name="export-person", tags=TAGS,
-            description="Inzage (art. 15 AVG): write everything Regie holds about the person of a case to a file "
-                        "in the worker's data folder (never into Prefect); the result is its path."),
+            description=DESCRIPTIONS["export-person"]),
         erase_expired.to_deployment(
             name="erase-expired", tags=TAGS, schedules=[RETENTION_CRON] if sweep_every else [],
-            description="Erase the personal data of closed cases whose retention period has ended; the artifact "
-                        "holds counts only."),
+            description=DESCRIPTIONS["erase-expired"]),
     ]
 
 

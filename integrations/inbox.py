@@ -84,15 +84,17 @@ def today_in_nl(now: datetime | None = None) -> date:
 class InboxTask(pydantic.BaseModel):
     """The parameters of an inbox run: which step of which case. Process data only."""
 
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    # The description is what the Prefect UI shows above the parameters.
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", json_schema_extra={
+        "description": "Welke stap van welke zaak: alleen procesgegevens."})
 
-    case_ref: CaseRef = pydantic.Field(description="pseudonymous case reference")
-    task_id: StepRef = pydantic.Field(description="the open task (unique within the case)")
-    step: Identifier = pydantic.Field(description="the user task's element id")
-    role: Identifier = pydantic.Field(description="who should do it")
+    case_ref: CaseRef = pydantic.Field(description="zaaknummer (pseudoniem), bijv. RMD-2026-0042")
+    task_id: StepRef = pydantic.Field(description="de open taak (uniek binnen de zaak)")
+    step: Identifier = pydantic.Field(description="de stap in de procesdefinitie")
+    role: Identifier = pydantic.Field(description="de rol die de taak uitvoert")
     municipality: Identifier
     phase: Identifier | None = None
-    due_on: FormDate | None = pydantic.Field(default=None, description="deadline")
+    due_on: FormDate | None = pydantic.Field(default=None, description="uiterste datum")
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,10 @@ def form_model(fields: Sequence[FormFieldSpec]) -> type[pydantic.BaseModel]:
             continue
         kind = Literal[tuple(spec.values)] if spec.type == "enum" and spec.values else _TYPES[spec.type]
         title = spec.label or spec.name
-        # Prefect's form lists a choice by its value; say in words what each one means.
+        # Prefect's form lists a choice by its value; say in words what each one means. Prefect 3.8.8's UI
+        # has no label for an enum value: `enum` shows the raw values, `oneOf` is not rendered at all, and
+        # `anyOf` of `{const, title}` shows the titles as buttons but submits nothing (checked in Debian
+        # chromium); so the description lists "snelle_start = Snelle start" and the value stays the value.
         about = "; ".join(f"{value} = {choice(value)}" for value in spec.values or ()) \
             if spec.type == "enum" else None
         if spec.required:

@@ -3,6 +3,7 @@ for `regie up`. They must be the same deployments: names, entrypoints, descripti
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,3 +65,25 @@ def test_every_deployment_enforces_its_parameter_schema_so_the_server_refuses_wh
     from flows.serve import deployments
 
     assert all(d.enforce_parameter_schema for d in deployments())
+
+
+
+# Words of the old English texts people met in the Prefect UI (deployment pages, run forms).
+ENGLISH = re.compile(r"\b(the|a|every|when|who|which|the case|step|deadline|today|reference|process data|"
+                     r"free text|send|publish|deliver|fire|erase|import|write|start a|complete)\b", re.I)
+
+
+def _descriptions(schema: object) -> list[str]:
+    if isinstance(schema, dict):
+        return [v for k, v in schema.items() if k == "description" and isinstance(v, str)] + \
+            [d for k, v in schema.items() if k != "description" for d in _descriptions(v)]
+    return [d for v in schema for d in _descriptions(v)] if isinstance(schema, list) else []
+
+
+def test_what_people_read_about_a_deployment_and_its_parameters_is_dutch():
+    from flows.serve import deployments
+
+    for d in deployments():
+        texts = [d.description, *_descriptions(d._parameter_openapi_schema.model_dump())]
+        for text in texts:
+            assert ENGLISH.findall(text) == [], (d.name, text)

@@ -81,7 +81,7 @@ def test_a_pip_recorded_after_its_last_day_but_dated_on_it_is_on_time(azc):
     # Item 4: recorded on 9 April, dated 7 April (the last day): the verdict follows the dagtekening.
     assert stopped(azc, "pip_termijn") == [("2026-04-09", "2026-04-07", "on_time")]
     assert [h.detail for h in azc.timeline if h.kind == "clock_stopped" and h.clock == "pip_termijn"] == [
-        "met on 2026-04-07, last day 2026-04-07"]
+        "op tijd op 07-04-2026, laatste dag 07-04-2026"]
 
 
 def test_the_three_year_term_from_a_pip_of_7_april_2026_ends_on_monday_9_april_2029(azc):
@@ -193,7 +193,7 @@ def test_the_term_ending_on_koningsdag_the_26th_runs_to_monday(koningsdag):
     # Row 5 + 17: PIP dated 26 April 2028 + 3 years = Saturday 26 April 2031: Koningsdag, celebrated on
     # the 26th because 27 April 2031 is a Sunday (Atw art 3 lid 1); row 16: Monday 28 April 2031.
     started = [h.detail for h in koningsdag.timeline if h.kind == "clock_started" and h.clock == "inburgeringstermijn"]
-    assert started == ["2028-04-27 to 2031-04-28 (counted to 2031-04-26; the Atw moves the end)"]
+    assert started == ["27-04-2028 t/m 28-04-2031 (geteld tot 26-04-2031; de Atw schuift het einde op)"]
 
 
 def test_the_milestones_of_the_term_follow_the_row_17_count(koningsdag):

@@ -154,7 +154,7 @@ def test_no_pip_term_runs_in_the_azc_it_starts_at_the_brp_registration_after_the
     # Row 4, §13: DUO's notice on 9 March comes while the person lives in the AZC: no PIP term, no
     # reminders. The registration on 11 May starts it: 11 May + 70 days = Monday 20 July 2026.
     assert [h.detail for h in tilburg.timeline if h.ref == "pip_termijn" and h.kind.startswith("clock_")] == [
-        "2026-05-12 to 2026-07-20", "met, last day 2026-07-20"]
+        "12-05-2026 t/m 20-07-2026", "op tijd, laatste dag 20-07-2026"]
     assert sent(tilburg, "pip_termijn_herinnering") == [] and sent(tilburg, "pip_termijn_verstreken") == []
     # The PIP step opened on 4 May, before the registration: the klantregisseur hears that the term
     # waits for it, and its last day once the registration is in.
@@ -219,7 +219,7 @@ def test_nazorg_check_ins_follow_the_placement_date(tilburg):
     assert [o.split()[0] for o in opened(tilburg, "checkin")] == check_ins
     # The third check-in (due 13 December, five working days) is overdue: the klantregisseur hears it.
     assert [(local_day(h.at), h.detail) for h in tilburg.timeline if h.kind == "escalated"] == [
-        ("2027-12-14", "to klantregisseur, was due 2027-12-13")]
+        ("2027-12-14", "aan klantregisseur, termijn was 13-12-2027")]
 
 
 def test_friction_opens_extra_coaching(tilburg):
@@ -247,7 +247,8 @@ def test_pip_deadline_runs_from_the_registration_when_it_is_later_and_past_whit_
     # then 16 March + 70 days = 25 May 2026, tweede Pinksterdag: the Atw (row 16) moves the last day to
     # Tuesday 26 May. The four-week reminder counts back from it: 28 April.
     assert [h.detail for h in gezinsmigrant.timeline if h.ref == "pip_termijn" and h.kind.startswith("clock_")] == [
-        "2026-03-17 to 2026-05-26 (counted to 2026-05-25; the Atw moves the end)", "met, last day 2026-05-26"]
+        "17-03-2026 t/m 26-05-2026 (geteld tot 25-05-2026; de Atw schuift het einde op)",
+        "op tijd, laatste dag 26-05-2026"]
     assert sent(gezinsmigrant, "pip_termijn_herinnering") == [("2026-04-28", "klantregisseur")]
     assert contexts(gezinsmigrant, "pip_opstellen") == [{"pip_uiterlijk": "2026-05-26"}]
 
@@ -300,11 +301,11 @@ def test_pip_clock_pauses_for_third_party_information_until_two_weeks_after_it_a
     # 11 May + 33 days of pause (1 April to 4 May) = Saturday 13 June: the Atw moves it to Monday 15 June.
     assert [(local_day(h.at), h.kind, h.detail) for h in result.timeline if h.ref == "pip_termijn"
             and h.kind.startswith("clock_")] == [
-        ("2026-03-02", "clock_started", "2026-03-03 to 2026-05-11"),
-        ("2026-04-01", "clock_paused", "since 2026-04-01"),
-        ("2026-04-20", "clock_resume_planned", "on 2026-05-04"),
-        ("2026-05-04", "clock_resumed", "paused 33 days, ends 2026-06-15"),
-        ("2026-06-10", "clock_stopped", "met, last day 2026-06-15"),
+        ("2026-03-02", "clock_started", "03-03-2026 t/m 11-05-2026"),
+        ("2026-04-01", "clock_paused", "sinds 01-04-2026"),
+        ("2026-04-20", "clock_resume_planned", "op 04-05-2026"),
+        ("2026-05-04", "clock_resumed", "33 dagen gepauzeerd, eindigt 15-06-2026"),
+        ("2026-06-10", "clock_stopped", "op tijd, laatste dag 15-06-2026"),
     ]
     # No reminder while the clock stood still; both reminders count from the new last day (15 June -
     # 4 weeks = 18 May, - 2 weeks = 1 June).
@@ -353,7 +354,7 @@ def test_a_rejection_after_eleven_months_resumes_the_route_within_two_weeks(medi
         {"wachtdagen": 336, "termijn_verbruikt": 31, "termijn_einde": "2029-05-08", "uiterlijk": "2029-02-19"}]
     assert opened(medisch, "route_hervatten") == ["2029-02-05 due 2029-02-19"]
     assert [h.detail for h in medisch.timeline if h.kind == "task_completed" and h.ref == "route_hervatten"] == [
-        "by scenario on time"]
+        "door scenario, op tijd"]
     # No rule pauses the term while the assessment is pending (wi2021.md#1): the end stays.
     assert clock(medisch, "inburgeringstermijn")["end_on"] == "2029-05-08"
     assert medisch.status == "active"
@@ -509,8 +510,8 @@ def test_a_scenario_runs_through_the_cli_and_its_json_names_who_is_told_what(cap
 def test_the_cli_prints_the_timeline_as_text(capsys):
     assert regie(["simulate", str(SCENARIOS / "lesrooster_gewijzigd.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "2026-09-07 09:00  notified               werkgever  (lesrooster_gewijzigd)" in out
-    assert "    inburgeringstermijn  running  2026-05-09 to 2029-05-08" in out
+    assert "07-09-2026 09:00  bericht gestuurd         werkgever  (lesrooster_gewijzigd)" in out
+    assert "    inburgeringstermijn  loopt  09-05-2026 t/m 08-05-2029" in out
 
 
 # --- privacy over every scenario ------------------------------------------------------------------

@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING
 from app.overview.norms import (
     DUAAL_BANDWIDTH,
     DUO_BESLISTERMIJN,
-    MEDISCH_SOURCE,
-    NAZORG_SOURCE,
     PIP_NORM,
-    PIP_SOURCE,
     WARME_OVERDRACHT_NORM,
-    WARME_OVERDRACHT_SOURCE,
     Norm,
     dutch_duration,
     municipality_profile,
     norms,
 )
+from app.overview import sources
+from app.overview.sources import citing
 from app.overview.words import number, zaken
 from engine.durations import Duration
 from store.overview_reads import CaseDoc, FactFilter, HistoryFact, case_docs, history_facts, overdue_tasks_per_case
@@ -127,7 +125,8 @@ def _housing(docs: list[CaseDoc], local: dict[str, Norm], today: date) -> Kpi:
         points.append((koppeling, (housed - koppeling).days / 7))
     return Kpi(key="huisvesting", name="Weken van koppeling tot woning", value=_median(weeks), unit="weken (mediaan)",
                norm=f"woning binnen {dutch_duration(norm.duration)} na koppeling ({norm.name} {norm.value})",
-               source=norm.source, cases=len(weeks), met_norm=_share(met, len(weeks)), target=100.0,
+               source=citing(sources.HUISVESTING, norm, dutch_duration(norm.duration)), cases=len(weeks),
+               met_norm=_share(met, len(weeks)), target=100.0,
                detail=f"{zaken(waiting_over)} zonder woning en al boven de norm",
                trend=_trend(points), trend_norm=_in_days(norm.duration) / 7)
 
@@ -148,7 +147,7 @@ def _driegesprek(docs: list[CaseDoc], facts: dict[str, list[HistoryFact]], today
         before += held is not None and held < move
     share = _share(before, moved)
     return Kpi(key="driegesprek", name="Driegesprek vóór de verhuizing", value=share, unit="%",
-               norm=f"≥ {WARME_OVERDRACHT_NORM:.0f}% van de verhuisde statushouders", source=WARME_OVERDRACHT_SOURCE,
+               norm=f"≥ {WARME_OVERDRACHT_NORM:.0f}% van de verhuisde statushouders", source=sources.DRIEGESPREK,
                cases=moved, met_norm=share, target=WARME_OVERDRACHT_NORM,
                detail=f"{before} van {moved} verhuisde zaken hadden het driegesprek vóór de verhuisdatum")
 
@@ -172,7 +171,7 @@ def _pip(docs: list[CaseDoc], facts: dict[str, list[HistoryFact]], local: dict[s
     share = _share(on_time, adopted)
     return Kpi(key="pip", name="PIP vastgesteld binnen de pip_termijn", value=share, unit="%",
                norm=f"{PIP_NORM:.0f}% binnen {dutch_duration(norm.duration)} (pip_termijn {norm.value})",
-               source=f"{norm.source}; {PIP_SOURCE}", cases=adopted, met_norm=share, target=PIP_NORM,
+               source=citing(sources.PIP, norm, dutch_duration(norm.duration)), cases=adopted, met_norm=share, target=PIP_NORM,
                detail=f"{zaken(overdue_open)} zonder PIP met een verstreken termijn")
 
 
@@ -190,7 +189,8 @@ def _duaal(docs: list[CaseDoc], local: dict[str, Norm]) -> Kpi:
                unit="maanden (mediaan)",
                norm=f"{DUAAL_BANDWIDTH}; streeftermijn gemeente {dutch_duration(norm.duration)} "
                     f"(duaal_streeftermijn {norm.value})",
-               source=norm.source, cases=len(months), met_norm=_share(met, len(months)),
+               source=citing(sources.DUAAL, norm, dutch_duration(norm.duration)), cases=len(months),
+               met_norm=_share(met, len(months)),
                target=100.0, trend=_trend(points), trend_norm=_in_days(norm.duration) / _DAYS_PER_MONTH)
 
 
@@ -210,7 +210,8 @@ def _map(docs: list[CaseDoc], facts: dict[str, list[HistoryFact]], local: dict[s
     return Kpi(key="map", name="Aanmelding MAP op het vereiste taalniveau", value=share, unit="%",
                norm=f"aanmelden vanaf taalniveau {str(norm.value).upper()} (map_minimaal_taalniveau), uiterlijk op "
                     "de laatste startdatum binnen de termijn",
-               source=norm.source, cases=enrolled, met_norm=share, target=100.0,
+               source=citing(sources.MAP, norm, f"taalniveau {str(norm.value).upper()}"), cases=enrolled,
+               met_norm=share, target=100.0,
                detail=f"{enrolled - at_level} aangemeld op de uiterste startdatum zonder het niveau; "
                       f"{waiting} wachtend op startmoment of taalniveau")
 
@@ -230,7 +231,7 @@ def _medisch(docs: list[CaseDoc], today: date) -> Kpi:
         met += received <= (term.end_on if term is not None else DUO_BESLISTERMIJN.after(asked))
     longest = f"; langste lopende wacht {number(max(open_waits))} weken" if open_waits else ""
     return Kpi(key="medisch", name="Wachttijd medisch advies", value=_median(waits), unit="weken (mediaan)",
-               norm=f"uitkomst binnen {dutch_duration(DUO_BESLISTERMIJN)} (beslistermijn DUO)", source=MEDISCH_SOURCE,
+               norm=f"uitkomst binnen {dutch_duration(DUO_BESLISTERMIJN)} (beslistermijn DUO)", source=sources.MEDISCH,
                cases=len(waits), met_norm=_share(met, len(waits)), target=100.0,
                detail=f"{len(open_waits)} lopende {'aanvraag' if len(open_waits) == 1 else 'aanvragen'}{longest}")
 
@@ -248,5 +249,5 @@ def _nazorg(facts: dict[str, list[HistoryFact]], missed_open: dict[str, int], lo
     share = _share(on_time, total)
     return Kpi(key="nazorg", name="Nazorg-contactmomenten op tijd", value=share, unit="%",
                norm=f"elk contactmoment binnen {dutch_duration(norm.duration)} (nazorg_checkin_termijn)",
-               source=f"{norm.source}; {NAZORG_SOURCE}", cases=len(involved), met_norm=share, target=100.0,
+               source=citing(sources.NAZORG, norm, dutch_duration(norm.duration)), cases=len(involved), met_norm=share, target=100.0,
                detail=f"{on_time} van {total} contactmomenten op tijd ({sum(missed_open.values())} open en te laat)")

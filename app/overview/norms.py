@@ -12,25 +12,21 @@ if TYPE_CHECKING:
     from app.cases import CaseService
     from engine.loader import Library
 
-# --- norms without a profile parameter (documented constants) -----------------------------------------
+# --- norms without a profile parameter (documented constants; their sources in app/overview/sources.py) --
 WARME_OVERDRACHT_NORM = 80.0
-WARME_OVERDRACHT_SOURCE = ("wi2021.md#2 Practice/AVG: COA promised 80% warm handovers (M); P1 driegesprek "
-                           "before the move")
 PIP_NORM = 100.0
-PIP_SOURCE = "a legal term, so the norm is every PIP"
 DUAAL_BANDWIDTH = "3–6 maanden"
 DUO_BESLISTERMIJN = parse_duration("P8W")
-MEDISCH_SOURCE = "wi2021.md#0 row 10 DUO decision term 8 weeks (H); P8 the wait eats into the term"
-NAZORG_SOURCE = "wi2021.md#10 no national check-in norm (L)"
 
 
 @dataclass(frozen=True)
 class Norm:
-    """A local norm: the parameter's value and where it comes from."""
+    """A local norm: the parameter's value and where it comes from (`profile`: the profile that set it)."""
 
     name: str
     value: Any
     source: str
+    profile: str | None = None
 
     @property
     def duration(self) -> Duration:
@@ -47,7 +43,7 @@ def norms(library: Library, profile: str | None) -> dict[str, Norm]:
     if chosen is not None:
         for name, value in chosen.parameters.items():
             if name in found:
-                found[name] = Norm(name, value, f"profiel {chosen.id}; {found[name].source}")
+                found[name] = Norm(name, value, f"profiel {chosen.id}; {found[name].source}", profile=chosen.id)
     return found
 
 

@@ -70,7 +70,7 @@ def test_the_pip_deadline_moves_when_registration_is_later():
     case = pip_case().message("2026-01-12", "duo_kennisgeving").message("2026-02-02", "brp_inschrijving")
     clock = case.state.clocks["pip_termijn"]
     assert clock.end_on.isoformat() == "2026-04-13"
-    assert case.kinds("clock_restarted") == [("2026-02-02", "pip_termijn", "2026-02-03 to 2026-04-13")]
+    assert case.kinds("clock_restarted") == [("2026-02-02", "pip_termijn", "03-02-2026 t/m 13-04-2026")]
 
 
 def test_an_earlier_registration_does_not_move_the_deadline():
@@ -91,13 +91,13 @@ def test_waiting_for_third_party_information_pauses_the_pip_clock_until_two_week
     # Paused from 2 February until 6 March (two weeks after 20 February): 32 days added to 23 March.
     assert clock.status == "running" and clock.paused_days == 32
     assert clock.end_on.isoformat() == "2026-04-24"
-    assert case.kinds("clock_resumed") == [("2026-03-06", "pip_termijn", "paused 32 days, ends 2026-04-24")]
+    assert case.kinds("clock_resumed") == [("2026-03-06", "pip_termijn", "32 dagen gepauzeerd, eindigt 24-04-2026")]
 
 
 def test_a_missed_pip_deadline_warns_first_and_then_tells_the_coordinator():
     case = pip_case().message("2026-01-12", "duo_kennisgeving").until("2026-04-01")
     assert ("2026-03-09", "klantregisseur", "bericht") in case.notified
-    assert case.kinds("clock_expired") == [("2026-03-24", "pip_termijn", "last day was 2026-03-23")]
+    assert case.kinds("clock_expired") == [("2026-03-24", "pip_termijn", "laatste dag was 23-03-2026")]
     assert ("2026-03-24", "coordinator", "bericht") in case.notified
     assert case.state.tasks[0].missed
 
@@ -108,7 +108,7 @@ def test_adopting_the_pip_stops_its_clock_and_starts_the_three_year_term():
     pip = case.state.clocks["pip_termijn"]
     term = case.state.clocks["inburgeringstermijn"]
     assert pip.status == "stopped"
-    assert case.kinds("clock_stopped") == [("2026-03-02", "pip_termijn", "met, last day 2026-03-23")]
+    assert case.kinds("clock_stopped") == [("2026-03-02", "pip_termijn", "op tijd, laatste dag 23-03-2026")]
     assert (term.started_on.isoformat(), term.end_on.isoformat()) == ("2026-03-03", "2029-03-02")
 
 
@@ -120,7 +120,7 @@ def test_the_term_milestones_fall_at_18_months_30_months_and_six_months_before_t
         ("2028-09-02", "inburgeringstermijn.zes_maanden_voor_einde"),
         ("2028-09-03", "inburgeringstermijn.verlenging_mogelijk"),
     ]
-    assert case.kinds("clock_expired") == [("2029-03-03", "inburgeringstermijn", "last day was 2029-03-02")]
+    assert case.kinds("clock_expired") == [("2029-03-03", "inburgeringstermijn", "laatste dag was 02-03-2029")]
 
 
 def test_an_extension_by_duo_moves_the_end_and_the_milestones_before_it():
@@ -132,7 +132,7 @@ def test_an_extension_by_duo_moves_the_end_and_the_milestones_before_it():
     reached = [(d, r) for d, r, _ in case.kinds("milestone_reached") if r.endswith("zes_maanden_voor_einde")]
     assert reached == [("2028-09-02", "inburgeringstermijn.zes_maanden_voor_einde"),
                        ("2029-03-02", "inburgeringstermijn.zes_maanden_voor_einde")]
-    assert case.kinds("clock_expired")[-1] == ("2029-09-03", "inburgeringstermijn", "last day was 2029-09-02")
+    assert case.kinds("clock_expired")[-1] == ("2029-09-03", "inburgeringstermijn", "laatste dag was 02-09-2029")
 
 
 def test_an_extension_after_expiry_revives_the_term():
@@ -174,7 +174,7 @@ def test_a_task_deadline_that_follows_a_clock_moves_with_it():
     assert case.state.tasks[0].due_on.isoformat() == "2026-04-13"
     assert [t.due_at.date().isoformat() for t in case.state.timers if t.kind == "task_deadline"] == ["2026-04-13"]
     assert [(d, r, x) for d, r, x in case.kinds("deadline_changed")] == [
-        ("2026-01-12", "vaststellen", "due 2026-03-23"), ("2026-02-02", "vaststellen", "due 2026-04-13")]
+        ("2026-01-12", "vaststellen", "uiterlijk 23-03-2026"), ("2026-02-02", "vaststellen", "uiterlijk 13-04-2026")]
 
 
 def test_a_task_overdue_by_its_clock_is_no_longer_missed_when_the_term_is_extended():
@@ -210,8 +210,8 @@ def test_a_paused_clock_shows_an_end_that_moves_with_the_pause():
 def test_a_period_that_ends_is_not_a_missed_deadline():
     text = PIP.replace("    source: \"wi2021.md#4\"", "    deadline: false\n    source: \"wi2021.md#4\"")
     case = Case(process(text)).start("2026-01-05").message("2026-01-12", "duo_kennisgeving").until("2026-04-01")
-    assert case.kinds("clock_expired") == [("2026-03-24", "pip_termijn", "last day was 2026-03-23")]
-    assert case.kinds("deadline_missed") == [("2026-03-24", "vaststellen", "klantregisseur, due 2026-03-23")]
+    assert case.kinds("clock_expired") == [("2026-03-24", "pip_termijn", "laatste dag was 23-03-2026")]
+    assert case.kinds("deadline_missed") == [("2026-03-24", "vaststellen", "klantregisseur, uiterlijk 23-03-2026")]
 
 
 # --- counting (wi2021.md#13, row 17) --------------------------------------------------------------

@@ -39,7 +39,7 @@ def test_duos_notice_before_the_koppeling_is_accepted_with_a_warning():
     case = asiel("2026-02-02").message("2026-02-10", "duo_kennisgeving", occurred_on="2026-01-28")
     warning = case.entries("warning")
     assert [(w.ref, w.detail) for w in warning] == [
-        ("duo_kennisgeving", "message 'duo_kennisgeving' happened on 2026-01-28, before the case started on 2026-02-02")]
+        ("duo_kennisgeving", "bericht 'duo_kennisgeving' op 28-01-2026, vóór de start van de zaak op 02-02-2026")]
     assert case.state.anchors["duo_kennisgeving"] == date(2026, 1, 28)
 
 

@@ -52,7 +52,7 @@ def test_a_user_task_opens_with_deadline_and_completes_on_time():
     case.complete("2026-03-10", "gesprek", gesprek_datum="2026-03-09")
     assert case.state.status == "completed"
     assert case.state.data["gesprek_datum"] == "2026-03-09"
-    assert ("2026-03-10", "gesprek", "by operator on time") in case.kinds("task_completed")
+    assert ("2026-03-10", "gesprek", "door operator, op tijd") in case.kinds("task_completed")
     assert case.state.timers == []
     assert any(isinstance(c, CloseUserTask) and c.reason == "completed" for c in case.commands)
 
@@ -65,10 +65,10 @@ def test_a_late_task_gets_a_reminder_then_escalates_twice():
         ("2026-03-17", "coordinator", "termijn_verstreken"),
         ("2026-03-24", "coordinator", "termijn_verstreken"),
     ]
-    assert case.kinds("deadline_missed") == [("2026-03-17", "gesprek", "klantregisseur, due 2026-03-16")]
+    assert case.kinds("deadline_missed") == [("2026-03-17", "gesprek", "klantregisseur, uiterlijk 16-03-2026")]
     assert case.state.tasks[0].missed is True
     case.complete("2026-03-31", "gesprek", gesprek_datum="2026-03-31")
-    assert case.kinds("task_completed")[0][2] == "by operator late (due 2026-03-16)"
+    assert case.kinds("task_completed")[0][2] == "door operator, te laat (uiterlijk 16-03-2026)"
 
 
 def test_a_deadline_in_working_days_skips_weekends_goede_vrijdag_and_easter_monday():
@@ -137,7 +137,7 @@ def test_a_message_event_waits_and_times_out_when_the_message_does_not_come():
     assert on_time.notified == []
 
     late = Case(process(text)).start("2026-01-05").until("2026-06-01")
-    assert late.kinds("message_timeout") == [("2026-03-30", "wacht", "no huisvesting")]
+    assert late.kinds("message_timeout") == [("2026-03-30", "wacht", "geen huisvesting")]
     assert late.notified == [("2026-03-30", "coordinator", "bericht")]
 
 

@@ -37,7 +37,7 @@ def test_a_task_opened_and_completed_on_time_records_its_step_due_date_and_verdi
     assert facts(case.entries("task_opened")) == [("2026-03-02", "gesprek", "gesprek", None, "2026-03-16", None)]
     assert facts(case.entries("task_completed")) == [
         ("2026-03-10", "gesprek", "gesprek", None, "2026-03-16", "on_time")]
-    assert case.entries("task_completed")[0].detail == "by operator on time"
+    assert case.entries("task_completed")[0].detail == "door operator, op tijd"
 
 
 def test_a_task_completed_after_its_due_date_is_late_after_a_reminder_a_miss_and_two_escalations():
@@ -122,7 +122,7 @@ def test_a_term_that_stops_because_the_case_closed_has_no_verdict():
     assert case.state.status == "completed"
     stopped = [h for h in case.entries("clock_stopped") if h.clock == "inburgeringstermijn"]
     assert facts(stopped) == [("2026-06-01", "inburgeringstermijn", None, "inburgeringstermijn", "2029-03-02", None)]
-    assert stopped[0].detail == "case closed, last day 2029-03-02"
+    assert stopped[0].detail == "zaak gesloten, laatste dag 02-03-2029"
 
 
 def test_a_pip_clock_that_runs_out_is_expired_and_missed_and_its_task_is_missed_too():
@@ -166,7 +166,7 @@ def test_the_case_event_of_a_history_entry_carries_its_typed_fields_as_json():
     case = Case(process(SIMPLE_TASK)).start("2026-03-02").complete("2026-03-10", "gesprek", gesprek_datum="2026-03-09")
     completed = [c for c in case.commands if isinstance(c, EmitEvent) and c.event == "task-completed"]
     assert [c.payload for c in completed] == [{
-        "ref": "gesprek", "detail": "by operator on time", "phase": None,
+        "ref": "gesprek", "detail": "door operator, op tijd", "phase": None,
         "element": "gesprek", "due_on": "2026-03-16", "verdict": "on_time",
     }]
 

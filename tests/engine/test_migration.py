@@ -45,7 +45,7 @@ def test_a_running_case_moves_to_the_new_version_with_a_mapping_and_continues(fr
     assert moved.definition == "rondleiding@2"
     assert [t.element for t in moved.tasks] == ["klantprofiel_ontvangen"]
     assert {t.kind for t in moved.timers} == {t.kind for t in frozen.timers}
-    assert [(h.kind, h.detail) for h in step.happened] == [("migrated", "from rondleiding@1")]
+    assert [(h.kind, h.detail) for h in step.happened] == [("migrated", "van rondleiding@1")]
     assert CaseState.model_validate_json(moved.model_dump_json()) == moved
 
     late = fire_due_timers(NEW, moved, at("2026-01-21"))

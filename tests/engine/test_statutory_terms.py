@@ -105,11 +105,11 @@ def test_a_statutory_term_that_would_end_on_goede_vrijdag_runs_to_the_tuesday_af
     case = gezin("2026-01-23").message("2026-01-23", "brp_inschrijving", occurred_on="2026-01-01")
     assert clock(case, "pip_termijn") == ("running", "2026-01-24", "2026-04-07")
     assert case.kinds("clock_started") == [
-        ("2026-01-23", "pip_termijn", "2026-01-24 to 2026-04-07 (counted to 2026-04-03; the Atw moves the end)")]
+        ("2026-01-23", "pip_termijn", "24-01-2026 t/m 07-04-2026 (geteld tot 03-04-2026; de Atw schuift het einde op)")]
     case.until("2026-04-08")
     # The reminder counts back from the moved end: 7 April - 2 weeks = 24 March.
     assert ("2026-03-24", "klantregisseur", "bericht") in case.notified
-    assert case.kinds("clock_expired") == [("2026-04-08", "pip_termijn", "last day was 2026-04-07")]
+    assert case.kinds("clock_expired") == [("2026-04-08", "pip_termijn", "laatste dag was 07-04-2026")]
 
 
 def test_a_statutory_term_ending_on_a_decreed_bridging_day_runs_past_the_weekend():
@@ -140,7 +140,7 @@ def test_an_extension_counts_from_the_counted_end_and_the_atw_moves_the_new_end_
     case.complete("2028-04-26", "vaststellen", pip_dagtekening="2028-04-26")
     case.message("2031-01-10", "verlenging_toegekend", verlenging_duur="P6M")
     assert clock(case, "inburgeringstermijn") == ("running", "2028-04-27", "2031-10-27")
-    assert case.kinds("clock_extended") == [("2031-01-10", "inburgeringstermijn", "ends 2031-10-27")]
+    assert case.kinds("clock_extended") == [("2031-01-10", "inburgeringstermijn", "eindigt 27-10-2031")]
 
 
 def test_a_new_royal_decree_moves_a_running_term_and_its_expiry_waits_for_the_new_last_day(monkeypatch):
@@ -158,7 +158,7 @@ def test_a_new_royal_decree_moves_a_running_term_and_its_expiry_waits_for_the_ne
         assert clock(case, "pip_termijn") == ("running", "2029-06-02", "2029-08-13")
         assert case.kinds("clock_expired") == []
         case.until("2029-08-14")
-        assert case.kinds("clock_expired") == [("2029-08-14", "pip_termijn", "last day was 2029-08-13")]
+        assert case.kinds("clock_expired") == [("2029-08-14", "pip_termijn", "laatste dag was 13-08-2029")]
     finally:
         feestdagen.feestdagen.cache_clear()
 
@@ -206,11 +206,11 @@ def test_a_pip_recorded_after_its_last_day_but_dated_before_it_is_on_time():
     # clock runs out on 24 March. On 30 March the PIP is recorded, dated 20 March: met after all.
     case = gezin("2026-01-12").message("2026-01-12", "brp_inschrijving", occurred_on="2026-01-05")
     case.until("2026-03-29")
-    assert case.kinds("deadline_missed") == [("2026-03-24", "pip_termijn", "last day was 2026-03-23")]
+    assert case.kinds("deadline_missed") == [("2026-03-24", "pip_termijn", "laatste dag was 23-03-2026")]
     case.complete("2026-03-30", "vaststellen", pip_dagtekening="2026-03-20")
     stopped = case.entries("clock_stopped")[0]
     assert (stopped.clock, stopped.due_on.isoformat(), stopped.verdict) == ("pip_termijn", "2026-03-23", "on_time")
-    assert stopped.detail == "met on 2026-03-20, last day 2026-03-23"
+    assert stopped.detail == "op tijd op 20-03-2026, laatste dag 23-03-2026"
     assert case.state.clocks["pip_termijn"].status == "stopped"
 
 
@@ -219,7 +219,7 @@ def test_a_pip_dated_after_its_last_day_is_late_whenever_it_was_recorded():
     case.complete("2026-03-30", "vaststellen", pip_dagtekening="2026-03-27")
     stopped = case.entries("clock_stopped")[0]
     assert (stopped.due_on.isoformat(), stopped.verdict, stopped.detail) == (
-        "2026-03-23", "late", "late on 2026-03-27, last day 2026-03-23")
+        "2026-03-23", "late", "te laat op 27-03-2026, laatste dag 23-03-2026")
 
 
 def test_a_clock_stopped_while_paused_is_judged_against_the_last_day_with_the_pause_so_far():

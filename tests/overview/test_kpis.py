@@ -17,10 +17,11 @@ Four Tilburg cases linked on Monday 2 February 2026, looked at on 1 March 2029, 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
+from app.overview import sources
 from app.overview.kpis import Kpi, kpis
-from app.overview.norms import WARME_OVERDRACHT_SOURCE
 from tests.overview.conftest import scenario_script
 
 TODAY = date(2029, 3, 1)
@@ -96,31 +97,32 @@ def test_each_kpi_has_its_value_its_norm_and_the_cases_it_rests_on(desk, service
     assert found["huisvesting"] == Kpi(
         key="huisvesting", name="Weken van koppeling tot woning", value=11.0, unit="weken (mediaan)",
         norm="woning binnen 10 weken na koppeling (huisvestingsnorm_woning P10W)",
-        source="wi2021.md#0 row 2 / wi2021.md#2 Timeline norm: a home within 10 weeks of the koppeling (H as "
-               "norm; practice ~40 weeks, M; abolition of the taakstelling pending)",
+        source=sources.HUISVESTING,  # Tilburg keeps the national norm: nothing of its own to name
         cases=3, met_norm=33.3, target=100.0, detail="1 zaak zonder woning en al boven de norm",
         trend=[("2026-02", 11.0, 3)], trend_norm=10.0)  # the chart's line: the norm, 10 weeks
     assert found["driegesprek"] == Kpi(
         key="driegesprek", name="Driegesprek vóór de verhuizing", value=66.7, unit="%",
-        norm="≥ 80% van de verhuisde statushouders", source=WARME_OVERDRACHT_SOURCE, cases=3,
+        norm="≥ 80% van de verhuisde statushouders", source=sources.DRIEGESPREK, cases=3,
         met_norm=66.7, target=80.0, detail="2 van 3 verhuisde zaken hadden het driegesprek vóór de verhuisdatum")
     pip = found["pip"]
     # 0042 on time, 0002 a week late; 0003 had no PIP term to judge; 0004's term ran out without a PIP.
     assert (pip.value, pip.cases, pip.met_norm, pip.target, pip.norm, pip.detail) == (
         50.0, 2, 50.0, 100.0, "100% binnen 10 weken (pip_termijn P10W)",
         "1 zaak zonder PIP met een verstreken termijn")
-    assert pip.source.startswith("wi2021.md#4 PIP deadline: 10 weeks from DUO notice")
+    assert pip.source == "Besluit inburgering 2021 art. 5.3: PIP binnen 10 weken na de kennisgeving van DUO, of " \
+                         "na de inschrijving in de BRP als die later is. Een wettelijke termijn, dus de norm is elk " \
+                         "PIP op tijd."
     duaal = found["duaal"]
     # (154 + 49) / 2 = 101.5 days = 3.3 months; only 0002 started within Tilburg's three months.
     assert (duaal.value, duaal.unit, duaal.cases, duaal.met_norm, duaal.trend) == (
         3.3, "maanden (mediaan)", 2, 50.0, [("2026-06", 3.3, 2)])
     assert duaal.norm == "3–6 maanden; streeftermijn gemeente 3 maanden (duaal_streeftermijn P3M)"
-    assert duaal.source.startswith("profiel tilburg; P4: a dual trajectory within 3 to 6 months")
+    assert duaal.source == f"{sources.DUAAL} Eigen keuze van de gemeente: 3 maanden (profiel tilburg)."
     map_ = found["map"]
     assert (map_.value, map_.cases, map_.detail) == (
         50.0, 2, "1 aangemeld op de uiterste startdatum zonder het niveau; 0 wachtend op startmoment of taalniveau")
     assert map_.norm.startswith("aanmelden vanaf taalniveau A2 (map_minimaal_taalniveau)")
-    assert map_.source.startswith("profiel tilburg; wi2021.md#7")
+    assert map_.source == f"{sources.MAP} Eigen keuze van de gemeente: taalniveau A2 (profiel tilburg)."
     medisch = found["medisch"]
     assert (medisch.value, medisch.cases, medisch.met_norm, medisch.norm, medisch.detail) == (
         10.0, 1, 0.0, "uitkomst binnen 8 weken (beslistermijn DUO)",
@@ -140,4 +142,15 @@ def test_kpis_are_per_municipality_with_that_municipalitys_norm(desk, service):
     # housed after 13.
     assert (housing.value, housing.cases, housing.met_norm, housing.norm) == (
         13.0, 1, 0.0, "woning binnen 12 weken na koppeling (huisvestingsnorm_woning P12W)")
-    assert housing.source.startswith("profiel nederweert; wi2021.md#0 row 2")
+    assert housing.source == f"{sources.HUISVESTING} Eigen keuze van de gemeente: 12 weken (profiel nederweert)."
+
+
+def test_kpi_sources_are_cited_for_coordinators_not_as_developer_notes(desk, service):
+    five_cases(desk)
+
+    for municipality in ("tilburg", "nederweert"):
+        for kpi in kpis(service, municipality, TODAY):
+            # No fact-sheet anchors, confidence marks, practice-note numbers or English working notes.
+            assert not re.search(r"wi2021\.md|\((H|M|L)\)|\bP\d+\b|\b(the|a|within|weeks|practice|norm is every)\b",
+                                 kpi.source), (municipality, kpi.key, kpi.source)
+            assert kpi.source.endswith(".")

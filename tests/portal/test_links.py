@@ -65,7 +65,7 @@ def test_submitting_the_form_completes_the_step_as_the_partner_via_the_link(scho
     assert "lessen_starten" not in [t.step for t in view.open_tasks]
     completed = next(h for h in view.history if h.kind == "task_completed" and h.ref == "lessen_starten")
     assert completed.actor == "link:taalaanbieder:taalschool_delta"
-    assert "by link:taalaanbieder:taalschool_delta" in completed.detail
+    assert "door link:taalaanbieder:taalschool_delta" in completed.detail
 
 
 def test_after_the_step_the_inbox_entry_closes_as_done_elsewhere_and_the_next_one_is_told(school):

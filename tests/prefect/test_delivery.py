@@ -54,7 +54,7 @@ def test_the_log_notifier_raises_for_a_role_it_cannot_reach_and_says_what_happen
 
 def test_a_case_event_names_what_happened_and_carries_municipality_and_phase():
     command = EmitEvent(key="RMD-1:9:deadline_missed", case_ref="RMD-1", event="deadline-missed",
-                        payload={"ref": "klantprofiel", "detail": "klantregisseur, due 2026-03-16",
+                        payload={"ref": "klantprofiel", "detail": "klantregisseur, uiterlijk 16-03-2026",
                                  "phase": "warme_overdracht"})
     event = case_event(command, "rotterdam", NOW)
     assert event.event == "regie.case.deadline-missed"

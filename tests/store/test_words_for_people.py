@@ -11,11 +11,18 @@ from app.cases import CaseService
 from cli.main import main
 from engine.validator import validate_paths
 from store.db import make_engine, upgrade
+from tests.engine.casefile import ROOT
 from tests.store.conftest import DEFINITIONS, FakeClock
 
 # Words of Regie's own that used to leak into its Dutch output.
 ENGLISH = re.compile(r"\b(version|status|active|phase|open tasks?|due|next|missed|no deadline|clock|case\(s\)|"
-                     r"task_opened|case_started|running|stuck)\b")
+                     r"task_opened|case_started|running|stuck|"
+                     # ... and that the history's details (the engine's record of what happened) used to say
+                     r"by|from|since|ends|last day|late|on time|met|paused|case closed|counted|moves|to|on|no)\b")
+DEFINITION_WORDS = re.compile(r"\b(rondleiding|klantprofiel|klantregisseur|coordinator|koppeling|scenario|operator|"
+                              r"[a-z]+_[a-z_]+)(@\d+)?\b")
+"""Ids from the definitions (steps, roles, messages, templates) are names, not Regie's words."""
+FIXTURES = ROOT / "tests" / "fixtures"
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}")
 
 
@@ -52,9 +59,11 @@ def test_case_show_speaks_dutch_and_shows_amsterdam_time_with_the_zone(a_case, c
                                   "(tijden: Amsterdam)"
     assert "02-03-2026 09:00" in out and "zaak gestart" in out  # 08:00 UTC is 09:00 in Amsterdam
     assert "straks 17-03-2026 00:00  termijn verstrijkt: klantprofiel" in out  # due 16 March: passes at midnight
-    # The details in brackets are the engine's own history record (shared with `regie simulate`), not yet Dutch.
-    composed = re.sub(r" \(.*\)$", "", out, flags=re.M)
-    assert ENGLISH.findall(composed) == [] and ISO_TIME.findall(composed) == [], composed
+    assert "zaak gestart" in out and "(via koppeling)" in out
+    assert "(klantregisseur, uiterlijk 16-03-2026)" in out  # the history's own detail, Dutch since issue 14
+    words = DEFINITION_WORDS.sub("", out)
+    assert ENGLISH.findall(words) == [] and ISO_TIME.findall(out) == [], out
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", out), out
 
 
 def test_case_list_speaks_dutch_and_writes_dates_the_dutch_way(a_case, capsys):
@@ -63,3 +72,15 @@ def test_case_list_speaks_dutch_and_writes_dates_the_dutch_way(a_case, capsys):
 
     assert out.startswith(a_case) and " loopt " in out and err.strip() == "1 zaak"
     assert ENGLISH.findall(out + err) == [] and not re.search(r"\d{4}-\d{2}-\d{2}", out), out
+
+
+def test_the_history_details_of_a_whole_trajectory_are_dutch(capsys):
+    """Reminders, escalations, a late completion, terms started, stopped and closed: every detail in Dutch."""
+    scenario = FIXTURES / "scenarios" / "rondleiding_snelle_start.yaml"
+    assert main(["simulate", str(scenario), "-d", str(FIXTURES / "definitions")]) == 0
+    out = capsys.readouterr().out
+    details = [line.split("  (", 1)[1] for line in out.splitlines() if "  (" in line and line[:2].isdigit()]
+
+    assert len(details) > 10 and "(via koppeling)" in out and "uiterlijk 19-01-2026" in out
+    assert ENGLISH.findall(DEFINITION_WORDS.sub("", "\n".join(details))) == [], details
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", out), out
