@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, Text, and_, cast, or_, select
+from sqlalchemy import Connection, Engine, Select, Text, and_, cast, or_, select
 
 from store.writes import cases
 
@@ -56,3 +56,10 @@ def stuck_case(conn: Connection, case_ref: str) -> DueCase | None:
         stmt = stmt.with_for_update()
     row = conn.execute(stmt).first()
     return None if row is None else DueCase(*row)
+
+
+def due_refs(engine: Engine, now: datetime) -> set[str]:
+    """The references of the cases due at `now`, read without claiming them (the demo loader sweeps only
+    when there are any, and knows which cases the sweep changed)."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(cases.c.case_ref).where(cases.c.next_due_at <= now)).scalars())
