@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.cases import CaseService
 from app.demo import demo_loaded, load_population, play
-from app.demo_plan import SIZE, plan_population
+from app.demo_plan import plan_population
 from app.overview.kpis import kpis
 from app.overview.radar import deadline_radar
 from engine.calendar import local_date, start_of_day
@@ -70,27 +70,31 @@ def _picture(service):
         return sorted(conn.execute(sa.text("SELECT case_ref, status, phase, version FROM cases")).all())
 
 
+TEST_SIZE = 150
+"""half the demo's population: the full size loads in about a minute on a busy two-core machine (see
+docs/benchmarks.md), too slow for every run; half still fills every KPI, trend and phase"""
+
+
 @pytest.fixture(scope="module")
 def population(tmp_path_factory):
-    """The full population on SQLite, loaded once for the tests below (it takes some seconds)."""
+    """Half the population on SQLite, loaded once for the tests below (it takes some seconds)."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'regie.db'}")
     upgrade(engine)
-    service, started = _loaded(engine, NOW, SIZE)
+    service, started = _loaded(engine, NOW, TEST_SIZE)
     yield service, started
     engine.dispose()
 
 
 def test_the_population_gives_every_kpi_a_value_and_a_trend_where_it_has_one(population):
     service, started = population
-    assert started == SIZE
+    assert started == TEST_SIZE
     today = local_date(NOW)
-    for municipality in ("tilburg",):
+    for municipality in ("tilburg", "nederweert"):
         indicators = kpis(service, municipality, today)
         assert all(k.value is not None and k.cases > 0 for k in indicators), \
             [(k.key, k.value, k.cases) for k in indicators]
         trends = [k for k in indicators if k.trend_norm is not None]
         assert trends and all(len(k.trend) >= 6 for k in trends), [(k.key, len(k.trend)) for k in trends]
-    assert all(k.value is not None for k in kpis(service, "nederweert", today) if k.key in ("huisvesting", "pip"))
 
 
 def test_the_radar_has_overdue_and_upcoming_rows_in_both_municipalities(population):
