@@ -39,6 +39,8 @@ from store.errors import CaseNotFound
 from store.writes import CaseChange, update_cases, write_effects
 
 MUNICIPALITY = "tilburg"
+TOUR_PREFIX = "DEMO-2026-000"
+"""the tour's six cases (the population's references carry a municipality code: DEMO-2025-TLB0042)"""
 ACTOR = "demo"
 
 
@@ -245,16 +247,17 @@ async def load_demo(rt: Runtime) -> str:
         return f"demo cases already loaded (e.g. {first})"
     now = service.now()
     sweep_until = start_of_day(local_date(now)) - timedelta(minutes=1)
-    started = load_population(service, now, sweep_until)
-    started += play(lambda clock: CaseService(service.engine, service.library, clock,
-                                              default_profile=service.default_profile,
-                                              municipalities=service.municipalities), now,
-                    sweep_until=sweep_until)
+    population = load_population(service, now, sweep_until)
+    tour = play(lambda clock: CaseService(service.engine, service.library, clock,
+                                          default_profile=service.default_profile,
+                                          municipalities=service.municipalities), now,
+                sweep_until=sweep_until)
     report = await deliver_pending(service, rt.notifier)
-    tasks = service.open_tasks(municipality=MUNICIPALITY)
+    tasks = [t for t in service.open_tasks(municipality=MUNICIPALITY) if t.case_ref.startswith(TOUR_PREFIX)]
     missed = sum(t.missed for t in tasks)
-    return (f"demo: {started} cases in tilburg and nederweert ({first} ... and DEMO-<jaar>-TLB0001 ...), "
-            f"{len(tasks)} open tasks in the {MUNICIPALITY} inbox, {missed} past their deadline, "
+    return (f"demo: {tour} cases in {MUNICIPALITY} ({first} ...), {len(tasks)} open tasks in the inbox, "
+            f"{missed} past their deadline; and a population of {population} cases over three years in "
+            f"tilburg and nederweert (DEMO-<jaar>-TLB0001 ...) for the overview; "
             f"{report.counts.get('notices', 0)} notices sent")
 
 

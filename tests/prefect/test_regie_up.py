@@ -61,8 +61,11 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert httpx.post(f"{api}/flow_runs/filter", json={}, headers=wrong, timeout=10).status_code == 401
         AUTH["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
 
-        inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]}}}).json()
-        assert sorted(r["name"] for r in inbox if r["state_type"] == "PAUSED") == [
+        inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]},
+                                                                     "name": {"like_": "DEMO-2026-000"}}}).json()
+        # The tour's cases (the seeded population has its own inbox runs, DEMO-<year>-TLB0001 and on).
+        assert "population of 300 cases" in text
+        assert sorted(r["name"] for r in inbox if r["state_type"] == "PAUSED" and r["name"].startswith("DEMO-2026-000")) == [
             "DEMO-2026-0001 · driegesprek_plannen", "DEMO-2026-0001 · klantprofiel_ontvangen",
             "DEMO-2026-0002 · gesprek_azc", "DEMO-2026-0002 · klantprofiel_ontvangen", "DEMO-2026-0003 · driegesprek",
             "DEMO-2026-0004 · gesprek_azc", "DEMO-2026-0004 · klantprofiel_ontvangen",

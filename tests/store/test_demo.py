@@ -13,6 +13,7 @@ from app.demo import demo_loaded, load_population, play
 from app.demo_plan import plan_population
 from app.overview.kpis import kpis
 from app.overview.radar import deadline_radar
+from benchmarks import demo_load
 from engine.calendar import local_date, start_of_day
 from engine.validator import validate_paths
 from store.db import make_engine, upgrade
@@ -121,3 +122,9 @@ def test_loading_is_deterministic(engine, tmp_path):
     again, _ = _loaded(other, NOW, 25)
     assert _picture(service) == _picture(again)
     other.dispose()
+
+
+def test_the_demo_load_benchmark_runs_at_a_tiny_size():
+    result = demo_load.run(cases=6, now=NOW)
+    assert result["started"] == 6 and result["seconds"] >= 0
+    assert "| 6 |" in demo_load.row(result)
