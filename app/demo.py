@@ -32,6 +32,7 @@ from engine.calendar import local_date, start_of_day
 from engine.events import Event, MessageReceived, TaskCompleted
 from engine.simulation import event_moment
 from engine.state import CaseState
+from store import outbox as outbox_store
 from store import queries
 from store.db import write_transaction
 from store.due import due_refs
@@ -226,6 +227,10 @@ def play_population(service: CaseService, clock: "_Clock", cases: list[DemoCase]
         day += timedelta(days=1)
     clock.at = sweep_until
     service.fire_due_timers()
+    # Three years of notices, events and inbox runs (about 170 per case) happened in virtual time: they
+    # are history, not work for today; delivering them would take many minutes. The population's open
+    # tasks show in the caseload and on the radar; what happens to its cases from now on is delivered.
+    outbox_store.settle(service.engine, [c.case_ref for c in cases], sweep_until)
     return started
 
 

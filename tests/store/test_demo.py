@@ -128,3 +128,12 @@ def test_the_demo_load_benchmark_runs_at_a_tiny_size():
     result = demo_load.run(cases=6, now=NOW)
     assert result["started"] == 6 and result["seconds"] >= 0
     assert "| 6 |" in demo_load.row(result)
+
+
+def test_the_populations_virtual_past_is_settled_not_left_to_deliver(population):
+    """Its three years of notices, events and inbox runs would take many minutes to deliver."""
+    service, _ = population
+    with service.engine.connect() as conn:
+        total, pending = conn.execute(sa.text(
+            "SELECT count(*), count(*) - count(delivered_at) FROM outbox WHERE case_ref LIKE 'DEMO-%'")).one()
+    assert total > 1000 and pending == 0
