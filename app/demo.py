@@ -4,13 +4,12 @@ cases over three years (`app.demo_plan`), so every KPI, trend and radar row has 
 The population is played in virtual time through the real case service: a fake clock moves a day at
 a time, due timers fire with the service's sweep, new cases start with `start_many`, and each day's
 planned acts are committed in one batch. Everything before today happens; today's and later acts are
-left, so tasks wait, deadlines pass and the radar has overdue and upcoming rows.
+left, so tasks wait, deadlines pass and the radar has overdue and upcoming rows. Its outbox from those
+three years is settled, not delivered (see `play_population`).
 
-The tour cases:
-
-Each case is driven through the same service calls an operator makes, with the service's clock set
+Each tour case is driven through the same service calls an operator makes, with the service's clock set
 back to the moment of each step, and timers fired at the moment they came due. After loading, the
-outbox is delivered, so the UI shows open inbox tasks, sent reminders and a missed deadline at once.
+outbox is delivered, so the inbox shows open inbox tasks, sent reminders and a missed deadline at once.
 Timers that came due since midnight are left for the first scheduled sweep, so there is something to
 watch it do: DEMO-2026-0006's deadline passed at midnight, and the sweep escalates it.
 
