@@ -197,10 +197,14 @@ def play_population(service: CaseService, clock: "_Clock", cases: list[DemoCase]
                 known.pop(ref, None)
         starts = pending.pop(day, [])
         if starts:
-            started += len(service.start_many(
+            # Only cases started now are played on: one that exists already (a load that was interrupted)
+            # is left as it is.
+            inserted = set(service.start_many(
                 [NewCase(case_ref=c.case_ref, definition=c.definition, municipality=c.municipality,
                          start_message=c.start_message) for c in starts], actor=ACTOR))
-            progress += [_Progress(c, due=day + timedelta(days=c.acts[0].after_days)) for c in starts if c.acts]
+            started += len(inserted)
+            progress += [_Progress(c, due=day + timedelta(days=c.acts[0].after_days))
+                         for c in starts if c.acts and c.case_ref in inserted]
         changes: list[CaseChange] = []
         for p in progress:
             if p.due is None or p.due > day:
