@@ -25,6 +25,8 @@ SEED = 2021
 """the seed of `regie up --demo` (the year the Wet inburgering 2021 came into force)"""
 SIZE = 300
 YEARS_BACK = 3
+NEVER = 100 * 365
+"""a delay that ends after any `today`: the act (and every act after it) does not happen"""
 
 MUNICIPALITIES = (("tilburg", "TLB", 0.8), ("nederweert", "NWT", 0.2))
 """(municipality, its reference code, share of the population): Tilburg is the big one"""
@@ -125,7 +127,9 @@ def _pip_and_route(rng: random.Random) -> list[Act]:
     if roll < 0.5:  # the duale place became a job: nazorg with its check-ins, some late
         acts.append(Act(_days(rng, 10, 120), message="plaatsing"))
         acts += [Act(_late(rng, (0, 5), (9, 20), 0.25), complete="checkin") for _ in range(3)]
-    acts += [Act(_days(rng, 30, 300), message="taalniveau_behaald", waits_at="wacht_op_taalniveau"),
+    # One in five does not reach the level in time: MAP enrols them on the latest start date without it.
+    level_after = _days(rng, 30, 300) if rng.random() >= 0.2 else NEVER
+    acts += [Act(level_after, message="taalniveau_behaald", waits_at="wacht_op_taalniveau"),
              Act(_late(rng, (2, 12), (16, 40)), complete="pvt_aanmelden", dates={"pvt_startdatum": 14}),
              Act(_days(rng, 20, 120), complete="pvt_afronden", dates={"pvt_ondertekend_op": 0}),
              Act(_days(rng, 1, 10), complete="pvt_registreren")]
