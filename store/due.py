@@ -72,3 +72,10 @@ def last_change(engine: Engine) -> int:
     watcher that remembers it knows whether anything changed since (an index lookup)."""
     with engine.connect() as conn:
         return conn.execute(select(func.max(history.c.id))).scalar() or 0
+
+
+def due_refs(engine: Engine, now: datetime) -> set[str]:
+    """The references of the cases due at `now`, read without claiming them (the demo loader sweeps only
+    when there are any, and knows which cases the sweep changed)."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(cases.c.case_ref).where(cases.c.next_due_at <= now)).scalars())

@@ -50,7 +50,7 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         ui = f"http://127.0.0.1:{port}"
         assert f"tilburg: caseload {ui}/artifacts/key/caseload-tilburg" in text
         assert f"radar    {ui}/artifacts/key/deadline-radar-tilburg" in text
-        assert "demo: 6 cases in tilburg" in text and "9 open tasks" in text and "1 past their deadline" in text
+        assert "demo: 6 zaken in tilburg" in text and "9 open taken" in text and "1 over hun termijn" in text
         assert call("GET", f"{api}/health").json() is True
 
         # The API is closed: without the secret nothing can be read, resumed or cancelled.
@@ -64,8 +64,11 @@ def test_regie_up_serves_the_demo_inbox_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert httpx.post(f"{api}/flow_runs/filter", json={}, headers=wrong, timeout=10).status_code == 401
         AUTH["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
 
-        inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]}}}).json()
-        waiting = [r for r in inbox if r["state_type"] == "PAUSED"]
+        inbox = call("POST", f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": ["inbox"]},
+                                                                     "name": {"like_": "DEMO-2026-000"}}}).json()
+        # The tour's cases (the seeded population's open tasks live in the caseload and the radar only).
+        assert "populatie van 300 zaken" in text
+        waiting = [r for r in inbox if r["state_type"] == "PAUSED" and r["name"].startswith("DEMO-2026-000")]
         # Each name ends in the deadline, in Amsterdam's calendar and the Dutch date format.
         assert all(re.search(r" · uiterlijk \d{2}-\d{2}-\d{4}$", r["name"]) for r in waiting), waiting
         assert any("te-laat" in r["tags"] for r in waiting)
