@@ -63,7 +63,6 @@ from engine.expressions import (
     DateExpr,
     DecidedDuration,
     DurationSpec,
-    FieldDuration,
     Frozen,
     Identifier,
     ParamRef,

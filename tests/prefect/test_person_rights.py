@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
