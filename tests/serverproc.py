@@ -3,11 +3,19 @@ process's output read on a thread, and the one bounded poll every such test wait
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def poll(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 20.0,
@@ -47,3 +55,24 @@ class Output:
         if text not in found:
             raise AssertionError(f"no '{text}' within {timeout} s; output so far:\n{found}")
         return found
+
+
+@contextmanager
+def regie_up_running(data_dir: Path, *args: str, timeout: float = 180) -> Iterator[str]:
+    """`regie up ARGS` on free ports with only this data dir's settings (none of the caller's PREFECT_ or
+    REGIE_ variables), until it says it is ready; yields the UI's address and stops it with Ctrl-C."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
+    env.update(REGIE_DATA_DIR=str(data_dir), REGIE_PORT=str(port), REGIE_PORTAL_PORT=str(free_port()))
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", *args], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output = Output(process)
+    try:
+        output.wait_for("Ctrl-C stops everything.", timeout=timeout)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -15,15 +15,12 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.serverproc import Output, free_port
+from tests.serverproc import regie_up_running
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -46,21 +43,8 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def regie_up(data_dir):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
-    env.update(REGIE_DATA_DIR=str(data_dir), REGIE_PORT=str(port), REGIE_PORTAL_PORT=str(free_port()))
-    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--demo"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    output = Output(process)
-    try:
-        output.wait_for("Ctrl-C stops everything.", timeout=180)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with regie_up_running(data_dir, "--demo") as ui:
+        yield ui
 
 
 def shot(page, name: str) -> None:

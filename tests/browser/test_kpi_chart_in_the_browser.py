@@ -9,10 +9,6 @@ goes to docs/img/kpi-trend.png (docs/coordinators.md).
 from __future__ import annotations
 
 import base64
-import os
-import signal
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,8 +16,8 @@ import pytest
 
 from app.overview.kpis import Kpi
 from app.overview.render import render_kpis
-from tests.browser.test_inbox_in_the_browser import ARGS, CHROMIUM, ROOT, log_in, secret, shot
-from tests.serverproc import Output, free_port
+from tests.browser.test_inbox_in_the_browser import ARGS, CHROMIUM, log_in, secret, shot
+from tests.serverproc import regie_up_running
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs the playwright package")
 pytestmark = [
@@ -37,21 +33,8 @@ TREND = [(month, 14.0 - i * 0.25 + (3.0 if i % 5 == 0 else 0.0), 3 + i % 4) for 
 @pytest.fixture(scope="module")
 def regie_up(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("regie")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "REGIE_"))}
-    env.update(REGIE_DATA_DIR=str(data_dir), REGIE_PORT=str(port), REGIE_PORTAL_PORT=str(free_port()))
-    process = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--no-sweep"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    output = Output(process)
-    try:
-        output.wait_for("Ctrl-C stops everything.", timeout=180)
-        yield f"http://127.0.0.1:{port}", data_dir
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with regie_up_running(data_dir, "--no-sweep") as ui:
+        yield ui, data_dir
 
 
 def publish(ui: str, data_dir: Path, markdown: str) -> str:
