@@ -63,6 +63,7 @@ from engine.expressions import (
     DateExpr,
     DecidedDuration,
     DurationSpec,
+    FieldDuration,  # re-exported: engine.diagram and others import it from here
     Frozen,
     Identifier,
     ParamRef,
