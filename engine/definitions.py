@@ -63,7 +63,7 @@ from engine.expressions import (
     DateExpr,
     DecidedDuration,
     DurationSpec,
-    FieldDuration,  # re-exported: engine.diagram and others import it from here
+    FieldDuration,  # noqa: F401 - re-exported: engine.diagram imports it from here
     Frozen,
     Identifier,
     ParamRef,
