@@ -353,6 +353,10 @@ class CaseService:
         """Commands not yet delivered, oldest first (whether ready or waiting; nothing is claimed)."""
         return outbox_store.pending(self.engine, limit, max_attempts=max_attempts, types=types)
 
+    def settled_tasks(self, tasks: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these open tasks were opened by a settled command (no inbox run ever; the demo)."""
+        return outbox_store.settled_tasks(self.engine, tasks)
+
     def claim_commands(self, limit: int, *, lease: timedelta, max_attempts: int,
                        types: list[str] | None = None) -> list[OutboxItem]:
         """Ready commands, oldest first, held for this drain for `lease` (other drains take others)."""

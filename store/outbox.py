@@ -175,6 +175,10 @@ def _require(conn: Any, key: str) -> None:
         raise CommandNotFound(f"no outbox command with key {key!r}")
 
 
+SETTLED = "afgedaan zonder uitvoeren"
+"""The mark of a settled row: recorded as delivered, never carried out (see `settle`)."""
+
+
 def settle(engine: Engine, case_refs: Sequence[str], at: datetime, *, chunk: int = 500) -> int:
     """Record every undelivered command of these cases as delivered at `at`, without carrying it out;
     the rows settled. For a history that happened in virtual time (the demo population): three years of
@@ -184,6 +188,22 @@ def settle(engine: Engine, case_refs: Sequence[str], at: datetime, *, chunk: int
     with write_transaction(engine) as conn:
         for i in range(0, len(case_refs), chunk):
             stmt = update(outbox).where(c.case_ref.in_(case_refs[i:i + chunk]), c.delivered_at.is_(None)) \
-                .values(delivered_at=at)
+                .values(delivered_at=at, last_error=SETTLED)
             settled += conn.execute(stmt).rowcount
     return settled
+
+
+def settled_tasks(engine: Engine, tasks: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (case, task) were opened by a settled command: they never had an inbox run, by
+    design, so the inbox keeper must not take them for tasks whose run was lost."""
+    if not tasks:
+        return set()
+    c = outbox.c
+    refs = sorted({case_ref for case_ref, _ in tasks})
+    found: set[tuple[str, str]] = set()
+    with engine.connect() as conn:
+        for i in range(0, len(refs), 500):
+            rows = conn.execute(select(c.case_ref, c.payload).where(
+                c.case_ref.in_(refs[i:i + 500]), c.type == "open_user_task", c.last_error == SETTLED))
+            found.update((case_ref, payload.get("task_id")) for case_ref, payload in rows)
+    return found & tasks

@@ -11,6 +11,7 @@ from prefect.states import Cancelled, Completed
 from app.inbox_keeper import RETURNED, check_inbox, complete_resumed
 from integrations import inbox
 from integrations.prefect_channels import PrefectChannels
+from store import outbox as outbox_store
 from tests.prefect.helpers import deliver, inbox_run, read_state, resume, runs_of
 
 pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_server")]
@@ -131,6 +132,17 @@ def test_a_task_waiting_in_the_outbox_is_not_given_back_and_a_run_of_a_closed_ta
     report = check(rt)
     assert report.closed == 1 and report.given_back == []
     assert read_state(run).is_completed()
+
+
+def test_a_task_opened_by_a_settled_command_is_not_given_back(rt):
+    # The demo's population is played in virtual time and its outbox settled: its open tasks never had a
+    # run, so the keeper must not take them for lost ones (hundreds of "given back" runs and lines).
+    rt.service.start_trajectory(case_ref="RMD-2026-0709", definition="rondleiding", municipality="rotterdam",
+                                start_message="koppeling", actor="anna")
+    assert outbox_store.settle(rt.service.engine, ["RMD-2026-0709"], rt.service.now()) > 0
+    assert check(rt).given_back == []
+    assert runs_of("RMD-2026-0709", "inbox") == [] and returned_lines(rt, "RMD-2026-0709") == []
+    assert [t.case_ref for t in rt.service.open_tasks() if t.case_ref == "RMD-2026-0709"]  # still open
 
 
 def test_a_submitted_form_completes_the_step_without_a_runner(rt):
