@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -189,14 +190,31 @@ def drive(n_workers: int, cases: int, postgres_url: str, timeout: float = 900) -
                       for _ in range(n_workers)]
             wait_for(client, sweeps, timeout)
             seconds = time.perf_counter() - started
+        with get_client(sync_client=True) as client:  # the workers have stopped and sent their last logs
+            taken = submitted(client, ids + more + sweeps, Path(tmp), n_workers)
         return Result(workers=n_workers, cases=cases, runs=len(ids) + len(more) + len(sweeps), seconds=seconds,
-                      timers_fired=timers_fired(store_url, refs), runs_per_worker=submitted(Path(tmp), n_workers))
+                      timers_fired=timers_fired(store_url, refs), runs_per_worker=taken)
 
 
-def submitted(logs: Path, n: int) -> dict[str, int]:
-    """How many flow runs each worker took, from its log ("Worker '<name>' submitting flow run ...")."""
-    return {f"regie-worker-{i}": (logs / f"worker-{i}.log").read_text().count("submitting flow run")
-            for i in range(n)}
+def submitted(client, run_ids: list, logs: Path, n: int) -> dict[str, int]:
+    """How many of these flow runs each worker took: a worker writes "Worker '<name>' submitting flow run
+    '<id>'" to the run's own log, which reaches Prefect's API, and to its console. Read from both, as the
+    console file alone came back empty in the loaded CI run (the runs were done, the lines were not there)."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    pattern = re.compile(r"Worker '(regie-worker-\d+)' submitting flow run '([0-9a-f-]+)'")
+    wanted = {str(run_id) for run_id in run_ids}
+    pairs: set[tuple[str, str]] = set()
+    for offset in range(0, 10_000, 200):
+        page = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=list(run_ids))),
+                                limit=200, offset=offset)
+        pairs.update(m.groups() for log in page if (m := pattern.search(log.message)))
+        if len(page) < 200:
+            break
+    for i in range(n):
+        pairs.update(pattern.findall((logs / f"worker-{i}.log").read_text()))
+    names = [name for name, run_id in pairs if run_id in wanted]
+    return {f"regie-worker-{i}": names.count(f"regie-worker-{i}") for i in range(n)}
 
 
 def timers_fired(store_url: str, refs: list[str]) -> dict[str, int]:

@@ -194,7 +194,9 @@ def test_cancel_gives_the_task_back_and_the_radar_links_to_the_timeline(regie_up
         # The UI may open links in a new tab; follow the link's address in this one.
         href = page.get_by_role("link", name="DEMO-2026-0006").first.get_attribute("href")
         assert href == f"{regie_up}/artifacts/key/case-demo-2026-0006"
-        page.goto(href, wait_until="load", timeout=60_000)
+        # The first overview after `regie up --demo` publishes the timelines of all ~300 cases, one by one:
+        # this one may not be there yet.
+        reload_until(page, href, "Tijdlijn DEMO-2026-0006", timeout=240)
         page.locator("a[href*='/artifacts/artifact/']").first.click()
         page.get_by_text("Tijdlijn zaak DEMO-2026-0006").wait_for()
         browser.close()
