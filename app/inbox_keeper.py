@@ -197,9 +197,13 @@ class OverviewPublisher:
     """the last history line the published overview includes (-1: nothing published yet)"""
     pending_since: float | None = None
     """when a change not yet published was first noticed"""
+    started: Any = None
+    """the id of the last run started here, until it has ended"""
 
     async def tick(self, service: CaseService, client: PrefectClient, now: float) -> bool:
-        """Publish when due; whether a run was started."""
+        """Publish when due; whether a run was started. Never while the last one is still under way: a run
+        publishes everything that changed before it started, and two at once publish the same twice (the
+        demo's first overview, every timeline, then ran twice side by side)."""
         latest = last_change(service.engine)
         if self.seen >= 0 and latest == self.seen:
             return False
@@ -208,9 +212,14 @@ class OverviewPublisher:
                 self.pending_since = now
             if now - self.pending_since < OVERVIEW_DEBOUNCE:
                 return False
+        if self.started is not None:
+            run = await client.read_flow_run(self.started)
+            if run.state is not None and not run.state.is_final():
+                return False
+            self.started = None
         deployment = await client.read_deployment_by_name(OVERVIEW_DEPLOYMENT)
-        await client.create_flow_run_from_deployment(deployment.id)
-        self.seen, self.pending_since = latest, None
+        run = await client.create_flow_run_from_deployment(deployment.id)
+        self.seen, self.pending_since, self.started = latest, None, run.id
         return True
 
 

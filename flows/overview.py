@@ -19,6 +19,7 @@ from app.inputs import CaseRef
 from app.overview.runs import changed_cases, municipalities, read_clock
 from tasks.artifacts import (
     publish_case_timeline,
+    publish_case_timelines,
     publish_caseload,
     publish_deadline_radar,
     publish_kpi_share,
@@ -42,8 +43,7 @@ async def publish_overview(all_timelines: bool = False, radar_days: Annotated[in
             publish_kpi_share(municipality, kpi)
     since = None if all_timelines else published_until()
     changed = changed_cases(service, since)
-    for case_ref in changed:
-        publish_case_timeline(case_ref, today)
+    await publish_case_timelines(changed, today)  # one task run, not one per case
     # Remembered only after everything was published: a failed run is redone in full next time.
     remember_published_until(started)
     return {"today": today.isoformat(), "municipalities": len(found), "timelines": len(changed)}
