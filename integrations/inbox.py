@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -126,34 +126,63 @@ def on_prefect_form(spec: FormFieldSpec) -> bool:
     return Privacy(spec.privacy).may_leave_case_store
 
 
-def form_model(fields: Sequence[FormFieldSpec]) -> type[pydantic.BaseModel]:
+CHOICES = "x-regie-keuzes"
+"""In the inbox form's JSON schema, on a choice field: {the label the form lists: the definition's value}."""
+
+
+def choice_labels(values: Sequence[str]) -> dict[str, str] | None:
+    """{label: value} for a choice field's values (`Snelle start` for `snelle_start`); None when two
+    values would read the same, so the form lists the values themselves."""
+    labels = {choice(value): value for value in values}
+    return labels if len(labels) == len(values) else None
+
+
+def form_model(fields: Sequence[FormFieldSpec], *, labelled: bool = False) -> type[pydantic.BaseModel]:
     """A pydantic model of a step's form as Prefect shows it: one field per form field of process data
-    (text as a code), optional ones may stay empty; personal fields are not on it."""
+    (text as a code), optional ones may stay empty; personal fields are not on it.
+
+    `labelled`: a choice field takes the choices' Dutch labels, as the Prefect form lists them (the
+    schema says which value each one stands for, `CHOICES`; `submitted_form` turns them back). Prefect
+    3.8.8's UI lists a choice only by what is in `enum`: `oneOf` is not rendered at all, and `anyOf` of
+    `{const, title}` shows the titles as buttons but submits nothing (checked in Debian chromium)."""
     definitions: dict[str, Any] = {}
     for spec in fields:
         if not on_prefect_form(spec):
             continue
-        kind = Literal[tuple(spec.values)] if spec.type == "enum" and spec.values else _TYPES[spec.type]
-        title = spec.label or spec.name
-        # Prefect's form lists a choice by its value; say in words what each one means. Prefect 3.8.8's UI
-        # has no label for an enum value: `enum` shows the raw values, `oneOf` is not rendered at all, and
-        # `anyOf` of `{const, title}` shows the titles as buttons but submits nothing (checked in Debian
-        # chromium); so the description lists "snelle_start = Snelle start" and the value stays the value.
-        about = "; ".join(f"{value} = {choice(value)}" for value in spec.values or ()) \
-            if spec.type == "enum" else None
-        if spec.required:
-            definitions[spec.name] = (kind, pydantic.Field(title=title, description=about))
+        kind, extra = None, None
+        if spec.type == "enum" and spec.values:
+            labels = choice_labels(spec.values) if labelled else None
+            kind = Literal[tuple(labels or spec.values)]
+            extra = {CHOICES: labels} if labels else None
         else:
-            definitions[spec.name] = (kind | None, pydantic.Field(default=None, title=title, description=about))
+            kind = _TYPES[spec.type]
+        title = spec.label or spec.name
+        if spec.required:
+            definitions[spec.name] = (kind, pydantic.Field(title=title, json_schema_extra=extra))
+        else:
+            definitions[spec.name] = (kind | None, pydantic.Field(default=None, title=title, json_schema_extra=extra))
     return pydantic.create_model("Formulier", __config__=pydantic.ConfigDict(extra="forbid"), **definitions)
 
 
 def form_schema(fields: Sequence[FormFieldSpec]) -> dict[str, Any]:
-    """The JSON schema the Prefect server validates the submitted form against (and the UI renders).
+    """The JSON schema the Prefect server validates the submitted form against (and the UI renders),
+    with the choices' labels.
 
     A flat model has no `$defs`, so this is exactly what `RunInput.save` stores for the same model.
     """
-    return form_model(fields).model_json_schema(by_alias=True)
+    return form_model(fields, labelled=True).model_json_schema(by_alias=True)
+
+
+def form_values(form: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The submitted form with each choice's label turned back into the definition's value (a run created
+    before the labels came submits the value itself, which stays as it is)."""
+    fields = schema.get("properties") or {}
+    values = dict(form)
+    for name, value in form.items():
+        labels = (fields.get(name) or {}).get(CHOICES) or {}
+        if isinstance(value, str) and value in labels:
+            values[name] = labels[value]
+    return values
 
 
 def description(entry: InboxEntry) -> str:
@@ -392,10 +421,18 @@ async def close_entry(client: PrefectClient, case_ref: str, task_id: str,
 
 async def submitted_form(client: PrefectClient, flow_run_id: UUID) -> dict[str, Any] | None:
     """What the operator entered when resuming the run, or None if the run was not resumed with a form."""
+    raw = await _read_input(client, flow_run_id, KEYSET["response"])
+    if not raw:
+        return None
+    form = json.loads(raw)
+    schema = await _read_input(client, flow_run_id, KEYSET["schema"])
+    return form_values(form, json.loads(schema) if schema else {})
+
+
+async def _read_input(client: PrefectClient, flow_run_id: UUID, key: str) -> str | None:
     try:
-        raw = await client.read_flow_run_input(flow_run_id, KEYSET["response"])
+        return await client.read_flow_run_input(flow_run_id, key)
     except (ObjectNotFound, PrefectHTTPStatusError) as exc:
         if isinstance(exc, PrefectHTTPStatusError) and exc.response.status_code != 404:
             raise
         return None
-    return json.loads(raw) if raw else None

@@ -40,8 +40,9 @@ def test_a_trajectory_moves_through_the_inbox_and_the_timer_sweep(rt, clock):
     assert entry.name == "RMD-2026-0101 · klantprofiel · uiterlijk 16-03-2026"
     assert entry.state.is_paused() and entry.state.name == "Suspended"
     assert {"inbox", "municipality:rotterdam", "role:klantregisseur"} <= set(entry.tags)
+    # The choices are listed by their Dutch labels; the step gets the definition's value.
     assert read_input(entry, "schema")["properties"]["scenario"]["enum"] == \
-        ["snelle_start", "gecombineerd", "na_verhuizing"]
+        ["Snelle start", "Gecombineerd", "Na verhuizing"]
     assert "Uiterlijk | 16-03-2026" in read_input(entry, "description")
 
     # The server refuses a form that does not fit; the run stays in the inbox.
@@ -50,7 +51,7 @@ def test_a_trajectory_moves_through_the_inbox_and_the_timer_sweep(rt, clock):
     assert read_state(entry).is_paused()
 
     # The operator chooses a fast start and resumes; the runner executes the flow, which completes the step.
-    assert resume(entry, {"scenario": "snelle_start"}).status.value == "ACCEPT"
+    assert resume(entry, {"scenario": "Snelle start"}).status.value == "ACCEPT"
     final = execute(entry)
     assert final.is_completed(), final.message
     case = rt.service.show_case("RMD-2026-0101")
@@ -97,7 +98,7 @@ def test_a_step_completed_elsewhere_leaves_the_inbox_and_a_late_resume_changes_n
 
     # Case 0103: an operator resumes the inbox run, but before a runner picks it up someone completes
     # the step another way. The run is left to finish; it finds the step closed and changes nothing.
-    assert resume(second, {"scenario": "snelle_start"}).status.value == "ACCEPT"
+    assert resume(second, {"scenario": "Snelle start"}).status.value == "ACCEPT"
     rt.service.complete_step(case_ref="RMD-2026-0103", task="klantprofiel", data={"scenario": "gecombineerd"},
                              actor="bram")
     deliver(rt)

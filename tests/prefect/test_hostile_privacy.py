@@ -160,9 +160,9 @@ def test_a_name_typed_into_the_inbox_form_is_refused_and_a_personal_note_stays_i
     assert set(form["properties"]) == {"gesprek_vorm", "aantal", "afgerond", "gesprek_datum", "klantregisseur_id"}
     assert "toelichting" in read_input(run, "description")  # the note: where to enter it, not a field
     for field in form["properties"]:
-        answer = resume(run, {"gesprek_vorm": "azc", field: NAME})
+        answer = resume(run, {"gesprek_vorm": "Azc", field: NAME})
         assert answer.status.value == "REJECT", (field, answer)
-    assert resume(run, {"gesprek_vorm": "azc", "toelichting": NAME}).status.value == "REJECT"
+    assert resume(run, {"gesprek_vorm": "Azc", "toelichting": NAME}).status.value == "REJECT"
 
     # The note goes in with the command, into the case store; the inbox run is closed for it.
     monkeypatch.setenv("REGIE_DATA_DIR", str(rt.settings.data_dir))

@@ -28,7 +28,8 @@ ENTRY = inbox.InboxEntry.from_command(COMMAND, "rotterdam")
 def test_the_form_asks_for_each_field_with_its_type_and_choices():
     schema = inbox.form_schema(ENTRY.form)
     fields = schema["properties"]
-    assert fields["scenario"]["enum"] == ["snelle_start", "gecombineerd"]
+    assert fields["scenario"]["enum"] == ["Snelle start", "Gecombineerd"]  # as Prefect's form lists them
+    assert fields["scenario"][inbox.CHOICES] == {"Snelle start": "snelle_start", "Gecombineerd": "gecombineerd"}
     assert fields["scenario"]["title"] == "Scenario"
     date_field = {"format": "date", "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
     assert date_field in fields["gesprek_datum"]["anyOf"]
@@ -102,7 +103,8 @@ def test_the_form_schema_is_the_one_suspend_flow_run_would_store_for_the_same_fo
     # RunInput.save builds its schema this way; the UI renders whatever is stored under the schema key.
     from prefect._internal.pydantic.v2_schema import create_v2_schema
 
-    assert inbox.form_schema(ENTRY.form) == create_v2_schema("Formulier", model_base=inbox.form_model(ENTRY.form))
+    assert inbox.form_schema(ENTRY.form) == create_v2_schema("Formulier",
+                                                            model_base=inbox.form_model(ENTRY.form, labelled=True))
 
 
 @pytest.mark.parametrize(("today", "tag"), [
@@ -125,3 +127,20 @@ def test_retagging_replaces_an_old_deadline_tag():
 def test_a_task_given_back_gets_the_next_key():
     body = inbox.flow_run_create(ENTRY, today=date(2026, 3, 2), generation=3)
     assert body["idempotency_key"] == "regie-inbox:RMD-2026-0042:klantprofiel-3:3"
+
+
+def test_a_submitted_label_becomes_the_definitions_value_and_a_run_from_before_the_labels_keeps_its_value():
+    schema = inbox.form_schema(ENTRY.form)
+    assert inbox.form_values({"scenario": "Snelle start", "intake_afgerond": True}, schema) == \
+        {"scenario": "snelle_start", "intake_afgerond": True}
+    assert inbox.form_values({"scenario": "gecombineerd"}, schema) == {"scenario": "gecombineerd"}
+    old = inbox.form_model(ENTRY.form).model_json_schema(by_alias=True)  # what runs opened before stored
+    assert old["properties"]["scenario"]["enum"] == ["snelle_start", "gecombineerd"]
+    assert inbox.form_values({"scenario": "snelle_start"}, old) == {"scenario": "snelle_start"}
+
+
+def test_choices_that_would_read_the_same_are_listed_by_their_values():
+    assert inbox.choice_labels(["snelle_start", "snelle start"]) is None
+    assert inbox.choice_labels(["a", "b_c"]) == {"A": "a", "B c": "b_c"}
+    clash = FormFieldSpec(name="keuze", type="enum", required=True, values=["ja_nee", "ja nee"])
+    assert inbox.form_schema([clash])["properties"]["keuze"]["enum"] == ["ja_nee", "ja nee"]

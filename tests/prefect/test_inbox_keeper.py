@@ -149,7 +149,7 @@ def test_a_submitted_form_completes_the_step_without_a_runner(rt):
     run = start(rt, "RMD-2026-0705")
     version = rt.service.show_case("RMD-2026-0705").version
     assert listen(rt) == []  # nothing resumed yet
-    assert resume(run, {"scenario": "snelle_start"}).status.value == "ACCEPT"
+    assert resume(run, {"scenario": "Snelle start"}).status.value == "ACCEPT"
     assert listen(rt) == [("RMD-2026-0705", task_id(run), "completed")]
     state = read_state(run)
     assert state.is_completed()
@@ -161,7 +161,7 @@ def test_a_submitted_form_completes_the_step_without_a_runner(rt):
 
 def test_a_resumed_run_a_runner_took_first_is_left_to_it(rt):
     run = start(rt, "RMD-2026-0706")
-    resume(run, {"scenario": "snelle_start"})
+    resume(run, {"scenario": "Snelle start"})
     from prefect.states import Pending
     assert set_state(run, Pending()).status.value == "ACCEPT"  # a runner proposed Pending first
     assert listen(rt) == []
@@ -227,9 +227,22 @@ def test_the_overview_is_published_at_start_and_after_changes_debounced(rt):
     assert tick(2.0) is False  # a change: collected for a moment
     rt.service.record_note("RMD-2026-0709", kind="test", detail="nog een wijziging")
     assert tick(2.0 + OVERVIEW_DEBOUNCE - 0.1) is False
-    assert tick(2.0 + OVERVIEW_DEBOUNCE) is True  # one run for both changes
+    assert tick(2.0 + OVERVIEW_DEBOUNCE) is False  # the first run has not ended (no worker here): never two at once
+    assert len(overview_runs()) == before + 1
+    finish(publisher.started)
+    assert tick(2.0 + OVERVIEW_DEBOUNCE + 0.1) is True  # one run for both changes
     assert tick(2.0 + OVERVIEW_DEBOUNCE + 1) is False
     assert len(overview_runs()) == before + 2
+
+
+def finish(run_id) -> None:
+    """Mark a flow run Completed, as the runner would when it ends."""
+    from prefect.states import Completed
+
+    async def go():
+        async with get_client() as client:
+            await client.set_flow_run_state(run_id, Completed(), force=True)
+    asyncio.run(go())
 
 
 def test_the_radar_links_each_task_to_its_inbox_run_and_each_case_to_its_timeline(rt):
