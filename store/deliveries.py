@@ -116,21 +116,14 @@ class SqlDeliveryLedger:
 
     def claim_many(self, metas: Sequence[DeliveryMeta], now: datetime, lease: timedelta,
                    succeeded: Sequence[Succeeded] = ()) -> list[tuple[Claim, Delivery]]:
-        """`claim` for a chunk of deliveries in one transaction (three statements, whatever the chunk's
-        size), answered in the order of `metas`; `succeeded` is recorded first, in the same transaction."""
+        """`claim` for a chunk of deliveries in one transaction (two statements, whatever the chunk's size,
+        and a read of the rows not held), answered in the order of `metas`; `succeeded` is recorded first."""
         now = require_aware(now)
         c = deliveries.c
         pairs = [(m.message_key, m.recipient) for m in metas]
         with write_transaction(self.engine, light=True) as conn:  # written per chunk; see write_transaction
             _succeeded(conn, succeeded)
-            _insert_many(conn, metas, now)
-            stmt = update(deliveries).where(
-                sa.tuple_(c.message_key, c.recipient).in_(pairs),
-                c.outcome.notin_([Outcome.delivered.value, Outcome.queued.value]),
-                or_(c.claimed_until.is_(None), c.claimed_until <= now),
-                or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
-            ).values(outcome=Outcome.sending.value, claimed_until=now + lease).returning(*deliveries.c)
-            claimed = {(r.message_key, r.recipient): _delivery(r) for r in conn.execute(stmt)} if pairs else {}
+            claimed = _insert_or_claim(conn, metas, now, now + lease)
             others = [p for p in pairs if p not in claimed]
             held = {(r.message_key, r.recipient): _delivery(r) for r in conn.execute(
                 select(deliveries).where(sa.tuple_(c.message_key, c.recipient).in_(others)))} if others else {}
@@ -295,16 +288,32 @@ def _lock_channel(conn: sa.Connection, channel: str, profile: str | None, recipi
     return ChannelHealth.model_validate(dict(conn.execute(stmt).one()._mapping))
 
 
-def _insert_many(conn: sa.Connection, metas: Sequence[DeliveryMeta], at: datetime) -> None:
-    """Record the rows that are new (`Outcome.new`); rows that exist stay as they are. In key order, so two
-    drains inserting overlapping chunks at once lock the unique index in the same order (no deadlock)."""
+def _insert_or_claim(conn: sa.Connection, metas: Sequence[DeliveryMeta], now: datetime, until: datetime
+                     ) -> dict[tuple[str, str], Delivery]:
+    """Hold these deliveries for this sender until `until`: a new row is inserted held, an existing one is
+    held when it may be sent at `now` (not done, not held by another, not waiting for a retry). Returns
+    the rows held. One statement, so a chunk costs one round trip, not an insert and an update.
+
+    In key order, so two drains with overlapping chunks lock the rows in the same order (no deadlock);
+    each delivery once, as PostgreSQL refuses a statement that would change a row twice."""
     if not metas:
-        return
+        return {}
+    c = deliveries.c
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    rows = [{**m.model_dump(mode="json"), "outcome": Outcome.new.value, "created_at": at, "attempts": 0,
-             "digest": False} for m in sorted(metas, key=lambda m: (m.message_key, m.recipient))]
-    conn.execute(dialect.insert(deliveries).on_conflict_do_nothing(index_elements=["message_key", "recipient"]),
-                 rows)
+    unique = {(m.message_key, m.recipient): m for m in metas}
+    rows = [{**m.model_dump(mode="json"), "outcome": Outcome.sending.value, "created_at": now, "attempts": 0,
+             "digest": False, "claimed_until": until} for _, m in sorted(unique.items())]
+    # Executed with many parameter sets, not `.values(rows)`: SQLAlchemy then sends them as one multi-row
+    # INSERT ("insertmanyvalues") from a statement compiled once, where `.values(rows)` compiles anew each time.
+    stmt = dialect.insert(deliveries).on_conflict_do_update(
+        index_elements=["message_key", "recipient"],
+        set_={"outcome": Outcome.sending.value, "claimed_until": until},
+        # Not `notin_`: an expanding IN cannot go with many parameter sets.
+        where=and_(c.outcome != Outcome.delivered.value, c.outcome != Outcome.queued.value,
+                   or_(c.claimed_until.is_(None), c.claimed_until <= now),
+                   or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
+    ).returning(*deliveries.c)
+    return {(r.message_key, r.recipient): _delivery(r) for r in conn.execute(stmt, rows)}
 
 
 def _insert_new(conn: sa.Connection, meta: DeliveryMeta, at: datetime, *, outcome: Outcome = Outcome.new,
