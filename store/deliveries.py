@@ -303,8 +303,9 @@ def _insert_or_claim(conn: sa.Connection, metas: Sequence[DeliveryMeta], now: da
     unique = {(m.message_key, m.recipient): m for m in metas}
     rows = [{**m.model_dump(mode="json"), "outcome": Outcome.sending.value, "created_at": now, "attempts": 0,
              "digest": False, "claimed_until": until} for _, m in sorted(unique.items())]
-    # Executed with many parameter sets, not `.values(rows)`: SQLAlchemy then sends them as one multi-row
-    # INSERT ("insertmanyvalues") from a statement compiled once, where `.values(rows)` compiles anew each time.
+    # Executed with many parameter sets, not `.values(rows)`: SQLAlchemy cannot cache an ON CONFLICT insert,
+    # so it compiles it for every chunk; this way it compiles one row's VALUES and repeats it for the others
+    # when it sends them as one multi-row INSERT ("insertmanyvalues"), instead of compiling every row's.
     stmt = dialect.insert(deliveries).on_conflict_do_update(
         index_elements=["message_key", "recipient"],
         set_={"outcome": Outcome.sending.value, "claimed_until": until},
