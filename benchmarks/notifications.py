@@ -337,7 +337,8 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
         "",
         f"`benchmarks/notifications.py --messages {args.messages} --smtp-messages {args.smtp_messages} "
         f"--threads {args.threads} --repeat {args.repeat} --drain {args.drain}"
-        f"{' --drain-only' if args.drain_only else ''}{f' --claim-chunk {args.claim_chunk}' if args.claim_chunk else ''}"
+        f"{' --drain-only' if args.drain_only else ''}"
+        f"{f' --claim-chunk {args.claim_chunk}' if args.claim_chunk else ''}"
         f"` ({machine}, apprise "
         f"{apprise.__version__}, SQLite {sqlite3.sqlite_version}). The receivers run in a separate process on"
         " 127.0.0.1 and count what they accept; every rate is of messages that arrived (checked).",

@@ -12,9 +12,9 @@ For one command it
    in the ledger, with the other deliveries of its chunk (`policy.claim_chunk`, one write), sends it
    over the first channel that may be tried (integrations.apprise_send) and records the attempt (a
    success with the next chunk's claim). The claim is committed before the send, so after a crash
-   the chunk in hand goes again at most once, each message with its idempotency key (`deliver_many`). A message that asks the
-   recipient to do a step ends with their own partner-page link, made just before sending by the
-   injected `LinkMaker` (app/links wires it; this package cannot issue links itself);
+   the chunk in hand goes again at most once, each message with its idempotency key (`deliver_many`).
+   A message that asks the recipient to do a step ends with their own partner-page link, made just
+   before sending by the injected `LinkMaker` (app/links wires it; this package cannot issue links);
 5. records each channel's outcome: failures in a row make a channel down, and the coordinator is told
    once per outage, preferring a channel of another kind; the first success after it tells the
    coordinator it is over (integrations.outages);

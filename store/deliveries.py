@@ -10,10 +10,11 @@ both send, and a sender that crashed mid-send gives the row back when the lease 
 is then sent again, with the same key: see `engine.deliveries`). Rows that failed wait for their
 `next_attempt_at` (backoff). The table is created by the migration `0002_deliveries`.
 
-Claims and successes are written per chunk of deliveries (`claim_many`: a chunk's claims, with the
-previous chunk's successes, in one transaction of three statements), many times per drained batch, so
-their commits are light (`store.db.write_transaction`): they do not wait for the disk. A crash of the drain loses none of them; a crash of the database server
-or machine may lose the last ones (those messages are then sent again, with their idempotency keys).
+Claims and successes are written per chunk of deliveries (`claim_many`: the previous chunk's successes
+and the chunk's claims in one transaction of two statements), many times per drained batch, so their
+commits are light (`store.db.write_transaction`): they do not wait for the disk. A crash of the drain
+loses none of them; a crash of the database server or machine may lose the last ones (those messages
+are then sent again, with their idempotency keys).
 The next ordinary commit (the drain's outbox record per batch) makes them durable with it, as both
 databases write their log in order.
 
