@@ -378,6 +378,13 @@ class AppriseNotifier:
                 results[n] = _not_claimed(answer, row)
         for position, (n, row) in enumerate(claimed):
             directory, item = chunk[n]
+            if self.clock() - now >= self.policy.lease / 2:
+                # Slow partners made the chunk take long: once its claims could run out during a send, another
+                # drain could take a message over and send it too. The rest go back unsent, for the next run.
+                for m, _ in claimed[position:]:
+                    self.ledger.release(chunk[m][1].meta.message_key, chunk[m][1].meta.recipient)
+                    results[m] = _Result("waiting", "not sent in time for its claim; sent in a next run")
+                break
             try:
                 results[n] = self._send_claimed(directory, item, row, ids[n], now, run, escalate=True)
             except BaseException:

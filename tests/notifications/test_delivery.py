@@ -266,3 +266,21 @@ def test_a_refused_command_among_several_is_sent_to_no_one_and_stops_none_of_the
     assert first.delivered == third.delivered == ("klantregie_testdorp", "klantregie_backoffice")
     assert {m.headers[DELIVERY_HEADER] for m in smtp.mails} == {f"{CASE}:1:notify/klantregie_testdorp",
                                                                f"{CASE}:3:notify/klantregie_testdorp"}
+
+
+def test_a_chunk_slowed_down_by_its_partners_gives_back_what_it_could_not_send_while_its_claims_held(
+        make_notifier, smtp, hooks, clock):
+    # Each message takes its receiver two minutes (the clock moves on as it arrives): half the five-minute
+    # lease is gone after two sends, so the other two are given back rather than sent on a running-out claim.
+    smtp.on_receive = hooks.on_receive = lambda _message: clock.advance(minutes=2)
+    ledger = MemoryLedger()
+    notifier = make_notifier(ledger, claim_chunk=4, lease_seconds=300)
+
+    first, second = notifier.deliver_many([task_notice(key=f"{CASE}:1:notify"), task_notice(key=f"{CASE}:2:notify")])
+
+    assert first.delivered == ("klantregie_testdorp", "klantregie_backoffice")
+    assert isinstance(second, DeliveryIncomplete) and "not sent in time for its claim" in str(second)
+    assert second.report.waiting == ("klantregie_testdorp", "klantregie_backoffice")
+    assert [r.outcome for r in ledger.for_message(f"{CASE}:2:notify")] == [Outcome.new, Outcome.new]
+    assert notifier.deliver(task_notice(key=f"{CASE}:2:notify")).delivered == second.report.waiting
+    assert len(smtp.mails) == len(hooks.posts) == 2
