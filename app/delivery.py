@@ -201,24 +201,24 @@ async def deliver_batch(items: Sequence[Item], *, notifier: Notifier, channels: 
             for key, _ in emitted:
                 outcome.fail(key, exc)
     notices = [(key, c) for key, c in items if isinstance(c, NotifyRole)]
-    for (key, _), result in zip(notices, _deliver_notices(notifier, [c for _, c in notices])):
-        _notified(key, result, outcome)
-    return outcome
-
-
-def _deliver_notices(notifier: Notifier, commands: list[NotifyRole]) -> list[DeliveryReport | NotificationFailed]:
     # A notifier that can claim and record many recipients per write (AppriseNotifier.deliver_many) gets the
     # whole batch; others (test fakes, the log notifier) one command at a time.
     many = getattr(notifier, "deliver_many", None)
-    if many is not None:
-        return many(commands)
-    results: list[DeliveryReport | NotificationFailed] = []
-    for command in commands:
-        try:
-            results.append(notifier.deliver(command))
-        except NotificationFailed as exc:
-            results.append(exc)
-    return results
+    if many is None:
+        for key, command in notices:
+            _notify(key, command, notifier, outcome)
+    elif notices:
+        for (key, _), result in zip(notices, many([c for _, c in notices]), strict=True):
+            _notified(key, result, outcome)
+    return outcome
+
+
+def _notify(key: str, command: NotifyRole, notifier: Notifier, outcome: BatchOutcome) -> None:
+    try:
+        result: DeliveryReport | NotificationFailed = notifier.deliver(command)
+    except NotificationFailed as exc:
+        result = exc
+    _notified(key, result, outcome)
 
 
 def _notified(key: str, result: DeliveryReport | NotificationFailed, outcome: BatchOutcome) -> None:
