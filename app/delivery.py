@@ -37,7 +37,7 @@ from app.faults import MAX_ATTEMPTS
 from engine.commands import CloseUserTask, Command, EmitEvent, NotifyRole, OpenUserTask
 from engine.deliveries import backoff
 from integrations.inbox import CloseOutcome, InboxEntry, today_in_nl
-from integrations.notifier import CaseNote, NotificationFailed, Notifier
+from integrations.notifier import CaseNote, DeliveryReport, NotificationFailed, Notifier
 from integrations.prefect_channels import API_ERRORS, prefect_channels
 from store import queries
 from store.outbox import Finished, OutboxItem
@@ -200,25 +200,38 @@ async def deliver_batch(items: Sequence[Item], *, notifier: Notifier, channels: 
         except API_ERRORS as exc:
             for key, _ in emitted:
                 outcome.fail(key, exc)
-    for key, command in items:
-        if isinstance(command, NotifyRole):
+    notices = [(key, c) for key, c in items if isinstance(c, NotifyRole)]
+    # A notifier that can claim and record many recipients per write (AppriseNotifier.deliver_many) gets the
+    # whole batch; others (test fakes, the log notifier) one command at a time.
+    many = getattr(notifier, "deliver_many", None)
+    if many is None:
+        for key, command in notices:
             _notify(key, command, notifier, outcome)
+    elif notices:
+        for (key, _), result in zip(notices, many([c for _, c in notices]), strict=True):
+            _notified(key, result, outcome)
     return outcome
 
 
 def _notify(key: str, command: NotifyRole, notifier: Notifier, outcome: BatchOutcome) -> None:
     try:
-        report = notifier.deliver(command)
+        result: DeliveryReport | NotificationFailed = notifier.deliver(command)
     except NotificationFailed as exc:
-        if exc.report is not None:
-            outcome.notes[key] = list(exc.report.notes)
-            if not exc.report.attempted:
+        result = exc
+    _notified(key, result, outcome)
+
+
+def _notified(key: str, result: DeliveryReport | NotificationFailed, outcome: BatchOutcome) -> None:
+    if isinstance(result, NotificationFailed):
+        if result.report is not None:
+            outcome.notes[key] = list(result.report.notes)
+            if not result.report.attempted:
                 outcome.waiting.add(key)
-            if exc.report.retry_at is not None:
-                outcome.retry_at[key] = exc.report.retry_at
-        outcome.fail(key, exc)
+            if result.report.retry_at is not None:
+                outcome.retry_at[key] = result.report.retry_at
+        outcome.fail(key, result)
         return
-    outcome.notes[key] = list(report.notes)
+    outcome.notes[key] = list(result.notes)
     outcome.ok(key, "notices")
 
 

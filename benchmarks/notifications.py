@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/notifications.py [--messages 1000] [--smtp-messages 300] [--threads 8]
                                                  [--repeat 3] [--drain 10000] [--append docs/benchmarks.md]
+                                                 [--drain-only] [--claim-chunk 25]
 
 Every message goes the whole way through `AppriseNotifier.deliver`: route the role through the partner
 directory, render the Dutch template (with the privacy guard), claim the delivery in the ledger, send
@@ -15,10 +16,11 @@ that count against what was sent, so every number is of messages that really arr
    (so a busy moment of the machine does not hit one row only); the median and the range are shown.
 2. The outbox drain: `--drain` NotifyRole commands queued in the case store's outbox (a SQLite file and
    a PostgreSQL schema, migrated by alembic, 100 commands per case, cases in the `cases` table), drained
-   by `app.delivery.drain`, the code the deliver-notifications flow runs: claim 500 outbox rows, deliver
-   each through the notifier in its batch mode (case facts and channel health read once per batch, the
-   SQL delivery ledger's claim per message with the previous success in the same light commit), record
-   the batch's outcomes in one transaction. Compare with "json: apprise alone, sequential".
+   by `app.delivery.drain`, the code the deliver-notifications flow runs: claim 500 outbox rows, hand
+   them to the notifier in its batch mode (case facts and channel health read once per batch, the SQL
+   delivery ledger's claims `--claim-chunk` deliveries per light commit, with the previous chunk's
+   successes), record the batch's outcomes in one transaction. Compare with "json: apprise alone,
+   sequential". `--drain-only` measures only that baseline and the drains, a round of each in turn.
 
 Longer than the house's ~300 lines on purpose: the measured path, its same-run baseline and the report
 that compares them stay in one file, so one command reproduces a row of docs/benchmarks.md.
@@ -64,6 +66,7 @@ from integrations.apprise_send import send_with_apprise  # noqa: E402
 from integrations.directory import load_directory  # noqa: E402
 from integrations.ledger import MemoryLedger  # noqa: E402
 from integrations.messages import MessageRenderer  # noqa: E402
+from integrations.policy import DeliveryPolicy  # noqa: E402
 from store.db import make_engine, upgrade, write_transaction  # noqa: E402
 from store.deliveries import SqlDeliveryLedger  # noqa: E402
 from store.writes import cases, outbox  # noqa: E402
@@ -150,10 +153,11 @@ def profile(json_port: int, smtp_port: int) -> Profile:
     })
 
 
-def notifier(catalog: Any, bench_profile: Profile, ledger: Any, cases_lookup: Any) -> AppriseNotifier:
+def notifier(catalog: Any, bench_profile: Profile, ledger: Any, cases_lookup: Any,
+             policy: DeliveryPolicy | None = None) -> AppriseNotifier:
     return AppriseNotifier(directories={"bench": load_directory(bench_profile, catalog, {})},
                            renderer=MessageRenderer(catalog), ledger=ledger, cases=cases_lookup,
-                           default_profile="bench", clock=lambda: NOW,
+                           default_profile="bench", clock=lambda: NOW, policy=policy,
                            env={})
 
 
@@ -273,7 +277,7 @@ DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
 def run(messages: int, smtp_messages: int, threads: int, repeat: int, drain_n: int, databases: list[str],
-        postgres_url: str) -> dict[str, list[float]]:
+        postgres_url: str, drain_only: bool = False, policy: DeliveryPolicy | None = None) -> dict[str, list[float]]:
     library, problems = load_library([ROOT / "process_definitions" / "catalog.yaml"])
     if problems or library.catalog is None:
         raise SystemExit(f"catalogue problems: {problems}")
@@ -289,7 +293,7 @@ def run(messages: int, smtp_messages: int, threads: int, repeat: int, drain_n: i
         assert (json_rx.count.value, smtp_rx.count.value) == (5, 5)
         channels = (("json", json_url, "klantregisseur", json_rx, messages),
                     ("smtp", smtp_url, "inkomen", smtp_rx, smtp_messages))
-        for round_ in range(repeat):
+        for round_ in range(0 if drain_only else repeat):
             for name, url, role, rx, n in channels:
                 for label, n_threads in (("sequential", 1), (f"{threads} threads", threads)):
                     print(f"round {round_ + 1}: {name}, {label} ...", file=sys.stderr)
@@ -300,11 +304,16 @@ def run(messages: int, smtp_messages: int, threads: int, repeat: int, drain_n: i
                     results.setdefault(f"{name}: notifier, {label}", []).append(
                         timed(rx, n, lambda: deliver_all(target, commands, n_threads)))
         for round_ in range(repeat):  # interleaved with nothing else: the drain's rounds follow each other
+            if drain_only:  # the baseline of the same moment, since no other measurement gives one
+                print(f"round {round_ + 1}: json, apprise alone, sequential ...", file=sys.stderr)
+                results.setdefault("json: apprise alone, sequential", []).append(
+                    timed(json_rx, messages, lambda: apprise_alone(json_url, messages, 1)))
             for kind in databases:
                 with store(kind, postgres_url) as engine:
                     upgrade(engine)
                     fill_outbox(engine, drain_n, f"drain-{kind}-{round_}")
-                    target = notifier(catalog, bench_profile, SqlDeliveryLedger(engine), StoreRouting(engine))
+                    target = notifier(catalog, bench_profile, SqlDeliveryLedger(engine), StoreRouting(engine),
+                                      policy)
                     print(f"round {round_ + 1}: drain {drain_n} on {kind} ...", file=sys.stderr)
                     results.setdefault(f"outbox drain of {drain_n:,} (app.delivery.drain), {DATABASES[kind]}",
                                        []).append(timed(json_rx, drain_n, lambda: _check_drain(
@@ -327,7 +336,10 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
         "## Notifications",
         "",
         f"`benchmarks/notifications.py --messages {args.messages} --smtp-messages {args.smtp_messages} "
-        f"--threads {args.threads} --repeat {args.repeat} --drain {args.drain}` ({machine}, apprise "
+        f"--threads {args.threads} --repeat {args.repeat} --drain {args.drain}"
+        f"{' --drain-only' if args.drain_only else ''}"
+        f"{f' --claim-chunk {args.claim_chunk}' if args.claim_chunk else ''}"
+        f"` ({machine}, apprise "
         f"{apprise.__version__}, SQLite {sqlite3.sqlite_version}). The receivers run in a separate process on"
         " 127.0.0.1 and count what they accept; every rate is of messages that arrived (checked).",
         "",
@@ -344,7 +356,8 @@ def report(results: dict[str, list[float]], args: argparse.Namespace) -> str:
         " guard, claim in the ledger, send, record) with the in-memory ledger; one recipient per command.",
         f"- *outbox drain*: {args.drain:,} NotifyRole commands in the outbox (100 per case), drained by"
         " `app.delivery.drain` to the JSON receiver: 500 outbox rows claimed and recorded per transaction,"
-        " per message one light ledger commit (claim, with the previous message's success).",
+        f" {args.claim_chunk or DeliveryPolicy().claim_chunk} deliveries per light ledger commit (their claims, with"
+        " the previous chunk's successes).",
         "",
     ]
     return "\n".join(lines)
@@ -362,9 +375,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("REGIE_TEST_DATABASE_URL",
                                                                  "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--append", type=Path, help="append the markdown section to this file")
+    parser.add_argument("--drain-only", action="store_true",
+                        help="measure only the drains and, in the same rounds, json: apprise alone, sequential")
+    parser.add_argument("--claim-chunk", type=int, help="the drain's deliveries per ledger write (default: the "
+                                                        "delivery policy's)")
     args = parser.parse_args(argv)
+    policy = DeliveryPolicy(claim_chunk=args.claim_chunk) if args.claim_chunk else None
     text = report(run(args.messages, args.smtp_messages, args.threads, args.repeat, args.drain,
-                      args.database or ["sqlite", "postgres"], args.postgres_url), args)
+                      args.database or ["sqlite", "postgres"], args.postgres_url, args.drain_only, policy), args)
     print(text)
     if args.append:
         with args.append.open("a", encoding="utf-8") as out:

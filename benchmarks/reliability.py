@@ -2,7 +2,7 @@
 without the fault (docs/reliability.md).
 
     .venv/bin/python benchmarks/reliability.py [--database sqlite --database postgres] [--due 1000]
-                                               [--failing 600 --good 300] [--kills 6]
+                                               [--failing 600 --good 300] [--kills 6] [--claim-chunk 2]
 
 Each scenario runs on a fresh store (a SQLite file in a temporary folder, or a fresh PostgreSQL schema,
 dropped afterwards), with real local SMTP and HTTP receivers (tests/notifications/peers.py), through the
@@ -16,8 +16,8 @@ code paths the flows use (`CaseService.fire_due_timers`, `app.delivery.drain`):
    after each. Counted: escalations and recovery notes to the coordinator, messages delivered once.
 4. concurrent drains: 3 drains at once over 3 × `--per-kind` commands (mails, webhook posts, case events).
 5. kill loop: a drain killed by SIGKILL right after a message reached the receiver, `--kills` times,
-   then a final drain (tests/reliability/drain_worker.py). Counted: lost, repeats, repeats with
-   another key.
+   then a final drain (tests/reliability/drain_worker.py), claiming `--claim-chunk` deliveries per
+   write. Counted: lost, repeats (at most the chunk per kill), repeats with another key.
 
 Uses the fixtures' helpers of tests/reliability (benchmarks may import anything). A tiny run is part
 of the test suite (tests/reliability/test_reliability_benchmark.py), so this script does not rot.
@@ -231,7 +231,7 @@ def concurrent(store: Store, library: Any, folder: Path, per_kind: int, drains: 
                 "distinct": len(set(received)) + len(set(published)), "per_run": [n for _, n in outcomes]}
 
 
-def kill_loop(store: Store, library: Any, folder: Path, kills: int) -> dict[str, Any]:
+def kill_loop(store: Store, library: Any, folder: Path, kills: int, chunk: int) -> dict[str, Any]:
     refs = [f"TST-2026-{n:04d}" for n in range(1, 13)]
     with store.fresh() as engine, peers() as (smtp, hooks, env):
         seed_cases(engine, library, refs)
@@ -239,7 +239,8 @@ def kill_loop(store: Store, library: Any, folder: Path, kills: int) -> dict[str,
         killer = Killer(kills)
         smtp.on_receive = hooks.on_receive = killer
         worker = subprocess.Popen([sys.executable, str(WORKER), store.url, store.search_path, str(folder),
-                                   json.dumps(env)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                   json.dumps(env), str(chunk)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         exits, now = [], MONDAY
         try:
             while killer.kills < kills and len(exits) < 40:
@@ -256,7 +257,7 @@ def kill_loop(store: Store, library: Any, folder: Path, kills: int) -> dict[str,
         expected = {f"{ref}:5:notify/{who}" for ref in refs for who in ("klantregie_testdorp", "klantregie_backoffice")}
         keys = {key for key, _ in received}
         wrong = sum(carried != (message_id(key) if key.endswith("testdorp") else key) for key, carried in received)
-        return {"deliveries": len(expected), "kills": exits.count(-signal.SIGKILL), "runs": len(exits),
+        return {"deliveries": len(expected), "kills": exits.count(-signal.SIGKILL), "runs": len(exits), "chunk": chunk,
                 "lost": len(expected - keys), "repeats": len(received) - len(keys), "other_key": wrong}
 
 
@@ -284,8 +285,8 @@ def report(kind: str, r: dict[str, Any], args: argparse.Namespace) -> str:
         f"succeeded; {c['delivered']} delivered ({' + '.join(map(str, c['per_run']))}), {c['copies']} copies of "
         f"{c['distinct']} distinct | – |",
         f"| SIGKILL of the drain right after a send, {k['kills']} times, then a final drain | {k['lost']} of "
-        f"{k['deliveries']} lost; {k['repeats']} repeats (≤ {k['kills']} kills), {k['other_key']} with another "
-        f"key; {k['runs']} drain runs | – |",
+        f"{k['deliveries']} lost; {k['repeats']} repeats (≤ {k['kills']} kills × chunk of {k['chunk']}), "
+        f"{k['other_key']} with another key; {k['runs']} drain runs | – |",
     ]
     return "\n".join(lines)
 
@@ -299,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failing", type=int, default=600)
     parser.add_argument("--good", type=int, default=300)
     parser.add_argument("--kills", type=int, default=6)
+    parser.add_argument("--claim-chunk", type=int, default=2,
+                        help="deliveries the killed drains claim per write (what one kill may repeat)")
     parser.add_argument("--per-kind", type=int, default=60)
     args = parser.parse_args(argv)
     library, problems = validate_paths([CATALOG, ROOT / "tests" / "fixtures" / "definitions",
@@ -306,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         raise SystemExit("\n".join(map(str, problems)))
     print(f"Run on {datetime.now(UTC):%Y-%m-%d} with `.venv/bin/python benchmarks/reliability.py --due {args.due} "
-          f"--failing {args.failing} --good {args.good} --kills {args.kills} --per-kind {args.per_kind}`.\n")
+          f"--failing {args.failing} --good {args.good} --kills {args.kills} --claim-chunk {args.claim_chunk} "
+          f"--per-kind {args.per_kind}`.\n")
     with tempfile.TemporaryDirectory(prefix="regie-rel-") as name:
         folder = Path(name)
         for kind in args.database or ["sqlite"]:
@@ -315,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                        "dead": dead_channel(store, library, folder, args.failing, args.good),
                        "outage": outage(store, library, folder),
                        "concurrent": concurrent(store, library, folder, args.per_kind),
-                       "kills": kill_loop(store, library, folder, args.kills)}
+                       "kills": kill_loop(store, library, folder, args.kills, args.claim_chunk)}
             print(report("SQLite" if kind == "sqlite" else "PostgreSQL", results, args), flush=True)
             print()
     return 0

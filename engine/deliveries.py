@@ -9,12 +9,13 @@ every ledger must agree on: whether a row may be claimed now, how long to wait a
 and how a channel's failures add up to an outage (`ChannelHealth`, `after_failure`, `after_success`).
 Pure values only: no I/O, no clock (callers pass `now`).
 
-Delivery semantics (docs/reliability.md): at least once, at most one repeat per crash, always with the
+Delivery semantics (docs/reliability.md): at least once; a crash repeats at most the chunk of
+deliveries the sender had claimed together (the delivery policy's `claim_chunk`), each repeat with the
 same key. Each message to each recipient has a stable key, `<command key>/<recipient>`, carried to the
 receiver (the e-mail's Message-ID is derived from it; webhooks get it as the `Idempotency-Key` header
-and the `idempotency_key` field). The claim that says "I am sending this now" is committed before the
-send; a sender that dies between the send and recording it leaves the claim to run out (`lease`),
-after which the message is sent again, once, with the same key, so a receiver can drop the repeat.
+and the `idempotency_key` field). The claim that says "I am sending these now" is committed before the
+sends; a sender that dies between a send and recording it leaves the claim to run out (`lease`),
+after which the message is sent again, once per crash, with the same key, so a receiver can drop it.
 """
 
 from __future__ import annotations

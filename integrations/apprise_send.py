@@ -8,7 +8,7 @@ Each URL is a channel (`engine.deliveries.channel_id`): the caller says which ch
 now (a channel that is down is skipped until its next probe) and gets back how each attempt went.
 
 The message's idempotency key (`<command key>/<recipient>`) goes with every send, so a receiver can
-drop a repeat (after a crash a message may be sent once more, with the same key):
+drop a repeat (after a crash of the drain the messages of the chunk it was sending may go again):
 - e-mail: `Message-ID: <sha256(key)[:32]@regie>` (`message_id`), and the key in `X-Regie-Delivery`;
 - webhooks (json, xml, form): the `Idempotency-Key` and `X-Regie-Delivery` headers, and for JSON also
   the `idempotency_key` field of the body.

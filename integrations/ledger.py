@@ -51,10 +51,16 @@ class DeliveryLedger(Protocol):
         last write) is recorded in the same write, before the claim."""
         ...
 
+    def claim_many(self, metas: Sequence[DeliveryMeta], now: datetime, lease: timedelta,
+                   succeeded: Sequence[Succeeded] = ()) -> list[tuple[Claim, Delivery]]:
+        """`claim` for a chunk of deliveries in one write, answered in the order of `metas` (a delivery
+        asked for twice is held once: the second answer is `busy`)."""
+        ...
+
     def succeeded(self, message_key: str, recipient: str, *, at: datetime, service: str | None) -> None: ...
 
     def succeeded_many(self, done: list[Succeeded]) -> None:
-        """`succeeded` for many rows at once (a drained batch: one write instead of one per message)."""
+        """`succeeded` for many rows at once (a chunk's last successes: one write instead of one per message)."""
         ...
 
     def failed(self, message_key: str, recipient: str, *, at: datetime, service: str | None, error: str,
@@ -105,14 +111,22 @@ class MemoryLedger:
 
     def claim(self, meta: DeliveryMeta, now: datetime, lease: timedelta,
               succeeded: Sequence[Succeeded] = ()) -> tuple[Claim, Delivery]:
+        [answer] = self.claim_many([meta], now, lease, succeeded)
+        return answer
+
+    def claim_many(self, metas: Sequence[DeliveryMeta], now: datetime, lease: timedelta,
+                   succeeded: Sequence[Succeeded] = ()) -> list[tuple[Claim, Delivery]]:
         now = require_aware(now)
         self.succeeded_many(list(succeeded))
+        answers = []
         with self._lock:
-            row = self._insert(meta, now)
-            answer = claim_answer(row, now)
-            if answer is Claim.go:
-                row = self._set(row, outcome=Outcome.sending, claimed_until=now + lease)
-            return answer, row
+            for meta in metas:
+                row = self._insert(meta, now)
+                answer = claim_answer(row, now)
+                if answer is Claim.go:
+                    row = self._set(row, outcome=Outcome.sending, claimed_until=now + lease)
+                answers.append((answer, row))
+        return answers
 
     def succeeded(self, message_key: str, recipient: str, *, at: datetime, service: str | None) -> None:
         at = require_aware(at)

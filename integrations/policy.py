@@ -22,6 +22,11 @@ class DeliveryPolicy(BaseModel):
                                                             "before probing a channel that is down); doubles each time")
     retry_max_seconds: float = Field(3600, ge=0, description="longest wait between attempts (and probes)")
     lease_seconds: float = Field(300, gt=0, description="how long a sender holds a delivery it is sending")
+    claim_chunk: int = Field(
+        25, ge=1, le=1000,
+        description="deliveries (message x recipient) a drain claims in one write, then sends, then records in "
+                    "one write: fewer commits per message, but a drain killed mid-chunk sends up to this many "
+                    "again (each with its own idempotency key, so receivers can drop them); 1 = at most one")
     ui_url: str | None = Field(None, description="Prefect UI address partners can reach; else the CLI line")
     inbox_path: str = Field("/runs?flowRuns.tags.name={tag}",
                             description="the UI's runs list filtered on a tag; {tag} becomes case:<case_ref>")

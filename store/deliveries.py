@@ -10,9 +10,11 @@ both send, and a sender that crashed mid-send gives the row back when the lease 
 is then sent again, with the same key: see `engine.deliveries`). Rows that failed wait for their
 `next_attempt_at` (backoff). The table is created by the migration `0002_deliveries`.
 
-Claims and successes are written per message, so their commits are light (`store.db.write_transaction`):
-they do not wait for the disk. A crash of the drain loses none of them; a crash of the database server
-or machine may lose the last ones (those messages are then sent again, with their idempotency keys).
+Claims and successes are written per chunk of deliveries (`claim_many`: the previous chunk's successes
+and the chunk's claims in one transaction of two statements), many times per drained batch, so their
+commits are light (`store.db.write_transaction`): they do not wait for the disk. A crash of the drain
+loses none of them; a crash of the database server or machine may lose the last ones (those messages
+are then sent again, with their idempotency keys).
 The next ordinary commit (the drain's outbox record per batch) makes them durable with it, as both
 databases write their log in order.
 
@@ -110,21 +112,33 @@ class SqlDeliveryLedger:
               succeeded: Sequence[Succeeded] = ()) -> tuple[Claim, Delivery]:
         """Record the row if new, and hold it for this sender if it may be sent now. `succeeded` (sends
         that went well since the last write) is recorded in the same transaction, before the claim."""
+        [answer] = self.claim_many([meta], now, lease, succeeded)
+        return answer
+
+    def claim_many(self, metas: Sequence[DeliveryMeta], now: datetime, lease: timedelta,
+                   succeeded: Sequence[Succeeded] = ()) -> list[tuple[Claim, Delivery]]:
+        """`claim` for a chunk of deliveries in one transaction (two statements, whatever the chunk's size,
+        and a read of the rows not held), answered in the order of `metas`; `succeeded` is recorded first."""
         now = require_aware(now)
         c = deliveries.c
-        with write_transaction(self.engine, light=True) as conn:  # written per message; see write_transaction
+        pairs = [(m.message_key, m.recipient) for m in metas]
+        with write_transaction(self.engine, light=True) as conn:  # written per chunk; see write_transaction
             _succeeded(conn, succeeded)
-            _insert_new(conn, meta, now)
-            stmt = update(deliveries).where(
-                c.message_key == meta.message_key, c.recipient == meta.recipient,
-                c.outcome.notin_([Outcome.delivered.value, Outcome.queued.value]),
-                or_(c.claimed_until.is_(None), c.claimed_until <= now),
-                or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
-            ).values(outcome=Outcome.sending.value, claimed_until=now + lease).returning(*deliveries.c)
-            claimed = conn.execute(stmt).first()
-            row = _delivery(claimed) if claimed is not None else _read(conn, meta.message_key, meta.recipient)
-        assert row is not None  # inserted above, never deleted
-        return (Claim.go if claimed is not None else claim_answer(row, now)), row
+            claimed = _insert_or_claim(conn, metas, now, now + lease)
+            others = [p for p in pairs if p not in claimed]
+            held = {(r.message_key, r.recipient): _delivery(r) for r in conn.execute(
+                select(deliveries).where(sa.tuple_(c.message_key, c.recipient).in_(others)))} if others else {}
+        # Rows are inserted above and never deleted, so every pair is in one of the two. A pair asked for
+        # twice is sent once: its second answer is busy (held by this very claim).
+        answers, given = [], set()
+        for pair in pairs:
+            if pair in claimed and pair not in given:
+                given.add(pair)
+                answers.append((Claim.go, claimed[pair]))
+            else:
+                row = claimed.get(pair) or held[pair]
+                answers.append((claim_answer(row, now), row))
+        return answers
 
     def succeeded(self, message_key: str, recipient: str, *, at: datetime, service: str | None) -> None:
         """The service accepted the message."""
@@ -273,6 +287,35 @@ def _lock_channel(conn: sa.Connection, channel: str, profile: str | None, recipi
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return ChannelHealth.model_validate(dict(conn.execute(stmt).one()._mapping))
+
+
+def _insert_or_claim(conn: sa.Connection, metas: Sequence[DeliveryMeta], now: datetime, until: datetime
+                     ) -> dict[tuple[str, str], Delivery]:
+    """Hold these deliveries for this sender until `until`: a new row is inserted held, an existing one is
+    held when it may be sent at `now` (not done, not held by another, not waiting for a retry). Returns
+    the rows held. One statement, so a chunk costs one round trip, not an insert and an update.
+
+    In key order, so two drains with overlapping chunks lock the rows in the same order (no deadlock);
+    each delivery once, as PostgreSQL refuses a statement that would change a row twice."""
+    if not metas:
+        return {}
+    c = deliveries.c
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    unique = {(m.message_key, m.recipient): m for m in metas}
+    rows = [{**m.model_dump(mode="json"), "outcome": Outcome.sending.value, "created_at": now, "attempts": 0,
+             "digest": False, "claimed_until": until} for _, m in sorted(unique.items())]
+    # Executed with many parameter sets, not `.values(rows)`: SQLAlchemy cannot cache an ON CONFLICT insert,
+    # so it compiles it for every chunk; this way it compiles one row's VALUES and repeats it for the others
+    # when it sends them as one multi-row INSERT ("insertmanyvalues"), instead of compiling every row's.
+    stmt = dialect.insert(deliveries).on_conflict_do_update(
+        index_elements=["message_key", "recipient"],
+        set_={"outcome": Outcome.sending.value, "claimed_until": until},
+        # Not `notin_`: an expanding IN cannot go with many parameter sets.
+        where=and_(c.outcome != Outcome.delivered.value, c.outcome != Outcome.queued.value,
+                   or_(c.claimed_until.is_(None), c.claimed_until <= now),
+                   or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
+    ).returning(*deliveries.c)
+    return {(r.message_key, r.recipient): _delivery(r) for r in conn.execute(stmt, rows)}
 
 
 def _insert_new(conn: sa.Connection, meta: DeliveryMeta, at: datetime, *, outcome: Outcome = Outcome.new,

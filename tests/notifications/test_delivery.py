@@ -9,7 +9,7 @@ import pytest
 
 from engine.commands import NotifyRole
 from integrations.apprise_send import DELIVERY_HEADER
-from integrations.ledger import Claim, DeliveryMeta, Kind, Outcome
+from integrations.ledger import Claim, DeliveryMeta, Kind, MemoryLedger, Outcome
 from integrations.notifier import DeliveryIncomplete, MessageRefused, NotificationFailed
 from store.deliveries import SqlDeliveryLedger
 from tests.notifications.conftest import HOOK_TOKEN, VWN_WEBHOOK_PATH
@@ -228,3 +228,59 @@ def test_a_message_the_privacy_guard_refuses_is_sent_to_no_one(make_notifier, sm
         make_notifier().deliver(notice)
 
     assert smtp.mails == [] and hooks.posts == []
+
+
+class CountingLedger(MemoryLedger):
+    """The in-memory ledger, counting the writes that claim deliveries and the successes each one records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claims: list[tuple[int, int]] = []
+
+    def claim_many(self, metas, now, lease, succeeded=()):
+        self.claims.append((len(metas), len(succeeded)))
+        return super().claim_many(metas, now, lease, succeeded)
+
+
+def test_several_commands_are_claimed_a_chunk_at_a_time_and_each_chunk_recorded_with_the_next_claim(
+        make_notifier, smtp, hooks):
+    ledger = CountingLedger()
+    notifier = make_notifier(ledger, claim_chunk=3)
+    notices = [task_notice(key=f"{CASE}:{n}:notify") for n in range(1, 4)]  # 2 recipients each: 6 deliveries
+
+    reports = notifier.deliver_many(notices)
+
+    assert [r.delivered for r in reports] == [("klantregie_testdorp", "klantregie_backoffice")] * 3
+    assert ledger.claims == [(3, 0), (3, 3)]  # the last chunk's successes are written when the call ends
+    assert all(r.outcome is Outcome.delivered for n in range(1, 4) for r in ledger.for_message(f"{CASE}:{n}:notify"))
+    assert len(smtp.to("klantregie@testdorp.example")) == 3 and len(hooks.at("backoffice")) == 3
+
+
+def test_a_refused_command_among_several_is_sent_to_no_one_and_stops_none_of_the_others(make_notifier, smtp, hooks):
+    refused = task_notice(key=f"{CASE}:2:notify", opmerking="BSN 111222333")
+
+    first, second, third = make_notifier().deliver_many(
+        [task_notice(key=f"{CASE}:1:notify"), refused, task_notice(key=f"{CASE}:3:notify")])
+
+    assert isinstance(second, MessageRefused) and "BSN-shaped" in str(second)
+    assert first.delivered == third.delivered == ("klantregie_testdorp", "klantregie_backoffice")
+    assert {m.headers[DELIVERY_HEADER] for m in smtp.mails} == {f"{CASE}:1:notify/klantregie_testdorp",
+                                                               f"{CASE}:3:notify/klantregie_testdorp"}
+
+
+def test_a_chunk_slowed_down_by_its_partners_gives_back_what_it_could_not_send_while_its_claims_held(
+        make_notifier, smtp, hooks, clock):
+    # Each message takes its receiver two minutes (the clock moves on as it arrives): half the five-minute
+    # lease is gone after two sends, so the other two are given back rather than sent on a running-out claim.
+    smtp.on_receive = hooks.on_receive = lambda _message: clock.advance(minutes=2)
+    ledger = MemoryLedger()
+    notifier = make_notifier(ledger, claim_chunk=4, lease_seconds=300)
+
+    first, second = notifier.deliver_many([task_notice(key=f"{CASE}:1:notify"), task_notice(key=f"{CASE}:2:notify")])
+
+    assert first.delivered == ("klantregie_testdorp", "klantregie_backoffice")
+    assert isinstance(second, DeliveryIncomplete) and "not sent in time for its claim" in str(second)
+    assert second.report.waiting == ("klantregie_testdorp", "klantregie_backoffice")
+    assert [r.outcome for r in ledger.for_message(f"{CASE}:2:notify")] == [Outcome.new, Outcome.new]
+    assert notifier.deliver(task_notice(key=f"{CASE}:2:notify")).delivered == second.report.waiting
+    assert len(smtp.mails) == len(hooks.posts) == 2

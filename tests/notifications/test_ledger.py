@@ -242,3 +242,30 @@ def test_successes_handed_to_a_claim_are_recorded_with_it(any_ledger):
     assert any_ledger.get("TST-1:4:notify", "taalschool_delta").outcome is Outcome.sending
     any_ledger.succeeded_many([Succeeded("TST-1:4:notify", "taalschool_delta", MONDAY, "json")])
     assert any_ledger.get("TST-1:4:notify", "taalschool_delta").outcome is Outcome.delivered
+
+
+def test_a_chunk_is_claimed_in_one_write_answered_in_order_with_the_successes_recorded_first(any_ledger):
+    """A drain claims a chunk of deliveries at once: each gets the answer a claim of its own would get."""
+    from integrations.ledger import Succeeded
+
+    any_ledger.claim(meta("TST-1:1:notify"), MONDAY, LEASE)  # sent by this drain, recorded with the chunk
+    any_ledger.claim(meta("TST-1:2:notify"), MONDAY, LEASE)  # held by another drain
+    any_ledger.claim(meta("TST-1:3:notify"), MONDAY, LEASE)
+    any_ledger.failed("TST-1:3:notify", "taalschool_delta", at=MONDAY, service="json", error="500",
+                      retry_at=MONDAY + timedelta(minutes=1))
+    chunk = [meta("TST-1:1:notify"), meta("TST-1:2:notify"), meta("TST-1:3:notify"), meta("TST-1:4:notify"),
+             meta("TST-1:4:notify", "werkgever")]
+
+    answers = any_ledger.claim_many(chunk, MONDAY + timedelta(seconds=30), LEASE,
+                                    [Succeeded("TST-1:1:notify", "taalschool_delta", MONDAY, "json")])
+
+    assert [a for a, _ in answers] == [Claim.done, Claim.busy, Claim.wait, Claim.go, Claim.go]
+    assert [(r.message_key, r.recipient) for _, r in answers] == [(m.message_key, m.recipient) for m in chunk]
+    assert answers[3][1].outcome is Outcome.sending
+    assert answers[4][1].claimed_until == MONDAY + timedelta(seconds=30) + LEASE
+
+
+def test_a_delivery_asked_for_twice_in_one_chunk_is_held_once(any_ledger):
+    answers = any_ledger.claim_many([meta(), meta()], MONDAY, LEASE)
+
+    assert [a for a, _ in answers] == [Claim.go, Claim.busy]
