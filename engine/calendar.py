@@ -36,8 +36,9 @@ def add_days(day: date, days: int) -> date:
     try:
         return day + timedelta(days=days)
     except OverflowError:
-        raise DateOutOfRange(f"{day.isoformat()} {'+' if days >= 0 else '-'} {abs(days)} days is beyond the "
-                             f"calendar") from None
+        raise DateOutOfRange(f"{day:%d-%m-%Y} {'+' if days >= 0 else '-'} {abs(days)} dagen valt buiten de "
+                             f"kalender") from None
+
 
 
 def day_after(day: date) -> date:
