@@ -254,7 +254,7 @@ def resolve_url(url: str, env: Mapping[str, str], load_block: Callable[[str], st
     def fill(match: re.Match[str]) -> str:
         if match["env"]:
             if match["env"] not in env:
-                raise SecretUnavailable(f"environment variable {match['env']} is not set")
+                raise SecretUnavailable(f"omgevingsvariabele {match['env']} is niet gezet")
             value = env[match["env"]]
         else:
             value = _block(match["block"], load_block)
@@ -268,7 +268,7 @@ def _block(name: str, load_block: Callable[[str], str]) -> str:
     # The loader raises SecretUnavailable itself when the block is missing or Prefect is unreachable.
     value = load_block(name)
     if not value:
-        raise SecretUnavailable(f"Prefect Secret block {name!r} is empty")
+        raise SecretUnavailable(f"Prefect Secret-blok {name!r} is leeg")
     return value
 
 
