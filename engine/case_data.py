@@ -77,5 +77,4 @@ def _normalise(kind: FieldType, allowed: list[str] | None, value: Any) -> Any:
         raise TypeError(f"verwacht tekst, niet {value!r}")
     if kind is FieldType.enum and value not in (allowed or []):
         raise ValueError(f"{value!r} is geen keuze; kies uit: {', '.join(allowed or [])}")
-
     return value

@@ -255,7 +255,6 @@ def fire(run: Run, timer: Timer) -> None:
                    clock=clock.id, element=milestone.id, due_on=state.end_on)
         if milestone.set:
             run.set_data(milestone.set, f"mijlpaal '{milestone.id}'")
-
         if milestone.notify is not None:
             run.notify(milestone.notify, reason=f"milestone {clock.id}.{milestone.id}")
         return

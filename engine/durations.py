@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from engine.calendar import written as _written
 from engine.errors import DateOutOfRange
 from engine.feestdagen import is_werkdag
 
@@ -60,7 +61,7 @@ class Duration:
                 return add_werkdagen(start, self.werkdagen)
             return _add_calendar(start, self.years, self.months, self.days)
         except (OverflowError, ValueError):
-            raise DateOutOfRange(f"{self.text} na {start:%d-%m-%Y} valt na de laatste datum die de kalender "
+            raise DateOutOfRange(f"{self.text} na {_written(start)} valt na de laatste datum die de kalender "
                                  f"kent") from None
 
     def before(self, end: date) -> date:
@@ -70,7 +71,7 @@ class Duration:
                 return add_werkdagen(end, -self.werkdagen)
             return _add_calendar(end, -self.years, -self.months, -self.days)
         except (OverflowError, ValueError):
-            raise DateOutOfRange(f"{self.text} vóór {end:%d-%m-%Y} valt vóór de eerste datum die de kalender "
+            raise DateOutOfRange(f"{self.text} vóór {_written(end)} valt vóór de eerste datum die de kalender "
                                  f"kent") from None
 
     def approx_days(self) -> int:
@@ -114,7 +115,6 @@ def _check_bound(duration: Duration) -> None:
     if share > 1:
         raise DurationError(f"duur {duration.text!r} is langer dan {MAX_YEARS} jaar: geen wettelijke termijn of "
                             f"norm duurt zo lang (een tikfout?)")
-
 
 
 def _add_calendar(start: date, years: int, months: int, days: int) -> date:

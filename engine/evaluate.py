@@ -89,7 +89,6 @@ class Scope:
         value = self.date(expr)
         if value is None:
             raise DataMissing(f"{what}: de datum {describe_date(expr, self.params, style='text')} is nog niet bekend")
-
         return value
 
     def holds(self, condition: Any) -> bool:

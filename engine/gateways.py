@@ -19,7 +19,6 @@ def choose(run: Run, gateway: ExclusiveGateway) -> str:
             return branch.next
     if gateway.default is None:
         raise EngineError(f"keuzepunt '{gateway.id}': geen enkele tak geldt en er is geen standaardtak (default)")
-
     return gateway.default
 
 

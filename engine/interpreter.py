@@ -54,7 +54,6 @@ from engine.errors import (
 from engine.events import Event, MessageReceived, Started, TaskCompleted, TimerFired
 from engine.people_time import day as written
 from engine.people_time import moment, status
-
 from engine.process import Process
 from engine.run import Run
 from engine.state import ROOT_SCOPE, CaseState, HistoryEntry, Scope, Token

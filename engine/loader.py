@@ -140,7 +140,6 @@ def read_yaml(path: Path, label: str) -> tuple[Any, dict[tuple, int]]:
         raise DefinitionError([Problem(label, "-", f"YAML: {str(exc).splitlines()[0]}")]) from None
     except RecursionError:
         raise DefinitionError([Problem(label, "-", "YAML te diep genest om te lezen")]) from None
-
     lines: dict[tuple, int] = {}
     _walk(node, (), lines)
     return data, lines

@@ -99,7 +99,6 @@ def _sub_process_version(scope, state: CaseState, old: Process, new: Process, pr
         if there is None or there.type != here.type:
             problems.append(f"deelproces {scope.definition} wacht bij '{token.element}', dat {target} niet heeft "
                             f"als {here.type}")
-
             return None
     return target
 

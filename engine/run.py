@@ -241,6 +241,5 @@ class _DatesFor:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, DateOutOfRange) and not getattr(exc, "located", False):
             located = DateOutOfRange(f"zaak {self.case_ref}, {self.what}: {exc}")
-
             located.located = True
             raise located from None

@@ -183,7 +183,6 @@ def run_scenario(process: Process, scenario: Scenario) -> SimulationResult:
         apply(engine_event, event_moment(event.on), event.describe())
     end = start_of_day(scenario.until + timedelta(days=1)) - timedelta(microseconds=1)
     apply(None, end, f"tot {day(scenario.until)}")
-
     return _result(process, scenario, state, history, notifications)
 
 

@@ -117,7 +117,6 @@ def refresh_deadlines(run: Run) -> None:
         if element.deadline is None or _counts_from_opening(element):
             continue
         with run.dates_for(f"stap '{task.element}'"):
-
             _refresh(run, task, element)
 
 
