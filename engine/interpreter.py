@@ -73,7 +73,8 @@ def advance(process: Process, state: CaseState, event: Event, now: datetime) -> 
     """Apply one event to a case at `now` and return the new state with the commands it causes."""
     now = require_aware(now)
     if state.definition not in process.definitions:
-        raise UnknownElement(f"zaak {state.case_ref} loopt volgens {state.definition}, maar dit proces is {process.ref}")
+        raise UnknownElement(f"zaak {state.case_ref} loopt volgens {state.definition}, maar dit proces is "
+                             f"{process.ref}")
     run = Run(process, state, now)
     try:
         with run.dates_for("een datum"):

@@ -31,6 +31,16 @@ _KINDS = {
     "string_too_short": "mag niet leeg zijn",
     "too_short": "mag niet leeg zijn",
 }
+_BOUNDS = {
+    "string_too_long": "mag hoogstens {max_length} tekens lang zijn",
+    "too_long": "mag hoogstens {max_length} items hebben",
+    "string_pattern_mismatch": "heeft niet de vorm {pattern}",
+    "greater_than": "moet groter zijn dan {gt}",
+    "greater_than_equal": "moet minstens {ge} zijn",
+    "less_than": "moet kleiner zijn dan {lt}",
+    "less_than_equal": "mag hoogstens {le} zijn",
+}
+"""Pydantic's limits, with the limit from the error's context."""
 
 
 def explain(error: dict[str, Any], data: Any) -> tuple[tuple, str]:
@@ -55,6 +65,8 @@ def explain(error: dict[str, Any], data: Any) -> tuple[tuple, str]:
         return path, f"'{_short(error.get('input'))}' kan hier niet; kies uit: {expected}"
     if kind in _KINDS:
         return path, f"{_KINDS[kind]}, niet '{_short(error.get('input'))}'"
+    if kind in _BOUNDS:
+        return path, f"{_BOUNDS[kind].format(**error.get('ctx', {}))}, niet '{_short(error.get('input'))}'"
     # Our own validators (bad duration, unknown field reference, ...) already say what is wrong.
     return path, error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
