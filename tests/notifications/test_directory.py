@@ -94,7 +94,7 @@ def test_secrets_are_filled_in_only_when_sending_and_reported_by_name_when_missi
 
     assert resolved.url == "mailto://regie:s3cr%40t@smtp.example.org?to=t@example.org"
     assert resolved.secrets == ("regie", "s3cr%40t")
-    with pytest.raises(SecretUnavailable, match="environment variable SMTP_USER is not set"):
+    with pytest.raises(SecretUnavailable, match="omgevingsvariabele SMTP_USER is niet gezet"):
         resolve_url(url, {}, blocks.__getitem__)
     assert resolve_url("secret:whole-url", {}, {"whole-url": "json://h.example/x"}.__getitem__).url == \
         "json://h.example/x"

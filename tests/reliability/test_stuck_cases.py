@@ -128,7 +128,7 @@ def test_a_stuck_case_is_taken_back_by_a_retry_after_the_fix_and_stays_stuck_unt
     clock.now = AFTER_NUDGE
     service.fire_due_timers()
 
-    with pytest.raises(CaseStuck, match="no definition 'opgeheven@1'.*regie case retry RMD-2026-0001") as early:
+    with pytest.raises(CaseStuck, match="onbekende definitie 'opgeheven@1'.*regie case retry RMD-2026-0001") as early:
         service.retry("RMD-2026-0001", actor="beheer")  # before the fix: still stuck, and nothing changed
     with pytest.raises(CaseStuck, match="^zaak RMD-2026-0001 is vastgelopen: de procesdefinitie"):
         service.complete_step(case_ref="RMD-2026-0001", task="klantprofiel", actor="anna")
