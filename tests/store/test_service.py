@@ -134,7 +134,8 @@ def test_an_operator_who_saw_an_older_version_gets_a_conflict(service: CaseServi
                           expected_version=1)
     before = _snapshot(engine)
 
-    with pytest.raises(CaseConflict, match="intussen door iemand anders gewijzigd: de zaak is nu bij versie 2.*versie 1"):
+    with pytest.raises(CaseConflict, match="intussen door iemand anders gewijzigd: de zaak is nu bij versie 2.*"
+                                           "ging uit van versie 1"):
         service.deliver_message(case_ref=REF, message="huisvesting", actor="piet", expected_version=1)
 
     assert _snapshot(engine) == before
