@@ -67,7 +67,7 @@ def test_a_poison_case_among_1000_due_is_set_aside_and_the_other_999_advance_in_
     assert note.detail.endswith("opnieuw proberen na herstel: regie case retry RMD-2026-0500")
     [told] = coordinator_notices(engine, "RMD-2026-0500")
     assert (told["role"], told["context"]["sinds"]) == ("coordinator", "09-03-2026 09:00 (Amsterdam)")
-    with pytest.raises(SweepFailed, match=r"^1 case\(s\) could not be advanced and were set aside"):
+    with pytest.raises(SweepFailed, match=r"^1 zaak/zaken konden niet verder en zijn opzijgezet \(status vastgelopen"):
         report.raise_for_failures()
 
 
