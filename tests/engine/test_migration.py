@@ -58,7 +58,8 @@ def test_a_running_case_moves_to_the_new_version_with_a_mapping_and_continues(fr
 
 def test_a_migration_that_leaves_a_token_without_a_place_is_refused_and_changes_nothing(frozen):
     before = frozen.model_dump_json()
-    with pytest.raises(MigrationError, match=r"'klantprofiel' heeft geen plaats in rondleiding@2 \(zet het in de vertaling\)"):
+    with pytest.raises(MigrationError,
+                       match=r"'klantprofiel' heeft geen plaats in rondleiding@2 \(zet het in de vertaling\)"):
         migrate(OLD, NEW, frozen, at("2026-01-14"))
     assert frozen.model_dump_json() == before
 
@@ -69,7 +70,8 @@ def test_a_mapping_onto_an_element_of_another_kind_is_refused(frozen):
 
 
 def test_a_mapping_must_name_elements_of_the_old_version(frozen):
-    with pytest.raises(MigrationError, match="de vertaling \\(mapping\\) noemt element\\(en\\) die rondleiding@1 niet heeft: bestaat_niet"):
+    with pytest.raises(MigrationError,
+                       match="de vertaling \\(mapping\\) noemt element\\(en\\) die rondleiding@1 niet heeft: bestaat_niet"):
         migrate(OLD, NEW, frozen, at("2026-01-14"), mapping={"bestaat_niet": "keuze"})
 
 

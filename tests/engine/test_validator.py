@@ -380,7 +380,8 @@ def test_a_duration_field_cannot_be_asked_on_a_form():
   - {id: start, type: start_event, next: taak}
   - {id: taak, type: user_task, role: klantregisseur, instructions: x, form: [{field: verlenging_duur}], next: einde}
 """ + OK_END)
-    only(problems(text), "taak: formulierveld 'verlenging_duur' is een duur: het inboxformulier heeft daar geen invoer voor")
+    only(problems(text), "taak: formulierveld 'verlenging_duur' is een duur: het inboxformulier heeft daar geen "
+                         "invoer voor")
 
 
 @pytest.mark.parametrize("where", ["    timer: {duration: P99999Y}\n", "    timer: {duration: P11Y}\n"])
