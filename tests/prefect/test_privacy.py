@@ -55,7 +55,7 @@ def test_a_persons_name_and_bsn_never_reach_prefect(rt, clock):
     assert execute(inbox_run(CASE, "klantprofiel")).is_completed()
     clock.advance(weeks=13)  # the housing norm passes: the sweep escalates and writes its artifact
     asyncio.run(fire_due_timers())
-    with pytest.raises(Exception, match="not open"):
+    with pytest.raises(Exception, match="stap 'klantprofiel' staat niet open"):
         asyncio.run(complete_step(CompleteStep(case_ref=CASE, step="klantprofiel")))
     assert rt.service.personal_data(CASE) == {"naam": NAME, "bsn": BSN}
 
