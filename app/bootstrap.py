@@ -103,7 +103,7 @@ def build_notifier(settings: Settings, library: Library, ledger: DeliveryLedger,
     if settings.notifier == "log":
         return LogNotifier(ledger=settings.data_dir / "notices.jsonl")
     if library.catalog is None:
-        raise DefinitionError(["the definitions have no catalogue: there are no templates to send"])
+        raise DefinitionError(["de definities hebben geen catalogus: er zijn geen berichtsjablonen om te sturen"])
     env = os.environ if env is None else env
     policy = settings.notify
     return AppriseNotifier(

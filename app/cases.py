@@ -384,8 +384,8 @@ class CaseService:
         profile named after the municipality if there is one, else the default profile."""
         if profile is not None:
             if profile not in self.library.profiles:
-                known = ", ".join(sorted(self.library.profiles)) or "none"
-                raise UnknownDefinition(f"no profile '{profile}' (known: {known})")
+                known = ", ".join(sorted(self.library.profiles)) or "geen"
+                raise UnknownDefinition(f"onbekend gemeenteprofiel '{profile}' (bekend: {known})")
             return profile
         if municipality in self.library.profiles:
             return municipality
@@ -457,6 +457,6 @@ class CaseService:
         same = definition == record.definition or (
             "@" not in definition and record.definition.split("@", 1)[0] == definition)
         if not same or municipality != record.municipality:
-            raise CaseExists(f"case {record.case_ref} already runs {record.definition} for {record.municipality};"
-                             f" it cannot also start {definition} for {municipality}")
+            raise CaseExists(f"zaak {record.case_ref} loopt al volgens {record.definition} voor {record.municipality};"
+                             f" ze kan niet ook {definition} voor {municipality} starten")
         return self.show_case(record.case_ref)

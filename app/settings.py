@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from engine.durations import parse_duration
 from engine.loader import DEFAULT_DIR
+from engine.model_errors import rule
 from integrations.policy import DeliveryPolicy
 
 
@@ -113,7 +114,7 @@ def get_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"REGIE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"REGIE_{'_'.join(str(p) for p in e['loc']).upper()}: {rule(e)}" for e in exc.errors())
         raise SettingsRefused(f"instelling niet bruikbaar: {problems}") from None
     except SettingsError as exc:
         raise SettingsRefused(f"instelling niet bruikbaar: {str(exc).splitlines()[0]}") from None

@@ -64,9 +64,9 @@ class SweepFailed(StoreError):
     def __init__(self, failures: list[SweepFailure]):
         self.failures = failures
         lines = "; ".join(f"{f.case_ref}: {f.error}" for f in failures[:20])
-        more = f" (and {len(failures) - 20} more)" if len(failures) > 20 else ""
-        super().__init__(f"{len(failures)} case(s) could not be advanced and were set aside (status stuck, "
-                         f"`regie case retry` after a fix): {lines}{more}")
+        more = f" (en nog {len(failures) - 20})" if len(failures) > 20 else ""
+        super().__init__(f"{len(failures)} zaak/zaken konden niet verder en zijn opzijgezet (status vastgelopen, "
+                         f"`regie case retry` na herstel): {lines}{more}")
 
 
 class SweepReport(BaseModel):
@@ -211,6 +211,6 @@ def _save(conn: Connection, changes: list[CaseChange], aside: list[SetAside], no
 def _write(conn: Connection, changes: list[CaseChange], aside: list[SetAside]) -> None:
     if update_cases(conn, changes) != len(changes):
         # Cannot happen while the claim holds the rows; refuse rather than write half a batch.
-        raise StoreError("a claimed case changed during the sweep; the batch was rolled back")
+        raise StoreError("een geclaimde zaak veranderde tijdens de ronde; de hele partij is teruggedraaid")
     write_effects(conn, changes)
     set_aside(conn, list(aside))

@@ -8,6 +8,7 @@ service refuses, a definition problem or a store refusal. Only a bug shows a tra
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import NoReturn
 
@@ -35,8 +36,35 @@ class RegieParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (with a pointer to --help), exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        refuse(self.prog, f"{message} (zie {self.prog} --help)")
+        refuse(self.prog, f"{in_dutch(message)} (zie {self.prog} --help)")
         raise SystemExit(REFUSED)
+
+
+# argparse says what is wrong in English; the operator reads it in Dutch (the names and values stay as typed).
+_ARGPARSE = [
+    (re.compile(r"the following arguments are required: (.*)"), r"dit ontbreekt: \1"),
+    (re.compile(r"unrecognized arguments: (.*)"), r"onbekende argumenten: \1"),
+    (re.compile(r"one of the arguments (.*) is required"), r"een van deze argumenten is nodig: \1"),
+    (re.compile(r"invalid choice: (.*) \(choose from (.*)\)"), r"ongeldige keuze: \1 (kies uit: \2)"),
+    (re.compile(r"expected one argument"), "verwacht één waarde"),
+    (re.compile(r"expected at most one argument"), "verwacht hoogstens één waarde"),
+    (re.compile(r"expected at least one argument"), "verwacht minstens één waarde"),
+    (re.compile(r"invalid (.*) value: (.*)"), r"ongeldige waarde (\1): \2"),
+    (re.compile(r"not allowed with argument (.*)"), r"niet samen met \1"),
+    (re.compile(r"ambiguous option: (.*) could match (.*)"), r"dubbelzinnige optie: \1 kan zijn: \2"),
+    (re.compile(r"ignored explicit argument (.*)"), r"overbodige waarde: \1"),
+]
+
+
+def in_dutch(message: str) -> str:
+    """An argparse error in Dutch: `argument --limit: expected one argument` -> `--limit: verwacht één waarde`."""
+    prefix, rest = "", message
+    if (m := re.match(r"argument (\S+?): (.*)", message, re.S)) is not None:
+        prefix, rest = f"{m[1]}: ", m[2]
+    for pattern, dutch in _ARGPARSE:
+        if pattern.fullmatch(rest):
+            return prefix + pattern.sub(dutch, rest)
+    return prefix + rest
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,8 +40,8 @@ def beside(settings: "Settings") -> Iterator[None]:
     """Run `regie portal` in its own process while the block runs (regie up); RuntimeError if it cannot
     start (its output is in <data_dir>/portal.log)."""
     if _taken(settings.portal_port):
-        raise RuntimeError(f"port {settings.portal_port} is taken; set REGIE_PORTAL_PORT to a free one for the "
-                           "partner page")
+        raise RuntimeError(f"poort {settings.portal_port} is bezet; kies met REGIE_PORTAL_PORT een vrije poort voor "
+                           "de partnerpagina")
     log_path = settings.data_dir / "portal.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -80,6 +80,6 @@ def _wait_healthy(port: int, process: subprocess.Popen, log_path: Path) -> None:
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise RuntimeError(f"the partner page exited with code {process.returncode} (see {log_path})")
+            raise RuntimeError(f"de partnerpagina stopte met code {process.returncode} (zie {log_path})")
         time.sleep(0.25)
-    raise RuntimeError(f"the partner page did not answer on port {port} within {HEALTH_TIMEOUT_S:.0f} s")
+    raise RuntimeError(f"de partnerpagina antwoordde niet op poort {port} binnen {HEALTH_TIMEOUT_S:.0f} s")

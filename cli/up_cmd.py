@@ -82,7 +82,7 @@ def api_auth(settings: "Settings", environ: Mapping[str, str], *, create: bool =
         path.chmod(0o600)  # a copy or an editor may have opened it up: the secret is the whole lock
     secret = path.read_text(encoding="utf-8").strip()
     if not secret:
-        raise ValueError(f"{path} is empty: remove it, and `regie up` makes a new secret")
+        raise ValueError(f"{path} is leeg: verwijder het, dan maakt `regie up` een nieuw geheim")
     return secret
 
 
@@ -148,9 +148,9 @@ def wait_healthy(api_url: str, process: subprocess.Popen | None, timeout: float 
         if health_ok(api_url):
             return
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited with code {process.returncode}")
+            raise RuntimeError(f"de Prefect-server stopte met code {process.returncode}")
         time.sleep(0.25)
-    raise TimeoutError(f"no healthy Prefect API at {api_url} after {timeout:.0f} s")
+    raise TimeoutError(f"geen werkende Prefect-API op {api_url} na {timeout:.0f} s")
 
 
 def stop_server(process: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> None:
@@ -239,7 +239,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     except (RuntimeError, TimeoutError) as exc:
-        print(f"regie up: {exc} (server log: {settings.prefect_home / 'server.log'})", file=sys.stderr)
+        print(f"regie up: {exc} (serverlog: {settings.prefect_home / 'server.log'})", file=sys.stderr)
         return 1
     finally:
         if server is not None:

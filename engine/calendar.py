@@ -36,8 +36,14 @@ def add_days(day: date, days: int) -> date:
     try:
         return day + timedelta(days=days)
     except OverflowError:
-        raise DateOutOfRange(f"{day.isoformat()} {'+' if days >= 0 else '-'} {abs(days)} days is beyond the "
-                             f"calendar") from None
+        raise DateOutOfRange(f"{written(day)} {'+' if days >= 0 else '-'} {abs(days)} dagen valt buiten de "
+                             f"kalender") from None
+
+
+def written(day: date) -> str:
+    """A date as people read it, `16-03-2026`, for the calendar's own errors (`engine.people_time.day`
+    imports this module); also years before 1000 keep four digits, where strftime would not."""
+    return f"{day.day:02d}-{day.month:02d}-{day.year:04d}"
 
 
 def day_after(day: date) -> date:

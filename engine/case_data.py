@@ -27,15 +27,15 @@ def coerce(values: dict[str, Any], fields: dict[str, DataField], where: str,
         on_form = {f.field: f for f in form.form}
         for name in values:
             if name not in on_form:
-                problems.append(f"field '{name}' is not on this form")
+                problems.append(f"veld '{name}' staat niet op dit formulier")
         for name, f in on_form.items():
             if f.required and values.get(name) is None:
-                problems.append(f"required field '{name}' is missing")
+                problems.append(f"verplicht veld '{name}' ontbreekt")
     for name, value in values.items():
         field = fields.get(name)
         if field is None:
             if form is None:
-                problems.append(f"unknown field '{name}'")
+                problems.append(f"onbekend veld '{name}'")
             continue
         if value is None:
             out[name] = None
@@ -43,7 +43,7 @@ def coerce(values: dict[str, Any], fields: dict[str, DataField], where: str,
         try:
             out[name] = _normalise(field.type, field.values, value)
         except (TypeError, ValueError) as exc:
-            problems.append(f"field '{name}': {exc}")
+            problems.append(f"veld '{name}': {exc}")
     if problems:
         raise FormInvalid(f"{where}: " + "; ".join(problems))
     return out
@@ -52,26 +52,29 @@ def coerce(values: dict[str, Any], fields: dict[str, DataField], where: str,
 def _normalise(kind: FieldType, allowed: list[str] | None, value: Any) -> Any:
     if kind is FieldType.date:
         if isinstance(value, datetime):
-            raise TypeError(f"expected a date, got a date and time {value!r}")
+            raise TypeError(f"verwacht een datum zonder tijd, niet {value.isoformat()!r}")
         if isinstance(value, date):
             return value.isoformat()
         if isinstance(value, str):
-            return date.fromisoformat(value).isoformat()
-        raise TypeError(f"expected a date (YYYY-MM-DD), got {value!r}")
+            try:
+                return date.fromisoformat(value).isoformat()
+            except ValueError:  # Python's own text is English and says less ("Invalid isoformat string")
+                raise ValueError(f"verwacht een datum (JJJJ-MM-DD), niet {value!r}") from None
+        raise TypeError(f"verwacht een datum (JJJJ-MM-DD), niet {value!r}")
     if kind is FieldType.bool:
         if not isinstance(value, bool):
-            raise TypeError(f"expected true or false, got {value!r}")
+            raise TypeError(f"verwacht true of false, niet {value!r}")
         return value
     if kind is FieldType.duration:
         if not isinstance(value, str):
-            raise TypeError(f"expected a duration such as P6M or 10 werkdagen, got {value!r}")
+            raise TypeError(f"verwacht een duur zoals P6M of 10 werkdagen, niet {value!r}")
         return parse_duration(value).text  # DurationError (a ValueError) names what is accepted
     if kind is FieldType.int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"expected a whole number, got {value!r}")
+            raise TypeError(f"verwacht een heel getal, niet {value!r}")
         return value
     if not isinstance(value, str):
-        raise TypeError(f"expected text, got {value!r}")
+        raise TypeError(f"verwacht tekst, niet {value!r}")
     if kind is FieldType.enum and value not in (allowed or []):
-        raise ValueError(f"{value!r} is not one of {', '.join(allowed or [])}")
+        raise ValueError(f"{value!r} is geen keuze; kies uit: {', '.join(allowed or [])}")
     return value

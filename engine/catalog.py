@@ -80,11 +80,11 @@ class DataField(Frozen):
     @model_validator(mode="after")
     def _enum_values(self) -> "DataField":
         if self.type is FieldType.enum and not self.values:
-            raise ValueError("an enum field needs a non-empty list of values")
+            raise ValueError("een enum-veld heeft een niet-lege lijst waarden (values) nodig")
         if self.type is not FieldType.enum and self.values is not None:
-            raise ValueError("only enum fields take a list of values")
+            raise ValueError("alleen enum-velden hebben een lijst waarden (values)")
         if self.type is not FieldType.date and self.before_start != "refuse":
-            raise ValueError("only date fields take before_start")
+            raise ValueError("alleen datumvelden hebben before_start")
         return self
 
 
@@ -102,11 +102,14 @@ class Parameter(Frozen):
         return self
 
 
+_PYTHON_TYPES = {str: "tekst", int: "een heel getal", bool: "true of false"}
+
+
 def check_parameter_value(kind: str, value: Any) -> None:
     """Raise ValueError when `value` does not fit a parameter of type `kind`."""
     expected = {"duration": str, "int": int, "bool": bool, "text": str}[kind]
     if not isinstance(value, expected) or (kind == "int" and isinstance(value, bool)):
-        raise ValueError(f"a {kind} parameter needs a {expected.__name__}, got {value!r}")
+        raise ValueError(f"een {kind}-parameter vraagt {_PYTHON_TYPES[expected]}, niet {value!r}")
     if kind == "duration":
         _check_duration_text(value)
 

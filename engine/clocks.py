@@ -84,7 +84,7 @@ def on_trigger(run: Run, kind: str, name: str, on: date, definition: str | None 
     """Let every clock react to something that happened in the case, in definition order."""
     for clock_id, (owner, clock) in run.process.clocks.items():
         if _applies(owner, kind, definition):
-            with run.dates_for(f"clock '{clock_id}'"):
+            with run.dates_for(f"termijn '{clock_id}'"):
                 _react(run, clock, kind, name, on)
 
 
@@ -114,7 +114,7 @@ def _react(run: Run, clock: Clock, kind: str, name: str, on: date) -> None:
 def _start(run: Run, clock: Clock, on: date, restart: bool = False) -> bool:
     """Start (or restart from a recomputed date) a clock; False when a restart would change nothing."""
     if clock.start_from is not None:
-        started_on = run.eval.required_date(clock.start_from, f"start of clock '{clock.id}'")
+        started_on = run.eval.required_date(clock.start_from, f"start van termijn '{clock.id}'")
     else:
         started_on = on
     old = run.state.clocks.get(clock.id)
@@ -201,7 +201,7 @@ def _stop(run: Run, clock: Clock) -> None:
     PIP was recorded) against the last day as it stands today (a pause still running counts to today)."""
     state = run.state.clocks[clock.id]
     if clock.stopped_on is not None:
-        counts = run.eval.required_date(clock.stopped_on, f"stop of clock '{clock.id}'")
+        counts = run.eval.required_date(clock.stopped_on, f"stop van termijn '{clock.id}'")
     else:
         counts = run.today
     state = _end_pause(state, run.today).model_copy(update={"status": "stopped"})
@@ -217,7 +217,7 @@ def _stop(run: Run, clock: Clock) -> None:
 def _extend(run: Run, clock: Clock, extension: Extension) -> None:
     state = run.state.clocks[clock.id]
     if extension.new_end is not None:
-        new_end = run.eval.required_date(extension.new_end, f"extension of clock '{clock.id}'")
+        new_end = run.eval.required_date(extension.new_end, f"verlenging van termijn '{clock.id}'")
     else:
         # By the decided length, from the last day as counted (the Atw applies to the new end again).
         new_end = run.eval.duration(extension.by).after(state.counted_end)
@@ -254,7 +254,7 @@ def fire(run: Run, timer: Timer) -> None:
         run.record("milestone_reached", f"{clock.id}.{milestone.id}", f"laatste dag {written(state.end_on)}",
                    clock=clock.id, element=milestone.id, due_on=state.end_on)
         if milestone.set:
-            run.set_data(milestone.set, f"milestone '{milestone.id}'")
+            run.set_data(milestone.set, f"mijlpaal '{milestone.id}'")
         if milestone.notify is not None:
             run.notify(milestone.notify, reason=f"milestone {clock.id}.{milestone.id}")
         return

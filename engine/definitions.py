@@ -85,7 +85,7 @@ class Trigger(Frozen):
     def _exactly_one(self) -> "Trigger":
         given = [k for k in ("message", "completed", "reached") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a trigger needs exactly one of: message, completed, reached")
+            raise ValueError("een trigger heeft precies één van: message, completed, reached")
         return self
 
 
@@ -104,7 +104,7 @@ class Milestone(Frozen):
     @model_validator(mode="after")
     def _exactly_one(self) -> "Milestone":
         if (self.after_start is None) == (self.before_end is None):
-            raise ValueError("a milestone needs exactly one of: after_start, before_end")
+            raise ValueError("een mijlpaal heeft precies één van: after_start, before_end")
         return self
 
 
@@ -122,7 +122,7 @@ class Extension(Frozen):
     @model_validator(mode="after")
     def _exactly_one(self) -> "Extension":
         if (self.new_end is None) == (self.by is None):
-            raise ValueError("an extension needs exactly one of: new_end, by")
+            raise ValueError("een verlenging heeft precies één van: new_end, by")
         return self
 
 

@@ -34,11 +34,23 @@ Style = Literal["markdown", "text"]
 # How each style names a thing a date expression refers to: a field, a message's arrival, a clock, a parameter.
 _NAMES: dict[str, dict[str, str]] = {
     "markdown": {"field": "`{}`", "anchor": "date of `{}`", "clock": "{at} of `{}`", "param": "`{}`"},
-    "text": {"field": "field '{}'", "anchor": "date of message '{}'", "clock": "{at} of clock '{}'",
+    "text": {"field": "veld '{}'", "anchor": "datum van bericht '{}'", "clock": "{at} van termijn '{}'",
              "param": "parameter '{}'"},
+}
+# The words around the names: the docs are English, an operator reads an error in Dutch.
+_WORDS: dict[str, dict[str, str]] = {
+    "markdown": {"today": "today", "later": "later of", "earlier": "earlier of", "after": "after",
+                 "before": "before", "if": "if", "else": "else", "and": "and", "or": "or", "not": "not",
+                 "profile": "profile", "date of": "date of", "yes": "yes", "no": "no", "start": "start",
+                 "end": "end"},
+    "text": {"today": "vandaag", "later": "de laatste van", "earlier": "de eerste van", "after": "na",
+             "before": "vóór", "if": "als", "else": "anders", "and": "en", "or": "of", "not": "niet",
+             "profile": "profiel", "date of": "datum van", "yes": "ja", "no": "nee", "start": "start",
+             "end": "einde"},
 }
 _OPS = {"eq": "=", "ne": "≠", "lt": "<", "le": "≤", "gt": ">", "ge": "≥", "in": "in", "not_in": "not in",
         "is_set": "is known", "is_not_set": "is not known"}
+_OPS_TEXT = _OPS | {"not_in": "niet in", "is_set": "is bekend", "is_not_set": "is niet bekend"}
 
 
 def describe_duration(spec: Any, defaults: Mapping[str, Any] | None = None, style: Style = "markdown") -> str:
@@ -52,53 +64,54 @@ def describe_duration(spec: Any, defaults: Mapping[str, Any] | None = None, styl
 
 def describe_date(expr: Any, defaults: Mapping[str, Any] | None = None, style: Style = "markdown") -> str:
     """A date expression in words, e.g. P1D after later of (date of `duo_kennisgeving`, …)."""
-    names = _NAMES[style]
+    names, w = _NAMES[style], _WORDS[style]
     match expr:
         case FieldDate(field=name):
             return names["field"].format(name)
         case AnchorDate(anchor=name):
             return names["anchor"].format(name)
         case ClockDate(clock=name, at=at):
-            return names["clock"].format(name, at=at)
+            return names["clock"].format(name, at=w.get(str(at), at))
         case Today():
-            return "today"
+            return w["today"]
         case LaterOf(later_of=items):
-            return "later of (" + ", ".join(describe_date(i, defaults, style) for i in items) + ")"
+            return f"{w['later']} (" + ", ".join(describe_date(i, defaults, style) for i in items) + ")"
         case EarlierOf(earlier_of=items):
-            return "earlier of (" + ", ".join(describe_date(i, defaults, style) for i in items) + ")"
+            return f"{w['earlier']} (" + ", ".join(describe_date(i, defaults, style) for i in items) + ")"
         case After(after=spec, from_=base):
-            return f"{describe_duration(spec, defaults, style)} after {describe_date(base, defaults, style)}"
+            return f"{describe_duration(spec, defaults, style)} {w['after']} {describe_date(base, defaults, style)}"
         case Before(before=spec, from_=base):
-            return f"{describe_duration(spec, defaults, style)} before {describe_date(base, defaults, style)}"
+            return f"{describe_duration(spec, defaults, style)} {w['before']} {describe_date(base, defaults, style)}"
         case Choose(if_=condition, then=then, else_=otherwise):
-            return (f"{describe_date(then, defaults, style)} if {describe_condition(condition)}, else "
-                    f"{describe_date(otherwise, defaults, style)}")
+            return (f"{describe_date(then, defaults, style)} {w['if']} {describe_condition(condition, style)}, "
+                    f"{w['else']} {describe_date(otherwise, defaults, style)}")
     return repr(expr)
 
 
-def describe_condition(condition: Any) -> str:
+def describe_condition(condition: Any, style: Style = "markdown") -> str:
     """A gateway condition in words: `leerroute = b1_route`."""
+    w, ops = _WORDS[style], (_OPS if style == "markdown" else _OPS_TEXT)
     match condition:
         case AllOf(all=items):
-            return " and ".join(describe_condition(c) for c in items)
+            return f" {w['and']} ".join(describe_condition(c, style) for c in items)
         case AnyOf(any=items):
-            return " or ".join(describe_condition(c) for c in items)
+            return f" {w['or']} ".join(describe_condition(c, style) for c in items)
         case NotOf(not_=inner):
-            return f"not ({describe_condition(inner)})"
+            return f"{w['not']} ({describe_condition(inner, style)})"
         case Compare(field=field, param=param, anchor=anchor, op=op, value=value):
-            name = field or (f"profile {param}" if param else f"date of {anchor}")
+            name = field or (f"{w['profile']} {param}" if param else f"{w['date of']} {anchor}")
             if op.value in ("is_set", "is_not_set"):
-                return f"{name} {_OPS[op.value]}"
-            shown = f"profile {value.param}" if isinstance(value, ParamRef) else _literal(value)
-            return f"{name} {_OPS[op.value]} {shown}"
+                return f"{name} {ops[op.value]}"
+            shown = f"{w['profile']} {value.param}" if isinstance(value, ParamRef) else _literal(value, w)
+            return f"{name} {ops[op.value]} {shown}"
     return repr(condition)
 
 
-def _literal(value: Any) -> str:
+def _literal(value: Any, words: Mapping[str, str] = _WORDS["markdown"]) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return words["yes"] if value else words["no"]
     if isinstance(value, list):
-        return ", ".join(_literal(v) for v in value)
+        return ", ".join(_literal(v, words) for v in value)
     return str(value)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from engine.calendar import written as _written
 from engine.errors import DateOutOfRange
 from engine.feestdagen import is_werkdag
 
@@ -60,8 +61,8 @@ class Duration:
                 return add_werkdagen(start, self.werkdagen)
             return _add_calendar(start, self.years, self.months, self.days)
         except (OverflowError, ValueError):
-            raise DateOutOfRange(f"{self.text} after {start.isoformat()} is beyond the last date the calendar "
-                                 f"knows") from None
+            raise DateOutOfRange(f"{self.text} na {_written(start)} valt na de laatste datum die de kalender "
+                                 f"kent") from None
 
     def before(self, end: date) -> date:
         """The date this duration before `end` (DateOutOfRange before the calendar's first date)."""
@@ -70,8 +71,8 @@ class Duration:
                 return add_werkdagen(end, -self.werkdagen)
             return _add_calendar(end, -self.years, -self.months, -self.days)
         except (OverflowError, ValueError):
-            raise DateOutOfRange(f"{self.text} before {end.isoformat()} is before the first date the calendar "
-                                 f"knows") from None
+            raise DateOutOfRange(f"{self.text} vóór {_written(end)} valt vóór de eerste datum die de kalender "
+                                 f"kent") from None
 
     def approx_days(self) -> int:
         """A rough length in days, only for sanity checks (a cycle of zero length) and ordering."""
@@ -85,7 +86,7 @@ class Duration:
 def parse_duration(text: str) -> Duration:
     """Parse `P10W`, `P3Y`, `P1Y6M`, `P2D`, `10 werkdagen`; raise DurationError naming the bad text."""
     if not isinstance(text, str):
-        raise DurationError(f"duration must be text such as 'P10W' or '10 werkdagen', got {text!r}")
+        raise DurationError(f"een duur is tekst zoals 'P10W' of '10 werkdagen', niet {text!r}")
     clean = text.strip()
     if m := _WERKDAGEN.match(clean):
         duration = Duration(werkdagen=int(m["n"]), text=clean)
@@ -94,7 +95,7 @@ def parse_duration(text: str) -> Duration:
     m = _ISO.match(clean)
     if not m or clean == "P":
         raise DurationError(
-            f"bad duration {text!r}: use ISO 8601 calendar units (P3Y, P18M, P10W, P5D) or 'N werkdagen'"
+            f"onbruikbare duur {text!r}: gebruik ISO 8601-eenheden (P3Y, P18M, P10W, P5D) of 'N werkdagen'"
         )
     weeks = int(m["weeks"] or 0)
     duration = Duration(
@@ -112,8 +113,8 @@ def _check_bound(duration: Duration) -> None:
     share = ((duration.years * 12 + duration.months) / (12 * MAX_YEARS) + duration.days / 3653
              + duration.werkdagen / 2610)
     if share > 1:
-        raise DurationError(f"duration {duration.text!r} is longer than {MAX_YEARS} years: no legal term or "
-                            f"norm runs that long (a typing error?)")
+        raise DurationError(f"duur {duration.text!r} is langer dan {MAX_YEARS} jaar: geen wettelijke termijn of "
+                            f"norm duurt zo lang (een tikfout?)")
 
 
 def _add_calendar(start: date, years: int, months: int, days: int) -> date:

@@ -77,7 +77,7 @@ class TimerSpec(Frozen):
     def _exactly_one(self) -> "TimerSpec":
         given = [k for k in ("duration", "date", "cycle") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("a timer needs exactly one of: duration, date, cycle")
+            raise ValueError("een wachttijd (timer) heeft precies één van: duration, date, cycle")
         return self
 
 
@@ -129,9 +129,9 @@ class _Boundary(Frozen):
     @model_validator(mode="after")
     def _interrupting_needs_next(self) -> "_Boundary":
         if self.interrupting and self.next is None:
-            raise ValueError("an interrupting boundary event needs `next`: where the case goes instead")
+            raise ValueError("een onderbrekend signaal (boundary) heeft `next` nodig: waar de zaak dan heen gaat")
         if self.next is None and self.notify is None:
-            raise ValueError("a boundary event needs `next`, `notify`, or both")
+            raise ValueError("een signaal (boundary) heeft `next`, `notify` of beide nodig")
         return self
 
 
@@ -203,11 +203,11 @@ class UserTask(_Element):
     @model_validator(mode="after")
     def _deadline_needed(self) -> "UserTask":
         if (self.reminders or self.escalations or self.no_escalation is not None) and self.deadline is None:
-            raise ValueError("reminders, escalations and no_escalation need a deadline")
+            raise ValueError("reminders, escalations en no_escalation vragen een termijn (deadline)")
         if self.escalations and self.no_escalation is not None:
-            raise ValueError("a step has escalations or no_escalation (with the reason), not both")
+            raise ValueError("een stap heeft escalations of no_escalation (met de reden), niet beide")
         if self.no_escalation is not None and not self.no_escalation.strip():
-            raise ValueError("no_escalation needs the reason why nobody is told when the deadline passes")
+            raise ValueError("no_escalation noemt de reden waarom niemand het hoort als de termijn verstrijkt")
         return self
 
 
@@ -222,7 +222,7 @@ class ServiceTask(_Element):
     @model_validator(mode="after")
     def _does_something(self) -> "ServiceTask":
         if self.notify is None and not self.set:
-            raise ValueError("a service task needs `notify`, `set`, or both")
+            raise ValueError("een service_task heeft `notify`, `set` of beide nodig")
         return self
 
 

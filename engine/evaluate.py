@@ -50,7 +50,7 @@ class Scope:
         if isinstance(spec, FieldDuration):
             value = self.state.data.get(spec.field)
             if value is None:
-                raise DataMissing(f"the duration in field '{spec.field}' is not known yet")
+                raise DataMissing(f"de duur in veld '{spec.field}' is nog niet bekend")
             return parse_duration(value)
         return parse_duration_spec(spec, self.params)
 
@@ -88,7 +88,7 @@ class Scope:
         """Like `date`, but a missing date is an error that names what needed it."""
         value = self.date(expr)
         if value is None:
-            raise DataMissing(f"{what}: the date {describe_date(expr, self.params, style='text')} is not known yet")
+            raise DataMissing(f"{what}: de datum {describe_date(expr, self.params, style='text')} is nog niet bekend")
         return value
 
     def holds(self, condition: Any) -> bool:

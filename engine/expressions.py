@@ -105,7 +105,7 @@ class Compare(Frozen):
     @model_validator(mode="after")
     def _subject(self) -> "Compare":
         if sum(x is not None for x in (self.field, self.param, self.anchor)) != 1:
-            raise ValueError("a comparison needs exactly one of: field, param, anchor")
+            raise ValueError("een vergelijking heeft precies één van: field, param, anchor")
         return self
 
 

@@ -18,7 +18,7 @@ def choose(run: Run, gateway: ExclusiveGateway) -> str:
         if run.eval.holds(branch.when):
             return branch.next
     if gateway.default is None:
-        raise EngineError(f"gateway '{gateway.id}': no branch holds and there is no default")
+        raise EngineError(f"keuzepunt '{gateway.id}': geen enkele tak geldt en er is geen standaardtak (default)")
     return gateway.default
 
 

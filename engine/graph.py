@@ -34,9 +34,9 @@ def gateway_problems(definition: Definition) -> Found:
         if isinstance(element, ParallelGateway):
             flows_in = incoming.get(element.id, 0)
             if flows_in <= 1 and len(element.next) <= 1:
-                found.append((element.id, "parallel gateway neither splits nor joins"))
+                found.append((element.id, "parallel_gateway splitst niet en voegt niet samen"))
             if flows_in > 1 and len(element.next) > 1:
-                found.append((element.id, "parallel gateway both joins and splits; use two gateways"))
+                found.append((element.id, "parallel_gateway voegt samen én splitst; gebruik er twee"))
     return found
 
 
@@ -44,17 +44,17 @@ def flow_problems(definition: Definition) -> Found:
     """Start and end events, reachability, dead ends and parallel balance (needs valid references)."""
     starts = [e for e in definition.elements if isinstance(e, StartEvent)]
     if not starts:
-        return [(definition.id, "no start event")]
+        return [(definition.id, "geen start (start_event)")]
     found: Found = []
     plain = [s.id for s in starts if s.message is None]
     if len(plain) > 1:
-        found.append((definition.id, f"more than one plain start event: {', '.join(plain)}"))
+        found.append((definition.id, f"meer dan één gewone start (zonder bericht): {', '.join(plain)}"))
     if not any(isinstance(e, EndEvent) for e in definition.elements):
-        found.append((definition.id, "no end event"))
+        found.append((definition.id, "geen einde (end_event)"))
     reachable = _walk(definition, [s.id for s in starts], forward=True)
-    found += [(e.id, "unreachable from any start event") for e in definition.elements if e.id not in reachable]
+    found += [(e.id, "onbereikbaar vanaf elke start") for e in definition.elements if e.id not in reachable]
     can_end = _walk(definition, [e.id for e in definition.elements if isinstance(e, EndEvent)], forward=False)
-    found += [(e.id, "dead end: no path from here reaches an end event") for e in definition.elements
+    found += [(e.id, "doodlopend: geen pad van hier bereikt een einde (end_event)") for e in definition.elements
               if e.id in reachable and e.id not in can_end]
     return found + _parallel_balance(definition)
 
@@ -96,16 +96,17 @@ def _parallel_balance(definition: Definition) -> Found:
         for branch in element.next:
             reached |= _first_joins(elements, branch, joins, set())
         if len(reached) != 1 or None in reached:
-            what = ", ".join(sorted("an end event" if j is None else f"join '{j}'" for j in reached))
-            found.append((element.id, f"unbalanced parallel split: its branches reach {what}, not one join"))
+            what = ", ".join(sorted("een einde" if j is None else f"samenvoeging '{j}'" for j in reached))
+            found.append((element.id, f"ongelijke parallelle splitsing: de takken bereiken {what}, niet één "
+                                      f"samenvoeging"))
             continue
         join = reached.pop()
         if incoming[join] != len(element.next):
-            found.append((element.id, f"unbalanced parallel split: {len(element.next)} branches but join "
-                                      f"'{join}' has {incoming[join]} incoming flows"))
+            found.append((element.id, f"ongelijke parallelle splitsing: {len(element.next)} takken, maar "
+                                      f"samenvoeging '{join}' heeft {incoming[join]} inkomende stromen"))
         matched[join] = element.id
     for join in sorted(joins - set(matched)):
-        found.append((join, "parallel join without a matching parallel split (it would wait for ever)"))
+        found.append((join, "parallelle samenvoeging zonder bijbehorende splitsing (die zou eeuwig wachten)"))
     return found
 
 
@@ -165,5 +166,5 @@ def call_cycles(definitions: dict[str, Definition]) -> Found:
     for ref in sorted(calls):
         cycle = cycle_from(ref, [ref])
         if cycle:
-            found.append((ref, "call-activity cycle: " + " -> ".join(cycle)))
+            found.append((ref, "kringloop van call_activity's: " + " -> ".join(cycle)))
     return found

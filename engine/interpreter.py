@@ -53,6 +53,7 @@ from engine.errors import (
 )
 from engine.events import Event, MessageReceived, Started, TaskCompleted, TimerFired
 from engine.people_time import day as written
+from engine.people_time import moment, status
 from engine.process import Process
 from engine.run import Run
 from engine.state import ROOT_SCOPE, CaseState, HistoryEntry, Scope, Token
@@ -72,13 +73,15 @@ def advance(process: Process, state: CaseState, event: Event, now: datetime) -> 
     """Apply one event to a case at `now` and return the new state with the commands it causes."""
     now = require_aware(now)
     if state.definition not in process.definitions:
-        raise UnknownElement(f"case {state.case_ref} runs {state.definition}, but this process is {process.ref}")
+        raise UnknownElement(f"zaak {state.case_ref} loopt volgens {state.definition}, maar dit proces is "
+                             f"{process.ref}")
     run = Run(process, state, now)
     try:
-        with run.dates_for("a date"):
+        with run.dates_for("een datum"):
             _handle(run, event)
     except OverflowError as exc:  # a date computed outside the calendar's helpers: still a typed error
-        raise DateOutOfRange(f"case {state.case_ref}: a date could not be computed ({exc})") from None
+        raise DateOutOfRange(f"zaak {state.case_ref}: een datum valt buiten de kalender en kon niet worden berekend") \
+            from None
     return Transition(run.finish(), run.commands, run.happened)
 
 
@@ -100,7 +103,8 @@ def fire_due_timers(process: Process, state: CaseState, now: datetime, limit: in
         state = step.state
         commands.extend(step.commands)
         happened.extend(step.happened)
-    raise EngineError(f"case {state.case_ref}: more than {limit} timers due at once; is a cycle zero-length?")
+    raise EngineError(f"zaak {state.case_ref}: meer dan {limit} wachttijden tegelijk voorbij; heeft een herhaling "
+                      "(cycle) een duur van nul?")
 
 
 # --- events --------------------------------------------------------------------------------------
@@ -110,10 +114,11 @@ def _handle(run: Run, event: Event) -> None:
     if isinstance(event, Started):
         _start(run, event)
     elif run.state.status != "active":
-        raise CaseNotActive(f"case {run.state.case_ref} is {run.state.status}; it takes no further events")
+        raise CaseNotActive(f"zaak {run.state.case_ref} is {status(run.state.status)}: er kan niets meer in "
+                            "gebeuren")
     elif (start := run.state.start_day()) is not None and run.today < start:
-        raise DateBeforeStart(f"case {run.state.case_ref}: an event on {run.today} is before the case started "
-                              f"on {start}")
+        raise DateBeforeStart(f"zaak {run.state.case_ref}: een gebeurtenis op {written(run.today)} ligt vóór de "
+                              f"start van de zaak op {written(start)}")
     elif isinstance(event, TaskCompleted):
         _complete_task(run, event)
     elif isinstance(event, MessageReceived):
@@ -121,7 +126,7 @@ def _handle(run: Run, event: Event) -> None:
     elif isinstance(event, TimerFired):
         _fire(run, event)
     else:
-        raise EngineError(f"unknown event {event!r}")
+        raise EngineError(f"onbekende soort gebeurtenis {type(event).__name__}")
     _drain(run)
     if run.state.status == "active":
         user_tasks.refresh_deadlines(run)
@@ -129,15 +134,15 @@ def _handle(run: Run, event: Event) -> None:
 
 def _start(run: Run, event: Started) -> None:
     if run.state.status != "new":
-        raise CaseAlreadyStarted(f"case {run.state.case_ref} was already started")
+        raise CaseAlreadyStarted(f"zaak {run.state.case_ref} is al gestart")
     root = run.process.root
     starts = [e for e in root.elements if isinstance(e, StartEvent) and e.message == event.message]
     if not starts:
-        how = f"by message '{event.message}'" if event.message else "without a message"
-        raise MessageNotExpected(f"{root.ref} has no start event that starts {how}")
-    on = run.occurred_on(event.occurred_on, f"start of {root.ref}")
+        how = f"met bericht '{event.message}'" if event.message else "zonder bericht"
+        raise MessageNotExpected(f"{root.ref} heeft geen start {how}")
+    on = run.occurred_on(event.occurred_on, f"start van {root.ref}")
     run.state.started_on = on
-    run.state.data.update(run.coerce(event.data, f"start of {root.ref}"))
+    run.state.data.update(run.coerce(event.data, f"start van {root.ref}"))
     run.state.status = "active"
     run.state.scopes.append(Scope(id=ROOT_SCOPE, definition=root.ref))
     if event.message:
@@ -154,7 +159,7 @@ def _complete_task(run: Run, event: TaskCompleted) -> None:
     task = user_tasks.find_task(run, event.task)
     definition = run.scope(task.scope).definition
     element: UserTask = run.process.element(definition, task.element)
-    run.state.data.update(run.coerce(event.data, f"step '{element.id}'", form=element))
+    run.state.data.update(run.coerce(event.data, f"stap '{element.id}'", form=element))
     user_tasks.close_task(run, task, "completed", actor=event.actor)
     clockwork.on_trigger(run, "completed", element.id, run.today, definition=definition)
     token = run.token(task.token)
@@ -166,15 +171,15 @@ def _receive(run: Run, event: MessageReceived) -> None:
     name = event.message
     catalog = run.process.catalog
     if catalog is not None and name not in catalog.messages:
-        raise MessageNotExpected(f"case {run.state.case_ref}: unknown message '{name}'")
+        raise MessageNotExpected(f"zaak {run.state.case_ref}: onbekend bericht '{name}'")
     if catalog is not None and event.data:
         allowed = set(catalog.messages[name].data)
         extra = sorted(set(event.data) - allowed)
         if extra:
-            raise FormInvalid(f"message '{name}' does not carry field(s) {', '.join(extra)}"
-                              f" (it may carry: {', '.join(sorted(allowed)) or 'none'})")
-    on = run.occurred_on(event.occurred_on, f"message '{name}'", message=name)
-    data = run.coerce(event.data, f"message '{name}'")
+            raise FormInvalid(f"zaak {run.state.case_ref}: bericht '{name}' heeft geen veld(en) {', '.join(extra)}"
+                              f" (wel: {', '.join(sorted(allowed)) or 'geen'})")
+    on = run.occurred_on(event.occurred_on, f"bericht '{name}'", message=name)
+    data = run.coerce(event.data, f"bericht '{name}'")
     waiting = [t for t in run.state.tokens
                if isinstance(e := run.element_of(t), IntermediateMessageEvent) and e.message == name]
     boundaries = [(t, b) for t in run.state.tokens for b in getattr(run.element_of(t), "boundary", [])
@@ -182,7 +187,7 @@ def _receive(run: Run, event: MessageReceived) -> None:
     handlers = [h for h in run.process.handlers if h.message == name]
     listening_clocks = clockwork.listeners(run, name)
     if not (waiting or boundaries or handlers or listening_clocks):
-        raise MessageNotExpected(f"case {run.state.case_ref}: nothing waits for message '{name}' now")
+        raise MessageNotExpected(f"zaak {run.state.case_ref}: niets in de zaak wacht nu op bericht '{name}'")
     run.state.anchors.setdefault(name, on)
     run.state.data.update(data)
     run.record("message_received", name, f"op {written(on)}" if on != run.today else "")
@@ -199,7 +204,7 @@ def _receive(run: Run, event: MessageReceived) -> None:
 def _run_handlers(run: Run, handlers: list[MessageHandler]) -> None:
     for handler in handlers:
         if handler.set:
-            run.set_data(handler.set, f"handler '{handler.id}'")
+            run.set_data(handler.set, f"berichtafhandeling '{handler.id}'")
         for notify in handler.notify:
             run.notify(notify, reason=f"message {handler.message}")
 
@@ -212,13 +217,13 @@ def _is_active(run: Run, token: Token) -> bool:
 def _fire(run: Run, event: TimerFired) -> None:
     timer = next((t for t in run.state.timers if t.id == event.timer), None)
     if timer is None:
-        raise TimerNotPending(f"case {run.state.case_ref}: timer '{event.timer}' is not scheduled")
+        raise TimerNotPending(f"zaak {run.state.case_ref}: wachttijd '{event.timer}' staat niet (meer) gepland")
     if timer.due_at > run.now:
-        raise TimerNotDue(f"case {run.state.case_ref}: timer '{timer.id}' is due at {timer.due_at.isoformat()}"
-                          f", not at {run.now.isoformat()}")
+        raise TimerNotDue(f"zaak {run.state.case_ref}: wachttijd '{timer.id}' is pas voorbij op {moment(timer.due_at)}"
+                          f", niet op {moment(run.now)}")
     run.state.timers = [t for t in run.state.timers if t.id != timer.id]
     if timer.clock is not None:
-        with run.dates_for(f"clock '{timer.clock}'"):
+        with run.dates_for(f"termijn '{timer.clock}'"):
             clockwork.fire(run, timer)
         return
     token = run.token(timer.token)
@@ -272,7 +277,7 @@ def _enter(run: Run, token: Token) -> None:
     try:
         element = run.process.element(definition, token.element)
     except KeyError:
-        raise UnknownElement(f"{definition} has no element '{token.element}'") from None
+        raise UnknownElement(f"{definition} heeft geen element '{token.element}'") from None
     run.enter_phase(element.phase)
     clockwork.on_trigger(run, "reached", element.id, run.today, definition=definition)
     with run.dates_for(f"element '{element.id}'"):
@@ -291,11 +296,11 @@ def _enter_element(run: Run, token: Token, definition: str, element: Any) -> Non
         case ServiceTask():
             _service(run, token, element)
         case IntermediateTimerEvent():
-            due = timers.timer_due(run, element.timer, f"timer '{element.id}'")
+            due = timers.timer_due(run, element.timer, f"wachttijd '{element.id}'")
             run.schedule("timer_event", due, token=token.id)
         case IntermediateMessageEvent():
             if element.timeout is not None:
-                due = timers.timer_due(run, element.timeout.timer, f"timeout of '{element.id}'")
+                due = timers.timer_due(run, element.timeout.timer, f"wachttijd op bericht bij '{element.id}'")
                 run.schedule("message_timeout", due, token=token.id)
         case ExclusiveGateway():
             run.move(token, gateways.choose(run, element))

@@ -76,14 +76,14 @@ class Library:
         """The highest version of a definition."""
         versions = [d for d in self.definitions.values() if d.id == definition_id]
         if not versions:
-            raise KeyError(f"no definition '{definition_id}' (known: {', '.join(sorted(self.definitions))})")
+            raise KeyError(f"onbekende definitie '{definition_id}' (bekend: {', '.join(sorted(self.definitions))})")
         return max(versions, key=lambda d: d.version)
 
     def resolve(self, name: str) -> Definition:
         """A definition by `id@version`, or by `id` for its latest version."""
         if "@" in name:
             if name not in self.definitions:
-                raise KeyError(f"no definition '{name}' (known: {', '.join(sorted(self.definitions))})")
+                raise KeyError(f"onbekende definitie '{name}' (bekend: {', '.join(sorted(self.definitions))})")
             return self.definitions[name]
         return self.latest(name)
 
@@ -103,7 +103,8 @@ class Library:
         chosen = None
         if profile is not None:
             if profile not in self.profiles:
-                raise KeyError(f"no profile '{profile}' (known: {', '.join(sorted(self.profiles)) or 'none'})")
+                raise KeyError(f"onbekend gemeenteprofiel '{profile}' (bekend: "
+                               f"{', '.join(sorted(self.profiles)) or 'geen'})")
             chosen = self.profiles[profile]
         return Process(root=root, definitions=needed, catalog=self.catalog, profile=chosen)
 
@@ -124,21 +125,21 @@ def read_yaml(path: Path, label: str) -> tuple[Any, dict[tuple, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DefinitionError([Problem(label, "-", f"cannot read: {exc.strerror}")]) from None
+        raise DefinitionError([Problem(label, "-", f"niet te lezen: {exc.strerror}")]) from None
     except UnicodeDecodeError:
-        raise DefinitionError([Problem(label, "-", "cannot read: not UTF-8 text")]) from None
+        raise DefinitionError([Problem(label, "-", "niet te lezen: geen UTF-8-tekst")]) from None
     try:
         node = yaml.compose(text, Loader=RegieLoader)
         data = load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        what = f"YAML syntax: {exc.problem or exc.context}"
+        what = f"YAML-syntaxis: {exc.problem or exc.context}"
         raise DefinitionError([Problem(label, "-", what, line)]) from None
     except yaml.YAMLError as exc:  # e.g. a control character the reader refuses (a ReaderError has no mark)
         raise DefinitionError([Problem(label, "-", f"YAML: {str(exc).splitlines()[0]}")]) from None
     except RecursionError:
-        raise DefinitionError([Problem(label, "-", "YAML nested too deeply to read")]) from None
+        raise DefinitionError([Problem(label, "-", "YAML te diep genest om te lezen")]) from None
     lines: dict[tuple, int] = {}
     _walk(node, (), lines)
     return data, lines
@@ -173,7 +174,7 @@ def load_library(paths: list[Path] | None = None, base: Path | None = None) -> t
         library.lines[label] = lines
         if not isinstance(data, dict) or data.get("kind") not in _KINDS:
             kinds = ", ".join(_KINDS)
-            problems.append(Problem(label, "-", f"top-level `kind:` must be one of {kinds}", lines.get((), 1)))
+            problems.append(Problem(label, "-", f"bovenaan hoort `kind:` met een van: {kinds}", lines.get((), 1)))
             continue
         model = _KINDS[data["kind"]]
         try:
@@ -199,12 +200,13 @@ def _register(library: Library, parsed: Any, label: str, lines: dict[tuple, int]
         key, store = f"profile:{parsed.id}", library.profiles
     else:
         if library.catalog is not None:
-            return [Problem(label, "catalog", f"a second catalogue (the first is {library.files['catalog']})")]
+            return [Problem(label, "catalog", f"een tweede catalogus (de eerste staat in {library.files['catalog']})")]
         library.catalog = parsed
         library.files["catalog"] = label
         return []
     if key in library.files:
-        return [Problem(label, key, f"defined twice (also in {library.files[key]})", lines.get(("id",)))]
+        return [Problem(label, key, f"twee keer gedefinieerd (ook in {library.files[key]})"
+, lines.get(("id",)))]
     library.files[key] = label
     store[parsed.ref if isinstance(parsed, Definition) else parsed.id] = parsed
     return []

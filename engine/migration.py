@@ -30,24 +30,24 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
     now = require_aware(now)
     mapping = mapping or {}
     if state.definition != old.ref:
-        raise MigrationError(f"case {state.case_ref} runs {state.definition}, not {old.ref}")
+        raise MigrationError(f"zaak {state.case_ref} loopt volgens {state.definition}, niet volgens {old.ref}")
     if old.root.id != new.root.id:
-        raise MigrationError(f"cannot migrate from {old.ref} to a different definition {new.ref}")
+        raise MigrationError(f"{old.ref} kan niet overgaan naar een andere definitie ({new.ref})")
     old_elements = old.elements[old.ref]
     new_elements = new.elements[new.ref]
     unknown = sorted(set(mapping) - set(old_elements))
     if unknown:
-        raise MigrationError(f"mapping names element(s) not in {old.ref}: {', '.join(unknown)}")
+        raise MigrationError(f"de vertaling (mapping) noemt element(en) die {old.ref} niet heeft: {', '.join(unknown)}")
     problems: list[str] = []
 
     def place(element_id: str) -> str:
         target = mapping.get(element_id, element_id)
         if target not in new_elements:
-            problems.append(f"'{element_id}' has no place in {new.ref} (add it to the mapping)")
+            problems.append(f"'{element_id}' heeft geen plaats in {new.ref} (zet het in de vertaling)")
             return target
         if old_elements[element_id].type != new_elements[target].type:
-            problems.append(f"'{element_id}' is of kind {old_elements[element_id].type} but '{target}' in "
-                            f"{new.ref} is of kind {new_elements[target].type}")
+            problems.append(f"'{element_id}' is van soort {old_elements[element_id].type}, maar '{target}' in "
+                            f"{new.ref} is van soort {new_elements[target].type}")
         return target
 
     root_tokens = {t.id for t in state.tokens if t.scope == ROOT_SCOPE}
@@ -68,7 +68,7 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
     clocks = {}
     for clock_id, clock in state.clocks.items():
         if clock_id not in new.clocks:
-            problems.append(f"clock '{clock_id}' is running but {new.ref} does not define it")
+            problems.append(f"termijn '{clock_id}' loopt, maar {new.ref} kent hem niet")
         else:
             clocks[clock_id] = clock.model_copy(update={"atw": new.clocks[clock_id][1].atw})
     joins = {}
@@ -76,7 +76,7 @@ def migrate(old: Process, new: Process, state: CaseState, now: datetime,
         scope, element = key.split("/", 1)
         joins[f"{scope}/{place(element) if scope == ROOT_SCOPE else element}"] = count
     if problems:
-        raise MigrationError(f"case {state.case_ref} cannot move to {new.ref}: " + "; ".join(sorted(set(problems))))
+        raise MigrationError(f"zaak {state.case_ref} kan niet over naar {new.ref}: " + "; ".join(sorted(set(problems))))
     timers = [t for t in state.timers if _timer_still_fits(t, tokens, scopes, new)]
     moved = state.model_copy(update={
         "definition": new.ref, "tokens": tokens, "tasks": tasks, "scopes": scopes, "joins": joins,
@@ -90,15 +90,15 @@ def _sub_process_version(scope, state: CaseState, old: Process, new: Process, pr
     name = scope.definition.split("@")[0]
     candidates = [ref for ref in new.definitions if ref.split("@")[0] == name]
     if not candidates:
-        problems.append(f"sub-process {scope.definition} is running but not part of {new.ref}")
+        problems.append(f"deelproces {scope.definition} loopt, maar hoort niet bij {new.ref}")
         return None
     target = candidates[0]
     for token in (t for t in state.tokens if t.scope == scope.id):
         here = old.elements[scope.definition][token.element]
         there = new.elements[target].get(token.element)
         if there is None or there.type != here.type:
-            problems.append(f"sub-process {scope.definition} waits at '{token.element}', which {target} does not "
-                            f"have as a {here.type}")
+            problems.append(f"deelproces {scope.definition} wacht bij '{token.element}', dat {target} niet heeft "
+                            f"als {here.type}")
             return None
     return target
 

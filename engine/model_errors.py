@@ -31,6 +31,16 @@ _KINDS = {
     "string_too_short": "mag niet leeg zijn",
     "too_short": "mag niet leeg zijn",
 }
+_BOUNDS = {
+    "string_too_long": "mag hoogstens {max_length} tekens lang zijn",
+    "too_long": "mag hoogstens {max_length} items hebben",
+    "string_pattern_mismatch": "heeft niet de vorm {pattern}",
+    "greater_than": "moet groter zijn dan {gt}",
+    "greater_than_equal": "moet minstens {ge} zijn",
+    "less_than": "moet kleiner zijn dan {lt}",
+    "less_than_equal": "mag hoogstens {le} zijn",
+}
+"""Pydantic's limits, with the limit from the error's context."""
 
 
 def explain(error: dict[str, Any], data: Any) -> tuple[tuple, str]:
@@ -51,10 +61,11 @@ def explain(error: dict[str, Any], data: Any) -> tuple[tuple, str]:
         expected = str(ctx.get("expected_tags", "")).replace("'", "")
         return path, f"type '{ctx.get('tag')}' bestaat niet; kies uit: {expected}"
     if kind in ("literal_error", "enum"):
-        expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "")
-        return path, f"'{_short(error.get('input'))}' kan hier niet; kies uit: {expected}"
+        return path, f"'{_short(error.get('input'))}' kan hier niet; kies uit: {_choices(error)}"
     if kind in _KINDS:
         return path, f"{_KINDS[kind]}, niet '{_short(error.get('input'))}'"
+    if kind in _BOUNDS:
+        return path, f"{_BOUNDS[kind].format(**error.get('ctx', {}))}, niet '{_short(error.get('input'))}'"
     # Our own validators (bad duration, unknown field reference, ...) already say what is wrong.
     return path, error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
@@ -77,6 +88,26 @@ def yaml_path(data: Any, loc: tuple) -> tuple:
     return tuple(path)
 
 
+def _choices(error: dict[str, Any]) -> str:
+    """Pydantic's `'a', 'b' or 'c'` as `a, b of c`."""
+    return str(error.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", " of ")
+
+
 def _short(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def rule(error: dict[str, Any]) -> str:
+    """The rule an error breaks, in Dutch and without the value that broke it (for settings, whose values
+    may be secrets): `mag hoogstens 65535 zijn`."""
+    kind = error["type"]
+    if kind == "missing":
+        return "ontbreekt"
+    if kind in ("literal_error", "enum"):
+        return f"kies uit: {_choices(error)}"
+    if kind in _KINDS:
+        return _KINDS[kind]
+    if kind in _BOUNDS:
+        return _BOUNDS[kind].format(**error.get("ctx", {}))
+    return error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")

@@ -69,9 +69,9 @@ class References:
     def check_role(self, element: str, role: str, path: tuple) -> None:
         """A role exists in the catalogue, and is not the inburgeraar (who is never addressed directly)."""
         if self.catalog and role not in self.catalog.roles:
-            self.add(element, f"unknown role '{role}' (known: {', '.join(sorted(self.catalog.roles))})", path)
+            self.add(element, f"onbekende rol '{role}' (bekend: {', '.join(sorted(self.catalog.roles))})", path)
         if role == NEVER_NOTIFIED:
-            self.add(element, f"the {role} is never addressed by Regie directly; give the work to a partner role", path)
+            self.add(element, f"Regie spreekt de {role} nooit rechtstreeks aan; geef het werk aan een partnerrol", path)
 
     def check_template(self, element: str, template: str, path: tuple, available: set[str]) -> None:
         """A template exists and uses only the variables this notification provides."""
@@ -79,32 +79,32 @@ class References:
             return
         found = self.catalog.templates.get(template)
         if found is None:
-            self.add(element, f"unknown template '{template}'", path)
+            self.add(element, f"onbekend berichtsjabloon '{template}'", path)
             return
         used = set(_VARIABLE.findall(found.subject + found.body))
         missing = sorted(used - available)
         if missing:
-            self.add(element, f"template '{template}' uses {', '.join(missing)}, which this notification "
-                              f"does not provide", path)
+            self.add(element, f"berichtsjabloon '{template}' gebruikt {', '.join(missing)}, maar dit bericht "
+                              f"geeft dat niet mee", path)
 
     def check_message(self, element: str, message: str, path: tuple) -> None:
         """A message (life event) exists in the catalogue."""
         if self.catalog and message not in self.catalog.messages:
-            self.add(element, f"unknown message '{message}'", path)
+            self.add(element, f"onbekend bericht '{message}'", path)
 
     def check_field(self, element: str, name: str, path: tuple) -> None:
         """A data field is declared by the catalogue or a definition."""
         if name not in self.fields:
-            self.add(element, f"unknown data field '{name}'", path)
+            self.add(element, f"onbekend gegevensveld '{name}'", path)
 
     def check_param(self, element: str, spec: Any, path: tuple, kind: str = "duration") -> None:
         """A profile parameter exists and is of the kind needed (a duration, by default)."""
         if isinstance(spec, ParamRef):
             if spec.param not in self.params:
-                self.add(element, f"unknown parameter '{spec.param}'", path)
+                self.add(element, f"onbekende parameter '{spec.param}'", path)
             elif self.params[spec.param][1].type != kind:
-                self.add(element, f"parameter '{spec.param}' is a {self.params[spec.param][1].type}, not a {kind}",
-                         path)
+                self.add(element, f"parameter '{spec.param}' is van type {self.params[spec.param][1].type}, "
+                                  f"niet {kind}", path)
 
     def check_date(self, element: str, expr: Any, path: tuple) -> None:
         """Every field, message, clock and parameter a date expression names exists (a field is a date)."""
@@ -112,12 +112,12 @@ class References:
             case FieldDate(field=name):
                 self.check_field(element, name, path)
                 if name in self.fields and self.fields[name].type.value != "date":
-                    self.add(element, f"field '{name}' is not a date", path)
+                    self.add(element, f"veld '{name}' is geen datum", path)
             case AnchorDate(anchor=name):
                 self.check_message(element, name, path)
             case ClockDate(clock=name):
                 if name not in self.clocks:
-                    self.add(element, f"unknown clock '{name}'", path)
+                    self.add(element, f"onbekende termijn '{name}'", path)
             case LaterOf(later_of=items) | EarlierOf(earlier_of=items):
                 for item in items:
                     self.check_date(element, item, path)
@@ -134,7 +134,7 @@ class References:
         if isinstance(spec, FieldDuration):
             self.check_field(element, spec.field, path)
             if spec.field in self.fields and self.fields[spec.field].type.value != "duration":
-                self.add(element, f"field '{spec.field}' is not a duration", path)
+                self.add(element, f"veld '{spec.field}' is geen duur", path)
 
     def check_condition(self, element: str, condition: Any, path: tuple) -> None:
         """Every field, parameter and enum value a gateway condition names exists."""
@@ -146,18 +146,18 @@ class References:
                 self.check_condition(element, inner, path)
             case Compare(param=param) if param is not None:
                 if param not in self.params:
-                    self.add(element, f"unknown parameter '{param}'", path)
+                    self.add(element, f"onbekende parameter '{param}'", path)
             case Compare(anchor=anchor) if anchor is not None:
                 self.check_message(element, anchor, path)
             case Compare(field=name, value=value):
                 self.check_field(element, name, path)
                 field = self.fields.get(name)
                 if isinstance(value, ParamRef) and value.param not in self.params:
-                    self.add(element, f"unknown parameter '{value.param}'", path)
+                    self.add(element, f"onbekende parameter '{value.param}'", path)
                 elif field is not None and field.values and value is not None and not isinstance(value, ParamRef):
                     for v in value if isinstance(value, list) else [value]:
                         if v not in field.values:
-                            self.add(element, f"'{v}' is not a value of field '{name}'", path)
+                            self.add(element, f"'{v}' is geen waarde van veld '{name}'", path)
 
     def check_notify(self, element: str, notify: Notify, path: tuple) -> None:
         """A notification's role, template and context exist; its context carries only process data."""
@@ -169,12 +169,12 @@ class References:
                 value = item.value
                 if isinstance(value, ClockMeasure):
                     if value.clock not in self.clocks:
-                        self.add(element, f"unknown clock '{value.clock}'", path)
+                        self.add(element, f"onbekende termijn '{value.clock}'", path)
                 elif isinstance(value, DaysSince):
                     self.check_date(element, value.days_since, path)
                 elif isinstance(value, TermShare):
                     if value.share_of not in self.clocks:
-                        self.add(element, f"unknown clock '{value.share_of}'", path)
+                        self.add(element, f"onbekende termijn '{value.share_of}'", path)
                     self.check_date(element, value.since, path)
                 else:
                     self.check_date(element, value, path)
@@ -182,10 +182,10 @@ class References:
             available.add(item)
             field = self.fields.get(item)
             if field is None:
-                self.add(element, f"notification context names unknown data field '{item}'", path)
+                self.add(element, f"de context van het bericht noemt onbekend gegevensveld '{item}'", path)
             elif not field.privacy.may_leave_case_store:
-                self.add(element, f"notification context may not carry '{item}': it is {field.privacy.value} "
-                                  f"data and must stay in the case store", path)
+                self.add(element, f"de context van het bericht mag '{item}' niet bevatten: dat zijn "
+                                  f"{field.privacy.value}-gegevens, die in de zaakopslag blijven", path)
         self.check_template(element, notify.template, path, available)
 
     def check_set(self, element: str, values: dict[str, Any], path: tuple) -> None:
@@ -195,10 +195,10 @@ class References:
             field = self.fields.get(name)
             if isinstance(value, (bool, int, str)):
                 if field is not None and field.values and value not in field.values:
-                    self.add(element, f"'{value}' is not a value of field '{name}'", path)
+                    self.add(element, f"'{value}' is geen waarde van veld '{name}'", path)
             elif isinstance(value, ParamRef):
                 if value.param not in self.params:
-                    self.add(element, f"unknown parameter '{value.param}'", path)
+                    self.add(element, f"onbekende parameter '{value.param}'", path)
             else:
                 self.check_date(element, value, path)
 
@@ -213,6 +213,6 @@ class References:
             if timer.cycle.start is not None:
                 self.check_date(element, timer.cycle.start, path)
             if isinstance(timer.cycle.every, str) and parse_duration(timer.cycle.every).is_zero:
-                self.add(element, "a cycle needs a duration longer than zero", path)
+                self.add(element, "een herhaling (cycle) heeft een duur langer dan nul nodig", path)
 
     # --- elements --------------------------------------------------------------------------------

@@ -155,14 +155,14 @@ class Run:
 
         A date before the case started is refused (DateBeforeStart) unless its field allows it, with a
         recorded warning (`before_start: warn`) or without (`allow`)."""
-        found = coerce(values, self.process.data_fields, f"case {self.state.case_ref}, {where}", form)
+        found = coerce(values, self.process.data_fields, f"zaak {self.state.case_ref}, {where}", form)
         start = self.state.start_day()
         for name, value in found.items():
             field = self.process.data_fields.get(name)
             if start is None or value is None or field is None or field.type is not FieldType.date:
                 continue
             if date.fromisoformat(value) < start:
-                self.before_start(field.before_start, name, f"field '{name}' is {value}", where, start,
+                self.before_start(field.before_start, name, where, start,
                                   said=f"veld '{name}' is {day(date.fromisoformat(value))}")
         return found
 
@@ -170,22 +170,22 @@ class Run:
         """When a life event happened: its own date, or today; never after today (DateInFuture), and before
         the case started only where the catalogue allows it for the message (`before_start`)."""
         if occurred_on is not None and occurred_on > self.today:
-            raise DateInFuture(f"case {self.state.case_ref}, {what}: it happened on {occurred_on}, after today "
-                               f"({self.today}); an event that has not happened yet cannot be recorded")
+            raise DateInFuture(f"zaak {self.state.case_ref}, {what}: dat gebeurde op {day(occurred_on)}, na vandaag "
+                               f"({day(self.today)}); wat nog niet is gebeurd, kan niet worden vastgelegd")
         on = occurred_on or self.today
         start = self.state.start_day()
         if message is not None and start is not None and on < start:
             catalog = self.process.catalog
             rule = catalog.messages[message].before_start if catalog is not None else "refuse"
-            self.before_start(rule, message, f"message '{message}' happened on {on}", what, start,
-                              said=f"bericht '{message}' op {day(on)}")
+            self.before_start(rule, message, what, start, said=f"bericht '{message}' op {day(on)}")
         return on
 
-    def before_start(self, rule: str, ref: str, what: str, where: str, start: date, *, said: str) -> None:
-        """A date before the case's start: refused, or accepted with a warning in the history (`said`: the
-        same in the team's words), or accepted."""
+    def before_start(self, rule: str, ref: str, where: str, start: date, *, said: str) -> None:
+        """A date before the case's start (`said`: which date, in the team's words): refused, or accepted
+        with a warning in the history, or accepted."""
         if rule == "refuse":
-            raise DateBeforeStart(f"case {self.state.case_ref}, {where}: {what}, before the case started on {start}")
+            raise DateBeforeStart(f"zaak {self.state.case_ref}, {where}: {said}, vóór de start van de zaak op "
+                                  f"{day(start)}")
         if rule == "warn":
             self.record("warning", ref, f"{said}, vóór de start van de zaak op {day(start)}")
 
@@ -197,7 +197,7 @@ class Run:
         """Store literals, profile parameters or computed dates in case data (service tasks, handlers,
         milestones), checked against the declared fields like any other data."""
         with self.dates_for(where):
-            computed = {name: self.eval.value(value, f"{where} sets '{name}'") for name, value in values.items()}
+            computed = {name: self.eval.value(value, f"{where} zet '{name}'") for name, value in values.items()}
         self.state.data.update(self.coerce(computed, where))
 
     def notify(self, notify: Notify, reason: str) -> None:
@@ -205,13 +205,14 @@ class Run:
         context: dict[str, Any] = {"case_ref": self.state.case_ref}
         for item in notify.context:
             if isinstance(item, ContextValue):
-                with self.dates_for(f"notification '{notify.template}'"):
+                with self.dates_for(f"te sturen bericht '{notify.template}'"):
                     context[item.name] = self.eval.context_value(item)
                 continue
             field = self.process.data_fields.get(item)
             if field is None or not field.privacy.may_leave_case_store:
-                category = field.privacy.value if field else "undeclared"
-                raise PrivacyViolation(f"notification '{notify.template}' may not carry field '{item}' ({category})")
+                category = f"privacy {field.privacy.value}" if field else "niet gedeclareerd"
+                raise PrivacyViolation(f"te sturen bericht '{notify.template}' mag veld '{item}' niet bevatten "
+                                       f"({category})")
             context[item] = self.state.data.get(item)
         self.tell(notify.role, notify.template, context, reason)
 
@@ -239,6 +240,6 @@ class _DatesFor:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, DateOutOfRange) and not getattr(exc, "located", False):
-            located = DateOutOfRange(f"case {self.case_ref}, {self.what}: {exc}")
+            located = DateOutOfRange(f"zaak {self.case_ref}, {self.what}: {exc}")
             located.located = True
             raise located from None

@@ -26,19 +26,19 @@ def sender_problems(library: Library) -> list[Problem]:
         line = library.line(file, ("messages", name, "senders"))
         for role in message.senders:
             if role not in catalog.roles:
-                problems.append(Problem(file, name, f"senders: unknown role '{role}' "
-                                                    f"(known: {', '.join(sorted(catalog.roles))})", line))
+                problems.append(Problem(file, name, f"senders: onbekende rol '{role}' "
+                                                    f"(bekend: {', '.join(sorted(catalog.roles))})", line))
             elif role == NEVER_SENDS:
-                problems.append(Problem(file, name, f"senders: '{role}' gets no messages and no link, so "
-                                                    "cannot send one", line))
+                problems.append(Problem(file, name, f"senders: '{role}' krijgt geen berichten en geen link, en kan "
+                                                    "dus niets sturen", line))
         if not message.senders:
             continue
         for field in message.data:
             declared = catalog.data.get(field)
             if declared is None:
-                problems.append(Problem(file, name, f"data: '{field}' must be a catalogue data field, because "
-                                                    "partners send this message (senders)", line))
+                problems.append(Problem(file, name, f"data: '{field}' moet een gegevensveld uit de catalogus zijn, "
+                                                    "want partners sturen dit bericht (senders)", line))
             elif not declared.privacy.may_leave_case_store:
-                problems.append(Problem(file, name, f"data: '{field}' is {declared.privacy.value} data; a "
-                                                    "message partners send may carry process data only", line))
+                problems.append(Problem(file, name, f"data: '{field}' is {declared.privacy.value}-gegevens; een "
+                                                    "bericht van partners mag alleen procesgegevens bevatten", line))
     return problems

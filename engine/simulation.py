@@ -126,11 +126,11 @@ def load_scenario(path: Path) -> Scenario:
         data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise DefinitionError([Problem(label, "-", f"YAML syntax: {exc.problem}", mark.line + 1 if mark else None)])
+        raise DefinitionError([Problem(label, "-", f"YAML-syntaxis: {exc.problem}", mark.line + 1 if mark else None)])
     except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:  # control characters, not UTF-8, too deep
-        raise DefinitionError([Problem(label, "-", f"cannot read: {type(exc).__name__}")]) from None
+        raise DefinitionError([Problem(label, "-", f"niet te lezen: {type(exc).__name__}")]) from None
     except OSError as exc:
-        raise DefinitionError([Problem(label, "-", f"cannot read: {exc.strerror}")]) from None
+        raise DefinitionError([Problem(label, "-", f"niet te lezen: {exc.strerror}")]) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -182,7 +182,7 @@ def run_scenario(process: Process, scenario: Scenario) -> SimulationResult:
                                            occurred_on=event.occurred_on, actor=event.actor)
         apply(engine_event, event_moment(event.on), event.describe())
     end = start_of_day(scenario.until + timedelta(days=1)) - timedelta(microseconds=1)
-    apply(None, end, f"until {day(scenario.until)}")
+    apply(None, end, f"tot {day(scenario.until)}")
     return _result(process, scenario, state, history, notifications)
 
 

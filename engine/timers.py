@@ -40,7 +40,7 @@ def schedule_boundaries(run: Run, token: Token, element: Any) -> None:
             if boundary.timer.cycle is not None:
                 schedule_cycle(run, boundary.timer.cycle, token, boundary.id, 1)
             else:
-                due = timer_due(run, boundary.timer, f"boundary timer '{boundary.id}'")
+                due = timer_due(run, boundary.timer, f"signaaltijd '{boundary.id}'")
                 run.schedule("boundary", due, token=token.id, ref=boundary.id)
 
 
@@ -48,7 +48,7 @@ def schedule_cycle(run: Run, cycle: Cycle, token: Token, ref: str, occurrence: i
     """The `occurrence`-th firing of a cyclic boundary timer (none after `times`)."""
     if cycle.times is not None and occurrence > cycle.times:
         return
-    base = run.eval.required_date(cycle.start, f"cycle of '{ref}'") if cycle.start else token.arrived_at
+    base = run.eval.required_date(cycle.start, f"herhaling van '{ref}'") if cycle.start else token.arrived_at
     base_day = base if isinstance(base, date) and not isinstance(base, datetime) else local_date(base)
     due = start_of_day(nth(run.eval.duration(cycle.every), base_day, occurrence))
     run.schedule("boundary", due, token=token.id, ref=ref, occurrence=occurrence)

@@ -57,11 +57,11 @@ def find_task(run: Run, name: str) -> OpenTask:
     matches = [t for t in run.state.tasks if t.element == name]
     if len(matches) == 1:
         return matches[0]
-    open_ids = ", ".join(t.id for t in run.state.tasks) or "none"
+    open_ids = ", ".join(t.id for t in run.state.tasks) or "geen"
     if not matches:
-        raise TaskNotOpen(f"case {run.state.case_ref}: step '{name}' is not open (open tasks: {open_ids})")
-    raise AmbiguousTask(f"case {run.state.case_ref}: several tasks for step '{name}' are open; use one of: "
-                        + ", ".join(t.id for t in matches))
+        raise TaskNotOpen(f"zaak {run.state.case_ref}: stap '{name}' staat niet open (open taken: {open_ids})")
+    raise AmbiguousTask(f"zaak {run.state.case_ref}: voor stap '{name}' staan meerdere taken open; noem één "
+                        "taak-id: " + ", ".join(t.id for t in matches))
 
 
 def close_task(run: Run, task: OpenTask, reason: Literal["completed", "cancelled"], actor: str = "system") -> None:
@@ -116,7 +116,7 @@ def refresh_deadlines(run: Run) -> None:
         element = run.process.element(run.scope(task.scope).definition, task.element)
         if element.deadline is None or _counts_from_opening(element):
             continue
-        with run.dates_for(f"step '{task.element}'"):
+        with run.dates_for(f"stap '{task.element}'"):
             _refresh(run, task, element)
 
 

@@ -43,6 +43,8 @@ from engine.senders import sender_problems
 # `case_ref` plus their declared context.
 TASK_TEMPLATE_VARIABLES = {"case_ref", "step", "step_name", "task_id", "role", "instructions", "due_on"}
 TASK_TEMPLATE_DEFAULTS = ("taak_geopend",)
+UNKNOWN_ELEMENT = "onbekend element"
+"""How a problem names an element that does not exist (the flow checks wait until there is none)."""
 
 
 def validate_paths(paths: list[Path] | None = None, base: Path | None = None) -> tuple[Library, list[Problem]]:
@@ -56,7 +58,7 @@ def check_library(library: Library) -> list[Problem]:
     """Every cross-reference and graph problem in a loaded library."""
     problems: list[Problem] = []
     if library.catalog is None and (library.definitions or library.profiles):
-        problems.append(Problem("process_definitions", "catalog", "no catalogue (kind: catalog) found"))
+        problems.append(Problem("process_definitions", "catalog", "geen catalogus (kind: catalog) gevonden"))
     problems.extend(sender_problems(library))
     params = {name: (d, p) for d in library.definitions.values() for name, p in d.parameters.items()}
     problems.extend(_parameter_conflicts(library))
@@ -68,7 +70,8 @@ def check_library(library: Library) -> list[Problem]:
         for name, value in profile.parameters.items():
             line = library.line(file, ("parameters", name))
             if name not in params:
-                problems.append(Problem(file, profile.id, f"parameter '{name}' is not declared by any definition", line))
+                problems.append(Problem(file, profile.id, f"parameter '{name}' is door geen enkele definitie "
+                                                          f"gedeclareerd", line))
                 continue
             try:
                 check_parameter_value(params[name][1].type, value)
@@ -90,9 +93,10 @@ def _parameter_conflicts(library: Library) -> list[Problem]:
             other, declared = first[name]
             if (declared.type, declared.default) != (parameter.type, parameter.default):
                 problems.append(Problem(library.files[definition.ref], definition.ref,
-                                        f"parameter '{name}' is declared as {parameter.type} {parameter.default!r} "
-                                        f"here but as {declared.type} {declared.default!r} in {other.ref}: use "
-                                        f"one declaration, or a new name for a new meaning",
+                                        f"parameter '{name}' is hier gedeclareerd als {parameter.type} "
+                                        f"{parameter.default!r}, maar in {other.ref} als {declared.type} "
+                                        f"{declared.default!r}: gebruik één declaratie, of een nieuwe naam voor "
+                                        f"een nieuwe betekenis",
                                         library.line(library.files[definition.ref], ("parameters", name))))
     return problems
 
@@ -130,7 +134,7 @@ class _DefinitionCheck(References):
         return self.problems
 
     def problems_with_references(self) -> bool:
-        return any("unknown element" in p.message for p in self.problems)
+        return any(UNKNOWN_ELEMENT in p.message for p in self.problems)
 
     # --- names -----------------------------------------------------------------------------------
 
@@ -140,17 +144,17 @@ class _DefinitionCheck(References):
             ids = [element.id] + [b.id for b in getattr(element, "boundary", [])]
             for item in ids:
                 if item in seen:
-                    self.add(item, f"duplicate id (also used by {seen[item]})", self.element_path(element.id))
+                    self.add(item, f"dubbel id (ook gebruikt door {seen[item]})", self.element_path(element.id))
                 seen[item] = element.id
         for clock in self.d.clocks:
             if clock.id in seen:
-                self.add(clock.id, "duplicate id: a clock and an element share it")
+                self.add(clock.id, "dubbel id: een termijn en een element hebben hetzelfde id")
             milestone_ids = [m.id for m in clock.milestones]
             for m in {m for m in milestone_ids if milestone_ids.count(m) > 1}:
-                self.add(clock.id, f"duplicate milestone id '{m}'")
+                self.add(clock.id, f"dubbel id van mijlpaal '{m}'")
         handler_ids = [h.id for h in self.d.message_handlers]
         for h in {h for h in handler_ids if handler_ids.count(h) > 1}:
-            self.add(h, "duplicate message handler id")
+            self.add(h, "dubbel id van berichtafhandeling")
 
     def check_data_declarations(self) -> None:
         if not self.catalog:
@@ -159,7 +163,7 @@ class _DefinitionCheck(References):
             shared = self.catalog.data.get(name)
             if shared is not None and (shared.type, shared.privacy, shared.values) != (field.type, field.privacy,
                                                                                         field.values):
-                self.add(name, "data field declared with another type, privacy or values than in the catalogue",
+                self.add(name, "gegevensveld met een ander type, andere privacy of andere waarden dan in de catalogus",
                          ("data", name))
 
     # --- elements and clocks ----------------------------------------------------------------------
@@ -168,9 +172,9 @@ class _DefinitionCheck(References):
         path = self.element_path(element.id)
         for target in successors(element):
             if target not in self.elements:
-                self.add(element.id, f"unknown element '{target}' in its outgoing flows", path)
+                self.add(element.id, f"{UNKNOWN_ELEMENT} '{target}' in de uitgaande stromen", path)
         if self.catalog and element.phase and self.catalog.phases and element.phase not in self.catalog.phases:
-            self.add(element.id, f"unknown phase '{element.phase}'", path)
+            self.add(element.id, f"onbekende fase '{element.phase}'", path)
         match element:
             case StartEvent(message=message) if message:
                 self.check_message(element.id, message, path)
@@ -190,16 +194,16 @@ class _DefinitionCheck(References):
                         self.check_notify(element.id, element.timeout.notify, path)
             case ExclusiveGateway():
                 if element.default is None:
-                    self.add(element.id, "exclusive gateway has no default flow", path)
+                    self.add(element.id, "keuzepunt (exclusive_gateway) heeft geen standaardtak (default)", path)
                 for branch in element.branches:
                     self.check_condition(element.id, branch.when, path)
             case CallActivity():
                 ref = f"{element.process}@{element.version}"
                 if ref not in self.library.definitions:
-                    self.add(element.id, f"calls unknown definition '{ref}'", path)
+                    self.add(element.id, f"roept onbekende definitie '{ref}' aan", path)
                 elif not any(isinstance(e, StartEvent) and e.message is None
                              for e in self.library.definitions[ref].elements):
-                    self.add(element.id, f"calls '{ref}', which has no plain start event", path)
+                    self.add(element.id, f"roept '{ref}' aan, die geen gewone start (zonder bericht) heeft", path)
         for boundary in getattr(element, "boundary", []):
             if isinstance(boundary, BoundaryTimer):
                 self.check_timer(boundary.id, boundary.timer, path)
@@ -220,15 +224,16 @@ class _DefinitionCheck(References):
             if declared is not None and not declared.privacy.may_leave_case_store and field.required:
                 # The Prefect inbox leaves personal fields off its form (it keeps what is submitted), so it
                 # could never complete the step: such a field is optional, entered with `regie case complete`.
-                self.add(task.id, f"form field '{field.field}' is {declared.privacy.value} data: the Prefect inbox "
-                                  f"leaves it off (Prefect keeps what a form submits), so it must be optional "
-                                  f"(required: false) and is entered with `regie case complete`", path)
+                self.add(task.id, f"formulierveld '{field.field}' is {declared.privacy.value}-gegevens: de "
+                                  f"Prefect-inbox laat het weg (Prefect bewaart wat een formulier indient), dus "
+                                  f"het is optioneel (required: false) en wordt ingevuld met `regie case complete`",
+                         path)
             if declared is not None and declared.type.value == "duration":
-                self.add(task.id, f"form field '{field.field}' is a duration: the inbox form has no input for "
-                                  f"it; let the message that brings the decision carry it", path)
+                self.add(task.id, f"formulierveld '{field.field}' is een duur: het inboxformulier heeft daar "
+                                  f"geen invoer voor; laat het bericht met het besluit de duur meebrengen", path)
         if task.deadline is not None and not task.escalations and task.no_escalation is None and self.latest:
-            self.add(task.id, "has a deadline but tells nobody when it passes: add `escalations` (who is told) "
-                              "or `no_escalation: <why nobody needs to be>`", path)
+            self.add(task.id, "heeft een termijn maar vertelt niemand wanneer die verstrijkt: voeg `escalations` "
+                              "toe (wie het hoort) of `no_escalation: <waarom niemand het hoeft te horen>`", path)
         if task.deadline is not None:
             if isinstance(task.deadline, (str, ParamRef)):
                 self.check_param(task.id, task.deadline, path)
@@ -255,15 +260,15 @@ class _DefinitionCheck(References):
         if clock.stopped_on is not None:
             self.check_date(clock.id, clock.stopped_on, path)
             if not clock.stop_on:
-                self.add(clock.id, "stopped_on without stop_on: nothing ever stops the clock", path)
+                self.add(clock.id, "stopped_on zonder stop_on: niets stopt ooit de termijn", path)
         if clock.restart_after_stop and clock.first_only:
-            self.add(clock.id, "restart_after_stop needs first_only: false", path)
+            self.add(clock.id, "restart_after_stop vraagt first_only: false", path)
         if clock.atw and not clock.deadline:
-            self.add(clock.id, "atw: true on a period (deadline: false): the Algemene termijnenwet moves the end "
-                               "of a term someone must act within", path)
+            self.add(clock.id, "atw: true bij een periode (deadline: false): de Algemene termijnenwet verschuift "
+                               "alleen het einde van een termijn waarbinnen iemand moet handelen", path)
         if clock.atw and self.latest and not any(cite in clock.source for cite in ATW_SOURCE):
-            self.add(clock.id, "a statutory clock (atw: true) cites the Algemene termijnenwet in its source "
-                               "(wi2021.md#13 or row 16)", path)
+            self.add(clock.id, "een wettelijke termijn (atw: true) noemt de Algemene termijnenwet in zijn source "
+                               "(wi2021.md#13 of row 16)", path)
         triggers = [*clock.start_on, *clock.pause_on, *clock.resume_on, *clock.stop_on,
                     *(e.on for e in clock.extensions)]
         for trigger in triggers:
@@ -271,12 +276,13 @@ class _DefinitionCheck(References):
                 self.check_message(clock.id, trigger.message, path)
             name = trigger.completed or trigger.reached
             if name and name not in self.elements:
-                self.add(clock.id, f"trigger names unknown element '{name}' (triggers see their own definition)",
+                self.add(clock.id, f"trigger noemt {UNKNOWN_ELEMENT} '{name}' (een trigger kijkt alleen in de "
+                                   f"eigen definitie)",
                          path)
             if trigger.completed and isinstance(self.elements.get(trigger.completed), (StartEvent, EndEvent)):
-                self.add(clock.id, f"'{trigger.completed}' is an event, not a task: use `reached`", path)
+                self.add(clock.id, f"'{trigger.completed}' is een gebeurtenis, geen taak: gebruik `reached`", path)
         if clock.pause_on and not clock.resume_on:
-            self.add(clock.id, "clock can be paused but never resumed", path)
+            self.add(clock.id, "termijn kan pauzeren maar loopt nooit weer verder (geen resume_on)", path)
         for extension in clock.extensions:
             if extension.new_end is not None:
                 self.check_date(clock.id, extension.new_end, path)

@@ -27,7 +27,7 @@ async def user_task(task: InboxTask) -> dict[str, Any]:
     """Complete the step with the form the operator entered in the inbox."""
     form = await read_inbox_form()
     if form is None:
-        raise NoFormSubmitted(f"{task.case_ref} {task.step}: open this run in the inbox and resume it with the form")
+        raise NoFormSubmitted(f"{task.case_ref} {task.step}: open deze run in de inbox en ga verder met het formulier")
     if not step_is_open(case_ref=task.case_ref, task_id=task.task_id):
         return {"case_ref": task.case_ref, "task_id": task.task_id, "outcome": "already closed elsewhere"}
     # Empty optional fields come back as null; leave them out rather than erase earlier case data.

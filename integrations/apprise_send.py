@@ -260,4 +260,4 @@ def prefect_secret(name: str) -> str:
         # _sync: the outbox drain calls us from inside an event loop, where load() would return a coroutine
         return str(Secret.load(name, _sync=True).get())  # type: ignore[call-arg, union-attr]
     except (ValueError, httpx.HTTPError, RuntimeError, OSError) as exc:
-        raise SecretUnavailable(f"Prefect Secret block {name!r} cannot be read ({type(exc).__name__})") from None
+        raise SecretUnavailable(f"Prefect Secret-blok {name!r} is niet te lezen ({type(exc).__name__})") from None

@@ -70,7 +70,7 @@ class DirectoryError(Exception):
 
     def __init__(self, problems: list["DirectoryProblem"]):
         self.problems = problems
-        super().__init__("partner directory problems:\n" + "\n".join(f"  {p}" for p in problems))
+        super().__init__("problemen in de partnerlijst:\n" + "\n".join(f"  {p}" for p in problems))
 
 
 class SecretUnavailable(Exception):
@@ -166,13 +166,13 @@ def check_directory(profile: Profile, catalog: Catalog | None, env: Mapping[str,
     seen: dict[str, str] = {}
     for role, entries in profile.partners.items():
         if catalog is not None and role not in catalog.roles:
-            problem(role, "-", f"unknown role (known: {', '.join(sorted(catalog.roles))})")
+            problem(role, "-", f"onbekende rol (bekend: {', '.join(sorted(catalog.roles))})")
             continue
         if role == NEVER_NOTIFIED:
-            problem(role, "-", "the inburgeraar is never notified by Regie; list partners only")
+            problem(role, "-", "Regie stuurt de inburgeraar nooit zelf berichten; noem alleen partners")
             continue
         if not isinstance(entries, list) or not entries:
-            problem(role, "-", "expected a list of partners")
+            problem(role, "-", "verwacht een lijst partners")
             continue
         partners = []
         for index, entry in enumerate(entries):
@@ -186,7 +186,7 @@ def check_directory(profile: Profile, catalog: Catalog | None, env: Mapping[str,
                     problem(role, name, f"{where}: {message}" if where else message)
                 continue
             if partner.id in seen:
-                problem(role, partner.id, f"partner id used twice (also under {seen[partner.id]})")
+                problem(role, partner.id, f"partner-id twee keer gebruikt (ook bij {seen[partner.id]})")
                 continue
             seen[partner.id] = role
             checked = []
@@ -201,11 +201,11 @@ def check_directory(profile: Profile, catalog: Catalog | None, env: Mapping[str,
                 channels[partner.id] = tuple(checked)
         defaults = [p.id for p in partners if p.default]
         if len(defaults) > 1:
-            problem(role, defaults[1], f"a second default partner for this role (the first is {defaults[0]})")
+            problem(role, defaults[1], f"een tweede standaardpartner voor deze rol (de eerste is {defaults[0]})")
         roles[role] = tuple(partners)
     if catalog is not None and not roles.get(COORDINATOR) and not any(p.role == COORDINATOR for p in problems):
-        problem(COORDINATOR, "-", "no partner: the coordinator receives escalations and messages for a role "
-                                  "without a recipient")
+        problem(COORDINATOR, "-", "geen partner: de coördinator krijgt escalaties en berichten voor een rol "
+                                  "zonder ontvanger")
     directory = PartnerDirectory(profile=profile.id, roles=roles, channels=channels,
                                  case_specific=case_specific_roles(catalog))
     return directory, sorted(problems)
@@ -219,19 +219,19 @@ def check_url(url: str, env: Mapping[str, str]) -> tuple[Channel | None, str | N
         return Channel(url, None), None
     unknown = [p for p in _ANY_PLACEHOLDER.findall(url) if not PLACEHOLDER.fullmatch(p)]
     if unknown:
-        return None, (f"unknown placeholder {unknown[0]!r}: use ${{ENV_VAR}}, "
-                      "{{ prefect.blocks.secret.<name> }} or secret:<name>")
+        return None, (f"onbekende plaatshouder {unknown[0]!r}: gebruik ${{ENV_VAR}}, "
+                      "{{ prefect.blocks.secret.<naam> }} of secret:<naam>")
     has_placeholders = PLACEHOLDER.search(url) is not None
     candidate = PLACEHOLDER.sub(lambda m: env.get(m["env"], DUMMY_SECRET) if m["env"] else DUMMY_SECRET, url)
     parsed = apprise.plugins.url_to_dict(candidate)
     if parsed is None:
-        return None, "apprise does not know this kind of URL (unknown or missing schema)"
+        return None, "apprise kent dit soort URL niet (onbekend of ontbrekend schema)"
     plugin = apprise.Apprise.instantiate(candidate)
     if plugin is None:
-        return None, f"not a valid {parsed['schema']}:// URL for apprise (check its parts and options)"
+        return None, f"geen geldige {parsed['schema']}://-URL voor apprise (controleer de delen en opties)"
     if not has_placeholders and plugin.url(privacy=True) != plugin.url(privacy=False):
-        return None, ("holds a password or token in the clear: put it in an environment variable (${NAME}) "
-                      "or a Prefect Secret block")
+        return None, ("bevat een wachtwoord of token als leesbare tekst: zet het in een omgevingsvariabele (${NAAM}) "
+                      "of een Prefect Secret-blok")
     return Channel(url, parsed["schema"]), None
 
 
@@ -254,7 +254,7 @@ def resolve_url(url: str, env: Mapping[str, str], load_block: Callable[[str], st
     def fill(match: re.Match[str]) -> str:
         if match["env"]:
             if match["env"] not in env:
-                raise SecretUnavailable(f"environment variable {match['env']} is not set")
+                raise SecretUnavailable(f"omgevingsvariabele {match['env']} is niet gezet")
             value = env[match["env"]]
         else:
             value = _block(match["block"], load_block)
@@ -268,7 +268,7 @@ def _block(name: str, load_block: Callable[[str], str]) -> str:
     # The loader raises SecretUnavailable itself when the block is missing or Prefect is unreachable.
     value = load_block(name)
     if not value:
-        raise SecretUnavailable(f"Prefect Secret block {name!r} is empty")
+        raise SecretUnavailable(f"Prefect Secret-blok {name!r} is leeg")
     return value
 
 

@@ -59,7 +59,7 @@ def make_engine(url: str, *, search_path: str | None = None, **engine_kwargs: An
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if search_path:
-            raise ValueError("search_path applies to PostgreSQL only")
+            raise ValueError("search_path geldt alleen voor PostgreSQL")
         return _sqlite_engine(parsed, **engine_kwargs)
     if parsed.get_backend_name() == "postgresql":
         if search_path:
@@ -70,7 +70,7 @@ def make_engine(url: str, *, search_path: str | None = None, **engine_kwargs: An
         engine = create_engine(parsed, **engine_kwargs)
         event.listen(engine, "checkout", _closed_by_server)
         return engine
-    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+    raise ValueError(f"database {parsed.get_backend_name()!r} wordt niet ondersteund: gebruik SQLite of PostgreSQL")
 
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -15,7 +15,7 @@ class CaseNotFound(StoreError, LookupError):
 
     def __init__(self, case_ref: str):
         self.case_ref = case_ref
-        super().__init__(f"no case {case_ref}")
+        super().__init__(f"er is geen zaak {case_ref}")
 
 
 class CaseConflict(StoreError):
@@ -26,8 +26,9 @@ class CaseConflict(StoreError):
         self.based_on = based_on
         self.current = current
         super().__init__(
-            f"case {case_ref} was changed by someone else first: it is now at version {current}, and this "
-            f"change was based on version {based_on}. Nothing was saved; reload the case and try again."
+            f"zaak {case_ref} is intussen door iemand anders gewijzigd: de zaak is nu bij versie {current}, en deze "
+            f"wijziging ging uit van versie {based_on}. Er is niets opgeslagen; laad de zaak opnieuw en probeer het "
+            f"nog eens."
         )
 
 

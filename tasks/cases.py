@@ -32,8 +32,8 @@ def refuse_private_data(data: dict[str, Any], fields: dict[str, Any], where: str
     """Raise when `data` holds a field that may not leave the case store (or one that is undeclared)."""
     bad = sorted(name for name in data if name not in fields or not fields[name].privacy.may_leave_case_store)
     if bad:
-        raise PrivateDataRefused(f"{where}: field(s) {', '.join(bad)} may not go through Prefect (not declared "
-                                 "process data); enter them with the `regie case` command instead")
+        raise PrivateDataRefused(f"{where}: veld(en) {', '.join(bad)} mogen niet via Prefect (geen gedeclareerde "
+                                 "procesgegevens); voer ze in met het commando `regie case`")
 
 
 def run_name(action: str, detail: str | None = None) -> Callable[[], str]:
@@ -51,7 +51,7 @@ def start_case(*, case_ref: str, definition: str, municipality: str, start_messa
                data: dict[str, Any], occurred_on: date | None, actor: str) -> CaseView:
     """Start a trajectory (no personal data: that is entered with `regie case start --personal`)."""
     service = current().service
-    refuse_private_data(data, service.process_for(definition, None).data_fields, f"start of {case_ref}")
+    refuse_private_data(data, service.process_for(definition, None).data_fields, f"start van zaak {case_ref}")
     view = service.start_trajectory(case_ref=case_ref, definition=definition, municipality=municipality,
                                     start_message=start_message, data=data, occurred_on=occurred_on, actor=actor)
     get_run_logger().info("case %s runs %s, version %s, phase %s", view.case_ref, view.definition, view.version,
@@ -76,7 +76,7 @@ def deliver_case_message(*, case_ref: str, message: str, data: dict[str, Any], o
     service = current().service
     case = service.show_case(case_ref, history=0)
     refuse_private_data(data, service.process_for(case.definition, case.profile).data_fields,
-                        f"message {message} for {case_ref}")
+                        f"bericht {message} voor zaak {case_ref}")
     view = service.deliver_message(case_ref=case_ref, message=message, data=data, occurred_on=occurred_on,
                                    actor=actor)
     get_run_logger().info("case %s: message %s delivered, now version %s", case_ref, message, view.version)

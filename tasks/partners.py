@@ -30,7 +30,8 @@ def import_koppelingen_file(name: str, only_valid: bool) -> dict[str, object]:
     rt = current()
     key = rt.settings.pseudonym_key.get_secret_value()
     if not key:
-        raise RuntimeError("REGIE_PSEUDONYM_KEY is not set on this worker: case references cannot be made")
+        raise RuntimeError("REGIE_PSEUDONYM_KEY is niet gezet op deze worker: zaakreferenties kunnen niet worden "
+                           "gemaakt")
     report = import_coa_koppelingen(rt.service, read_import_file(rt.settings.import_dir, name), key=key.encode(),
                                     actor="coa-import", only_valid=only_valid, file_name=name)
     logger = get_run_logger()

@@ -117,8 +117,8 @@ def test_a_pip_dated_before_the_koppeling_is_refused_with_a_named_error(library)
     scenario = load_scenario(SCENARIOS / "pip_termijn_na_inschrijving.yaml")
     events = scenario.events[:-1] + [scenario.events[-1].model_copy(
         update={"data": {**scenario.events[-1].data, "pip_dagtekening": date(2025, 11, 10)}})]
-    with pytest.raises(DateBeforeStart, match="field 'pip_dagtekening' is 2025-11-10, before the case started on "
-                                              "2025-11-17"):
+    with pytest.raises(DateBeforeStart, match="veld 'pip_dagtekening' is 10-11-2025, vóór de start van de zaak op "
+                                              "17-11-2025"):
         try:
             simulate(library, scenario.model_copy(update={"events": events}))
         except EngineError as exc:

@@ -17,15 +17,15 @@ def routed_recipient(service: CaseService, case_ref: str, profile_id: str | None
     there is none or more than one (the operator then names one with --recipient)."""
     profile = service.library.profiles.get(profile_id or "")
     if profile is None:
-        raise LinkNotIssued(f"case {case_ref} has no municipality profile with partners: name the partner "
-                            "with --recipient")
+        raise LinkNotIssued(f"zaak {case_ref} heeft geen gemeenteprofiel met partners: noem de partner "
+                            "met --recipient")
     directory = load_directory(profile, service.library.catalog, env)
     facts = queries.routing_facts(service.engine, case_ref)
     routed = route(directory, role, case_choices(facts[1] if facts else {}, [role]).get(role))
     if isinstance(routed, Unroutable):
-        raise LinkNotIssued(f"no partner for role {role} in case {case_ref}: {routed.en}; name one with "
+        raise LinkNotIssued(f"geen partner voor rol {role} in zaak {case_ref}: {routed.nl}; noem er een met "
                             "--recipient")
     if len(routed) > 1:
-        raise LinkNotIssued(f"several partners fill role {role} in {profile.id} "
-                            f"({', '.join(p.id for p in routed)}): name one with --recipient")
+        raise LinkNotIssued(f"meerdere partners vervullen rol {role} in {profile.id} "
+                            f"({', '.join(p.id for p in routed)}): noem er een met --recipient")
     return routed[0].id

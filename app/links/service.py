@@ -14,7 +14,7 @@ nothing is used up. On a step page the partner may also send the signals their r
 partner gets a fresh link for the step on the confirmation page.
 
 Errors for the portal are values (`Refusal`), not exceptions: every way a link can fail has its own
-Dutch page. Operators' calls (`issue`, from `regie partner-link`) raise `LinkNotIssued` in English.
+Dutch page. Operators' calls (`issue`, from `regie partner-link`) raise `LinkNotIssued`, also in Dutch.
 """
 
 from __future__ import annotations
@@ -87,19 +87,19 @@ class PartnerLinks:
         if task is not None:
             role = role or task.role
             if role != task.role:
-                raise LinkNotIssued(f"step {task.step} of case {case_ref} is for role {task.role}, not {role}")
+                raise LinkNotIssued(f"stap {task.step} van zaak {case_ref} is voor rol {task.role}, niet {role}")
             kind, target, task_id = "step", task.step, task.task_id
         else:
             message = self._catalog_message(step)
             if message is None:
-                open_steps = ", ".join(t.task_id for t in view.open_tasks) or "none"
-                raise LinkNotIssued(f"case {case_ref} has no open step {step!r} (open: {open_steps}), and "
-                                    f"{step!r} is not a message partners may send")
+                open_steps = ", ".join(t.task_id for t in view.open_tasks) or "geen"
+                raise LinkNotIssued(f"zaak {case_ref} heeft geen open stap {step!r} (open: {open_steps}), en "
+                                    f"{step!r} is geen bericht dat partners mogen sturen")
             if role is None or role not in message.senders:
-                raise LinkNotIssued(f"name the role that sends {step!r} with --role (roles that may: "
-                                    f"{', '.join(message.senders) or 'none'})")
+                raise LinkNotIssued(f"noem met --role de rol die {step!r} stuurt (rollen die dat mogen: "
+                                    f"{', '.join(message.senders) or 'geen'})")
             if not self._listens(case_ref, step, role, recipient or "-"):
-                raise LinkNotIssued(f"case {case_ref} does not take {step!r} now: nothing in it waits for it")
+                raise LinkNotIssued(f"zaak {case_ref} neemt {step!r} nu niet aan: niets in de zaak wacht erop")
             kind, target, task_id = "signal", step, None
         recipient = recipient or routed_recipient(self.service, case_ref, view.profile, role, self.env)
         return self._issue(case_ref, kind=kind, step=target, task_id=task_id, role=role, recipient=recipient)

@@ -100,11 +100,11 @@ def load_key(configured: str, data_dir: Path, load_block: Callable[[str], str]) 
         try:
             configured = load_block(name)
         except SecretUnavailable as exc:
-            raise LinkKeyError(f"REGIE_LINK_KEY names a Prefect Secret block that cannot be read: {exc}") from None
+            raise LinkKeyError(f"REGIE_LINK_KEY noemt een Prefect Secret-blok dat niet te lezen is: {exc}") from None
     if configured:
         if len(configured) < MIN_KEY_CHARS:
-            raise LinkKeyError(f"REGIE_LINK_KEY is too short ({len(configured)} characters): use at least "
-                               f"{MIN_KEY_CHARS} random characters")
+            raise LinkKeyError(f"REGIE_LINK_KEY is te kort ({len(configured)} tekens): gebruik er minstens "
+                               f"{MIN_KEY_CHARS}, willekeurig gekozen")
         return configured.encode("utf-8")
     return _key_file(data_dir / KEY_FILE)
 
@@ -120,5 +120,6 @@ def _key_file(path: Path) -> bytes:
             out.write(secrets.token_hex(32))
     text = path.read_text(encoding="ascii").strip()
     if len(text) < MIN_KEY_CHARS:  # a writer that has not finished yet, or a damaged file
-        raise LinkKeyError(f"{path} holds no usable key; remove it to have a new one made (old links stop working)")
+        raise LinkKeyError(f"{path} bevat geen bruikbare sleutel; verwijder het bestand, dan wordt er een nieuwe "
+                           "gemaakt (oude links werken dan niet meer)")
     return text.encode("ascii")

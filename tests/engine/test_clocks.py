@@ -146,14 +146,14 @@ def test_an_extension_after_expiry_revives_the_term():
 def test_a_message_for_a_clock_that_already_started_once_is_not_expected():
     text = PIP.replace("first_only: false", "first_only: true")
     case = Case(process(text)).start("2026-01-05").message("2026-01-12", "duo_kennisgeving")
-    with pytest.raises(MessageNotExpected, match="nothing waits for message 'duo_kennisgeving'"):
+    with pytest.raises(MessageNotExpected, match="niets in de zaak wacht nu op bericht 'duo_kennisgeving'"):
         case.message("2026-01-13", "duo_kennisgeving")
 
 
 def test_a_clock_whose_start_date_is_unknown_refuses_the_event_and_changes_nothing():
     case = pip_case()
     before = case.state
-    with pytest.raises(DataMissing, match="start of clock 'inburgeringstermijn'"):
+    with pytest.raises(DataMissing, match="start van termijn 'inburgeringstermijn': de datum .* is nog niet bekend"):
         # The form's date is required, so leave the field out of the definition's start rule instead:
         from engine.events import TaskCompleted
         from engine.interpreter import advance

@@ -19,15 +19,16 @@ from tests.engine.test_statutory_terms import TERMS, asiel, gezin
 def test_a_pip_dated_before_the_koppeling_is_refused():
     case = asiel("2026-02-02")
     unchanged_after(case, TaskCompleted(task="vaststellen", data={"pip_dagtekening": "2026-01-20"}), at("2026-03-02"),
-                    DateBeforeStart, "case TEST-0001, step 'vaststellen': field 'pip_dagtekening' is 2026-01-20, "
-                                     "before the case started on 2026-02-02")
+                    DateBeforeStart, "zaak TEST-0001, stap 'vaststellen': veld 'pip_dagtekening' is 20-01-2026, "
+                                     "vóór de start van de zaak op 02-02-2026")
 
 
 def test_a_life_event_that_cannot_precede_the_case_is_refused():
     case = asiel("2026-02-02")
     unchanged_after(case, MessageReceived(message="uitval_signaal", occurred_on=date(2026, 1, 30)),
                     at("2026-02-05"), DateBeforeStart,
-                    "message 'uitval_signaal' happened on 2026-01-30, before the case started on 2026-02-02")
+                    "zaak TEST-0001, bericht 'uitval_signaal': bericht 'uitval_signaal' op 30-01-2026, vóór de start "
+                    "van de zaak op 02-02-2026")
 
 
 def test_a_registration_before_duos_notice_is_normal_and_accepted_silently():
@@ -51,23 +52,23 @@ def test_a_permit_always_precedes_the_koppeling_and_is_accepted():
 def test_a_life_event_dated_after_today_is_refused():
     case = asiel("2026-02-02")
     unchanged_after(case, MessageReceived(message="duo_kennisgeving", occurred_on=date(2062, 2, 10)),
-                    at("2026-02-10"), DateInFuture, "message 'duo_kennisgeving': it happened on 2062-02-10, after "
-                                                    "today \\(2026-02-10\\)")
+                    at("2026-02-10"), DateInFuture, "bericht 'duo_kennisgeving': dat gebeurde op 10-02-2062, na "
+                                                    "vandaag \\(10-02-2026\\)")
     unchanged_after(Case(process(TERMS)), Started(message="koppeling", occurred_on=date(2026, 3, 1)),
-                    at("2026-02-10"), DateInFuture, "start of termijnen@1: it happened on 2026-03-01")
+                    at("2026-02-10"), DateInFuture, "start van termijnen@1: dat gebeurde op 01-03-2026")
 
 
 def test_an_event_handled_at_a_moment_before_the_case_started_is_refused():
     case = Case(process(TERMS)).start("2026-02-10", "koppeling")
     unchanged_after(case, MessageReceived(message="uitval_signaal"), at("2026-02-09"), DateBeforeStart,
-                    "an event on 2026-02-09 is before the case started on 2026-02-10")
+                    "een gebeurtenis op 09-02-2026 ligt vóór de start van de zaak op 10-02-2026")
 
 
 def test_a_term_beyond_the_calendar_names_the_case_the_clock_and_the_duration():
     case = pip_case().message("2026-01-12", "duo_kennisgeving")
     unchanged_after(case, TaskCompleted(task="vaststellen", data={"pip_dagtekening": "9998-06-01"}), at("2026-03-02"),
-                    DateOutOfRange, "case TEST-0001, clock 'inburgeringstermijn': P3Y after 9998-06-01 is beyond "
-                                    "the last date the calendar knows")
+                    DateOutOfRange, "zaak TEST-0001, termijn 'inburgeringstermijn': P3Y na 01-06-9998 valt na de "
+                                    "laatste datum die de kalender kent")
 
 
 def test_an_end_on_the_last_day_of_the_calendar_is_a_typed_error_not_an_overflow():
@@ -75,8 +76,8 @@ def test_an_end_on_the_last_day_of_the_calendar_is_a_typed_error_not_an_overflow
     case.complete("2026-03-02", "vaststellen", pip_dagtekening="2026-03-02")
     unchanged_after(case, MessageReceived(message="verlenging_toegekend",
                                           data={"nieuwe_einddatum_termijn": "9999-12-31"}), at("2028-10-01"),
-                    DateOutOfRange, "case TEST-0001, clock 'inburgeringstermijn': 9999-12-31 \\+ 1 days is beyond "
-                                    "the calendar")
+                    DateOutOfRange, "zaak TEST-0001, termijn 'inburgeringstermijn': 31-12-9999 \\+ 1 dagen valt "
+                                    "buiten de kalender")
 
 
 @pytest.mark.parametrize("text", ["P11Y", "P99999Y"])
@@ -85,5 +86,5 @@ def test_a_case_duration_beyond_ten_years_is_refused_as_form_data(text):
     case.complete("2026-02-02", "vaststellen", pip_dagtekening="2026-02-02")
     from engine.errors import FormInvalid
     unchanged_after(case, MessageReceived(message="verlenging_toegekend", data={"verlenging_duur": text}),
-                    at("2028-10-01"), FormInvalid, "field 'verlenging_duur': duration .* is longer than 10 years")
+                    at("2028-10-01"), FormInvalid, "veld 'verlenging_duur': duur .* is langer dan 10 jaar")
 

@@ -37,7 +37,8 @@ def test_working_days_can_be_written_in_dutch_or_english(text):
 
 @pytest.mark.parametrize("text", ["tien weken", "P", "10 weken", "PT5H", "P-1D", "", "P1.5Y"])
 def test_bad_durations_say_what_is_accepted(text):
-    with pytest.raises(DurationError, match="use ISO 8601 calendar units"):
+    with pytest.raises(DurationError, match=r"onbruikbare duur .*: gebruik ISO 8601-eenheden \(P3Y, P18M, P10W, P5D\) "
+                                            r"of 'N werkdagen'"):
         parse_duration(text)
 
 
@@ -87,14 +88,14 @@ def test_durations_up_to_ten_years_are_accepted(text):
 
 @pytest.mark.parametrize("text", ["P99999Y", "P11Y", "P121M", "P522W", "P3654D", "P10Y1D", "2611 werkdagen"])
 def test_durations_beyond_ten_years_are_refused_when_read(text):
-    with pytest.raises(DurationError, match=f"'{text}' is longer than 10 years"):
+    with pytest.raises(DurationError, match=f"'{text}' is langer dan 10 jaar"):
         parse_duration(text)
 
 
 def test_a_date_beyond_the_calendar_is_a_typed_error_naming_the_duration_and_the_date():
-    with pytest.raises(DateOutOfRange, match="P3Y after 9998-06-01 is beyond the last date the calendar knows"):
+    with pytest.raises(DateOutOfRange, match="P3Y na 01-06-9998 valt na de laatste datum die de kalender kent"):
         parse_duration("P3Y").after(date(9998, 6, 1))
-    with pytest.raises(DateOutOfRange, match="P2W after 9999-12-25"):
+    with pytest.raises(DateOutOfRange, match="P2W na 25-12-9999"):
         parse_duration("P2W").after(date(9999, 12, 25))
-    with pytest.raises(DateOutOfRange, match="P1M before 0001-01-15"):
+    with pytest.raises(DateOutOfRange, match="P1M vóór 15-01-0001 valt vóór de eerste datum die de kalender kent"):
         parse_duration("P1M").before(date(1, 1, 15))

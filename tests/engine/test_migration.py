@@ -58,18 +58,20 @@ def test_a_running_case_moves_to_the_new_version_with_a_mapping_and_continues(fr
 
 def test_a_migration_that_leaves_a_token_without_a_place_is_refused_and_changes_nothing(frozen):
     before = frozen.model_dump_json()
-    with pytest.raises(MigrationError, match="'klantprofiel' has no place in rondleiding@2"):
+    with pytest.raises(MigrationError,
+                       match=r"'klantprofiel' heeft geen plaats in rondleiding@2 \(zet het in de vertaling\)"):
         migrate(OLD, NEW, frozen, at("2026-01-14"))
     assert frozen.model_dump_json() == before
 
 
 def test_a_mapping_onto_an_element_of_another_kind_is_refused(frozen):
-    with pytest.raises(MigrationError, match="'klantprofiel' is of kind user_task but 'keuze' in rondleiding@2 is of kind exclusive_gateway"):
+    with pytest.raises(MigrationError, match="'klantprofiel' is van soort user_task, maar 'keuze' in rondleiding@2 is van soort exclusive_gateway"):
         migrate(OLD, NEW, frozen, at("2026-01-14"), mapping={"klantprofiel": "keuze"})
 
 
 def test_a_mapping_must_name_elements_of_the_old_version(frozen):
-    with pytest.raises(MigrationError, match="mapping names element\\(s\\) not in rondleiding@1: bestaat_niet"):
+    with pytest.raises(MigrationError,
+                       match="de vertaling \\(mapping\\) noemt element\\(en\\) die rondleiding@1 niet heeft: bestaat_niet"):
         migrate(OLD, NEW, frozen, at("2026-01-14"), mapping={"bestaat_niet": "keuze"})
 
 
@@ -88,5 +90,6 @@ def test_a_running_sub_process_moves_to_the_called_version_only_when_its_tokens_
 
     gone = library(CALLER, SUB, caller_v2, sub_v2.replace("id: taak", "id: andere_taak").replace("next: taak",
                                                                                                  "next: andere_taak"))
-    with pytest.raises(MigrationError, match="sub-process deel@1 waits at 'taak', which deel@2 does not have"):
+    with pytest.raises(MigrationError, match="deelproces deel@1 wacht bij 'taak', dat deel@2 niet heeft als user_task"
+):
         migrate(gone.process("proef@1"), gone.process("proef@2"), case.state, at("2026-01-06"))

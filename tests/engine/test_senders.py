@@ -38,7 +38,7 @@ def test_a_sender_that_is_not_a_role_is_reported_with_its_line(tmp_path):
     found = catalogue_with(tmp_path, "frictie_gemeld", {"senders": ["jobcoach", "buurman"]})
 
     assert len(found) == 1 and found[0].startswith("catalog.yaml:")
-    assert "frictie_gemeld: senders: unknown role 'buurman'" in found[0]
+    assert "frictie_gemeld: senders: onbekende rol 'buurman'" in found[0]
     line = int(found[0].split(":")[1])
     assert "senders" in (tmp_path / "catalog.yaml").read_text(encoding="utf-8").splitlines()[line - 1]
 
@@ -46,13 +46,13 @@ def test_a_sender_that_is_not_a_role_is_reported_with_its_line(tmp_path):
 def test_the_person_cannot_be_a_sender(tmp_path):
     found = catalogue_with(tmp_path, "uitval_signaal", {"senders": ["inburgeraar"]})
 
-    assert any("senders: 'inburgeraar' gets no messages and no link" in p for p in found)
+    assert any("senders: 'inburgeraar' krijgt geen berichten en geen link" in p for p in found)
 
 
 def test_a_message_partners_send_carries_process_data_from_the_catalogue_only(tmp_path):
     special = catalogue_with(tmp_path, "medisch_advies_ontvangen", {"senders": ["klantregisseur"]})
     undeclared = catalogue_with(tmp_path, "plaatsing", {"senders": ["werkgever"], "data": ["werkdagen_per_week"]})
 
-    assert any("data: 'ontheffing_besluit' is special data; a message partners send may carry process data only"
-               in p for p in special)
-    assert any("data: 'werkdagen_per_week' must be a catalogue data field" in p for p in undeclared)
+    assert any("data: 'ontheffing_besluit' is special-gegevens; een bericht van partners mag alleen procesgegevens "
+               "bevatten" in p for p in special)
+    assert any("data: 'werkdagen_per_week' moet een gegevensveld uit de catalogus zijn" in p for p in undeclared)

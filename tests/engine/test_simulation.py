@@ -61,10 +61,10 @@ def test_regie_simulate_json_is_one_document_a_program_can_read(capsys):
 def test_a_scenario_event_that_does_not_fit_names_the_event(tmp_path, capsys):
     bad = tmp_path / "fout.yaml"
     bad.write_text(SCENARIO.read_text().replace("complete: taalspoor", "complete: driegesprek"))
-    with pytest.raises(EngineError, match="27-01-2026 complete: driegesprek: .*step 'driegesprek' is not open"):
+    with pytest.raises(EngineError, match="27-01-2026 complete: driegesprek: .*stap 'driegesprek' staat niet open"):
         simulate(LIBRARY, load_scenario(bad))
     assert main(["simulate", str(bad), "-d", str(FIXTURES / "definitions")]) == 1
-    assert "step 'driegesprek' is not open" in capsys.readouterr().err
+    assert "stap 'driegesprek' staat niet open" in capsys.readouterr().err
 
 
 def test_a_scenario_with_events_out_of_order_is_refused(tmp_path):

@@ -20,18 +20,18 @@ def only(found: list[str], text: str) -> None:
 
 def test_a_flow_to_an_unknown_element_is_reported():
     only(problems(definition("  - {id: start, type: start_event, next: nergens}\n" + OK_END)),
-         "inline-0.yaml: start: unknown element 'nergens' in its outgoing flows")
+         "inline-0.yaml: start: onbekend element 'nergens' in de uitgaande stromen")
 
 
 def test_duplicate_ids_are_reported():
     only(problems(definition("  - {id: start, type: start_event, next: einde}\n" + OK_END + OK_END)),
-         "einde: duplicate id")
+         "einde: dubbel id (ook gebruikt door einde)")
 
 
 def test_an_unreachable_element_is_reported():
     text = definition("  - {id: start, type: start_event, next: einde}\n" + OK_END
                       + "  - {id: wees, type: service_task, set: {aantal: 1}, next: einde}\n")
-    only(problems(text), "wees: unreachable from any start event")
+    only(problems(text), "wees: onbereikbaar vanaf elke start")
 
 
 def test_a_dead_end_loop_that_never_reaches_an_end_is_reported():
@@ -41,8 +41,8 @@ def test_a_dead_end_loop_that_never_reaches_an_end_is_reported():
   - {id: weer, type: intermediate_timer_event, timer: {duration: P1W}, next: rond}
 """ + OK_END)
     found = problems(text)
-    only(found, "rond: dead end: no path from here reaches an end event")
-    only(found, "einde: unreachable")
+    only(found, "rond: doodlopend: geen pad van hier bereikt een einde (end_event)")
+    only(found, "einde: onbereikbaar")
 
 
 def test_an_exclusive_gateway_without_default_is_reported():
@@ -52,7 +52,7 @@ def test_an_exclusive_gateway_without_default_is_reported():
     type: exclusive_gateway
     branches: [{when: {field: aantal, op: gt, value: 1}, next: einde}]
 """ + OK_END)
-    only(problems(text), "kies: exclusive gateway has no default flow")
+    only(problems(text), "kies: keuzepunt (exclusive_gateway) heeft geen standaardtak (default)")
 
 
 def test_an_exclusive_choice_into_a_parallel_join_is_unbalanced():
@@ -63,7 +63,7 @@ def test_an_exclusive_choice_into_a_parallel_join_is_unbalanced():
   - {id: b, type: service_task, set: {aantal: 2}, next: samen}
   - {id: samen, type: parallel_gateway, next: [einde]}
 """ + OK_END)
-    only(problems(text), "samen: parallel join without a matching parallel split")
+    only(problems(text), "samen: parallelle samenvoeging zonder bijbehorende splitsing")
 
 
 def test_a_parallel_branch_that_ends_before_the_join_is_unbalanced():
@@ -75,7 +75,8 @@ def test_a_parallel_branch_that_ends_before_the_join_is_unbalanced():
   - {id: c, type: end_event}
   - {id: samen, type: parallel_gateway, next: [einde]}
 """ + OK_END)
-    only(problems(text), "split: unbalanced parallel split: its branches reach an end event, join 'samen'")
+    only(problems(text), "split: ongelijke parallelle splitsing: de takken bereiken een einde, samenvoeging 'samen', "
+                         "niet één samenvoeging")
 
 
 def test_nested_parallel_splits_that_join_in_order_are_balanced():
@@ -110,9 +111,10 @@ def test_unknown_roles_templates_messages_fields_and_parameters_are_reported_tog
     default: einde
 """ + OK_END)
     found = problems(text)
-    for expected in ("start: unknown message 'sleuteloverdracht'", "taak: unknown role 'buurman'",
-                     "taak: unknown data field 'onbekend'", "taak: unknown parameter 'nergens'",
-                     "taak: unknown template 'geen_sjabloon'", "kies: 'morgen' is not a value of field 'scenario'"):
+    for expected in ("start: onbekend bericht 'sleuteloverdracht'", "taak: onbekende rol 'buurman'",
+                     "taak: onbekend gegevensveld 'onbekend'", "taak: onbekende parameter 'nergens'",
+                     "taak: onbekend berichtsjabloon 'geen_sjabloon'",
+                     "kies: 'morgen' is geen waarde van veld 'scenario'"):
         only(found, expected)
     assert len(found) == 6
 
@@ -122,8 +124,8 @@ def test_a_template_variable_the_notification_does_not_provide_is_reported():
   - {id: start, type: start_event, next: meld}
   - {id: meld, type: service_task, notify: {role: coa, template: termijn_verstreken}, next: einde}
 """ + OK_END)
-    only(problems(text), "template 'termijn_verstreken' uses due_on, instructions, role, step_name, which this "
-                         "notification does not provide")
+    only(problems(text), "berichtsjabloon 'termijn_verstreken' gebruikt due_on, instructions, role, step_name, maar "
+                         "dit bericht geeft dat niet mee")
 
 
 @pytest.mark.parametrize(("field", "category"), [("naam", "identifying"), ("ontheffing_besluit", "special")])
@@ -132,7 +134,7 @@ def test_a_notification_context_with_personal_or_health_data_is_refused(field, c
   - {{id: start, type: start_event, next: meld}}
   - {{id: meld, type: service_task, notify: {{role: coa, template: bericht, context: [{field}]}}, next: einde}}
 """ + OK_END)
-    only(problems(text), f"meld: notification context may not carry '{field}': it is {category} data")
+    only(problems(text), f"meld: de context van het bericht mag '{field}' niet bevatten: dat zijn {category}-gegevens")
 
 
 def test_a_form_field_with_health_data_is_refused_because_forms_pass_through_prefect():
@@ -140,7 +142,7 @@ def test_a_form_field_with_health_data_is_refused_because_forms_pass_through_pre
   - {id: start, type: start_event, next: taak}
   - {id: taak, type: user_task, role: klantregisseur, instructions: x, form: [{field: ontheffing_besluit}], next: einde}
 """ + OK_END)
-    only(problems(text), "form field 'ontheffing_besluit' is special data")
+    only(problems(text), "formulierveld 'ontheffing_besluit' is special-gegevens: de Prefect-inbox laat het weg")
 
 
 def test_call_activity_cycles_are_reported():
@@ -155,7 +157,7 @@ elements:
   - {id: klaar, type: end_event}
 """
     b = a.replace("id: een", "id: twee").replace("process: twee", "process: een")
-    only(problems(a, b), "call-activity cycle: een@1 -> twee@1 -> een@1")
+    only(problems(a, b), "kringloop van call_activity's: een@1 -> twee@1 -> een@1")
 
 
 def test_a_call_to_an_unknown_definition_version_is_reported():
@@ -163,7 +165,7 @@ def test_a_call_to_an_unknown_definition_version_is_reported():
   - {id: start, type: start_event, next: roep}
   - {id: roep, type: call_activity, process: proef, version: 7, next: einde}
 """ + OK_END)
-    only(problems(text), "roep: calls unknown definition 'proef@7'")
+    only(problems(text), "roep: roept onbekende definitie 'proef@7' aan")
 
 
 def test_a_profile_may_only_set_declared_parameters_of_the_right_type():
@@ -172,8 +174,8 @@ def test_a_profile_may_only_set_declared_parameters_of_the_right_type():
 """)
     profile = "kind: profile\nid: stad\nname: Stad\nparameters: {huisvestingsnorm: 12 weken, onbekend: 1}\n"
     found = problems(text, profiles=(profile,))
-    only(found, "stad: parameter 'onbekend' is not declared by any definition")
-    only(found, "stad: parameter 'huisvestingsnorm': bad duration '12 weken'")
+    only(found, "stad: parameter 'onbekend' is door geen enkele definitie gedeclareerd")
+    only(found, "stad: parameter 'huisvestingsnorm': onbruikbare duur '12 weken'")
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -185,7 +187,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path):
     write(tmp_path, "kapot.yaml", "kind: process\nid: kapot\n  name: verkeerd ingesprongen\n")
     _, found = validate_paths([tmp_path], base=tmp_path)
-    assert [str(p) for p in found] == ["kapot.yaml:3: -: YAML syntax: mapping values are not allowed here"]
+    assert [str(p) for p in found] == ["kapot.yaml:3: -: YAML-syntaxis: mapping values are not allowed here"]
 
 
 def test_model_errors_name_the_element_and_its_line(tmp_path):
@@ -200,7 +202,7 @@ def test_model_errors_name_the_element_and_its_line(tmp_path):
     write(tmp_path, "proef.yaml", text)
     _, found = validate_paths([ROOT / "process_definitions" / "catalog.yaml", tmp_path], base=tmp_path)
     lines = [str(p) for p in found]
-    assert any(line.startswith("proef.yaml:") and ": wacht: timer.duration: bad duration 'tien weken'" in line
+    assert any(line.startswith("proef.yaml:") and ": wacht: timer.duration: onbruikbare duur 'tien weken'" in line
                for line in lines), lines
     assert any(line.startswith("proef.yaml:19: einde: onbekend veld 'kleur'") for line in lines), lines
 
@@ -213,8 +215,8 @@ def test_regie_validate_prints_every_problem_and_exits_1(tmp_path, capsys):
     write(tmp_path, "proef.yaml", text)
     assert main(["validate", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "proef.yaml:" in err and "start: unknown element 'nergens'" in err
-    assert "kies: exclusive gateway has no default flow" in err
+    assert "proef.yaml:" in err and "start: onbekend element 'nergens'" in err
+    assert "kies: keuzepunt (exclusive_gateway) heeft geen standaardtak (default)" in err
     assert "problemen gevonden" in err
 
 
@@ -266,7 +268,7 @@ def test_the_inburgeraar_is_never_addressed_directly():
   - {id: start, type: start_event, next: meld}
   - {id: meld, type: service_task, notify: {role: inburgeraar, template: bericht}, next: einde}
 """ + OK_END)
-    only(problems(text), "meld: the inburgeraar is never addressed by Regie directly")
+    only(problems(text), "meld: Regie spreekt de inburgeraar nooit rechtstreeks aan")
 
 
 def test_a_side_path_of_a_non_interrupting_boundary_inside_a_parallel_branch_is_balanced():
@@ -295,7 +297,7 @@ def test_a_condition_on_an_unknown_profile_parameter_is_reported():
     branches: [{when: {param: overdrachtsscenario, op: eq, value: snelle_start}, next: einde}]
     default: einde
 """ + OK_END)
-    only(problems(text), "kies: unknown parameter 'overdrachtsscenario'")
+    only(problems(text), "kies: onbekende parameter 'overdrachtsscenario'")
 
 
 # --- rules of issue 10: escalation, statutory clocks, bounds -------------------------------------
@@ -309,15 +311,15 @@ TASK_WITH_DEADLINE = """
 
 def test_a_step_with_a_deadline_must_say_who_is_told_when_it_passes_or_why_nobody_is():
     only(problems(definition(TASK_WITH_DEADLINE % "")),
-         "taak: has a deadline but tells nobody when it passes: add `escalations` (who is told) or "
-         "`no_escalation: <why nobody needs to be>`")
+         "taak: heeft een termijn maar vertelt niemand wanneer die verstrijkt: voeg `escalations` toe (wie het "
+         "hoort) of `no_escalation: <waarom niemand het hoeft te horen>`")
     assert problems(definition(TASK_WITH_DEADLINE % ", escalations: [{to: coordinator}]")) == []
     assert problems(definition(TASK_WITH_DEADLINE % ", no_escalation: \"de klok escaleert zelf\"")) == []
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (", no_escalation: \"  \"", "no_escalation needs the reason"),
-    (", escalations: [{to: coordinator}], no_escalation: waarom", "escalations or no_escalation (with the reason), not both"),
+    (", no_escalation: \"  \"", "no_escalation noemt de reden waarom niemand het hoort"),
+    (", escalations: [{to: coordinator}], no_escalation: waarom", "escalations of no_escalation (met de reden), niet beide"),
 ])
 def test_no_escalation_needs_a_reason_and_excludes_escalations(extra, message):
     only(problems_or_model_errors(definition(TASK_WITH_DEADLINE % extra)), message)
@@ -335,7 +337,7 @@ def test_an_older_version_kept_for_running_cases_is_not_held_to_rules_added_late
     old = definition(TASK_WITH_DEADLINE % "")
     new = old.replace("version: 1", "version: 2").replace("deadline: P2W", "deadline: P2W, escalations: [{to: coordinator}]")
     assert problems(old, new) == []
-    only(problems(old.replace("version: 1", "version: 3"), new), "taak: has a deadline but tells nobody")
+    only(problems(old.replace("version: 1", "version: 3"), new), "taak: heeft een termijn maar vertelt niemand")
 
 
 STATUTORY = definition("""
@@ -352,25 +354,25 @@ STATUTORY = definition("""
 
 def test_a_statutory_clock_cites_the_atw_and_is_a_term_someone_must_act_within():
     assert problems(STATUTORY % ("", "wi2021.md#4; Atw: wi2021.md#13")) == []
-    only(problems(STATUTORY % ("", "wi2021.md#4")), "termijn: a statutory clock (atw: true) cites the Algemene "
-                                                    "termijnenwet in its source (wi2021.md#13 or row 16)")
-    only(problems(STATUTORY % ("    deadline: false\n", "wi2021.md#13")), "termijn: atw: true on a period")
+    only(problems(STATUTORY % ("", "wi2021.md#4")), "termijn: een wettelijke termijn (atw: true) noemt de Algemene "
+                                                    "termijnenwet in zijn source (wi2021.md#13 of row 16)")
+    only(problems(STATUTORY % ("    deadline: false\n", "wi2021.md#13")), "termijn: atw: true bij een periode")
 
 
 def test_clock_options_that_cannot_work_are_reported():
     text = STATUTORY % ("    restart_after_stop: true\n    stopped_on: {field: onbekend}\n"
                         "    start_if: {anchor: sleuteloverdracht, op: is_set}\n", "wi2021.md#13")
     found = problems(text)
-    only(found, "termijn: restart_after_stop needs first_only: false")
-    only(found, "termijn: stopped_on without stop_on")
-    only(found, "termijn: unknown data field 'onbekend'")
-    only(found, "termijn: unknown message 'sleuteloverdracht'")
+    only(found, "termijn: restart_after_stop vraagt first_only: false")
+    only(found, "termijn: stopped_on zonder stop_on")
+    only(found, "termijn: onbekend gegevensveld 'onbekend'")
+    only(found, "termijn: onbekend bericht 'sleuteloverdracht'")
 
 
 def test_an_extension_by_a_decided_length_needs_a_duration_field():
     text = STATUTORY % ("    extensions: [{on: {message: verlenging_toegekend}, by: {field: pip_dagtekening}}]\n",
                         "wi2021.md#13")
-    only(problems(text), "termijn: field 'pip_dagtekening' is not a duration")
+    only(problems(text), "termijn: veld 'pip_dagtekening' is geen duur")
 
 
 def test_a_duration_field_cannot_be_asked_on_a_form():
@@ -378,7 +380,8 @@ def test_a_duration_field_cannot_be_asked_on_a_form():
   - {id: start, type: start_event, next: taak}
   - {id: taak, type: user_task, role: klantregisseur, instructions: x, form: [{field: verlenging_duur}], next: einde}
 """ + OK_END)
-    only(problems(text), "taak: form field 'verlenging_duur' is a duration: the inbox form has no input for it")
+    only(problems(text), "taak: formulierveld 'verlenging_duur' is een duur: het inboxformulier heeft daar geen "
+                         "invoer voor")
 
 
 @pytest.mark.parametrize("where", ["    timer: {duration: P99999Y}\n", "    timer: {duration: P11Y}\n"])
@@ -387,7 +390,7 @@ def test_a_duration_beyond_ten_years_is_refused_by_the_validator(tmp_path, where
                       "    type: intermediate_timer_event\n" + where + "    next: einde\n" + OK_END)
     write(tmp_path, "proef.yaml", text)
     _, found = validate_paths([ROOT / "process_definitions" / "catalog.yaml", tmp_path], base=tmp_path)
-    only([str(p) for p in found], "is longer than 10 years: no legal term or norm runs that long")
+    only([str(p) for p in found], "is langer dan 10 jaar: geen wettelijke termijn of norm duurt zo lang")
 
 
 def test_a_profile_parameter_beyond_ten_years_is_refused():
@@ -395,11 +398,12 @@ def test_a_profile_parameter_beyond_ten_years_is_refused():
         "deadline: P2W", "deadline: {param: norm}") .replace("elements:", "parameters:\n  norm: {type: duration, "
                                                              "default: P2W, source: P1}\nelements:")
     profile = "kind: profile\nid: proefdorp\nname: Proefdorp\nparameters: {norm: P99999Y}\n"
-    only(problems(text, profiles=(profile,)), "parameter 'norm': duration 'P99999Y' is longer than 10 years")
+    only(problems(text, profiles=(profile,)), "parameter 'norm': duur 'P99999Y' is langer dan 10 jaar")
 
 
 def test_one_parameter_declared_twice_with_different_defaults_is_reported():
     one = definition(TASK_WITH_DEADLINE % ", escalations: [{to: coordinator}]").replace(
         "elements:", "parameters:\n  norm: {type: duration, default: P2W, source: P1}\nelements:")
     other = one.replace("id: proef", "id: ander").replace("default: P2W", "default: P3W")
-    only(problems(one, other), "parameter 'norm' is declared as duration 'P3W' here but as duration 'P2W' in proef@1")
+    only(problems(one, other), "parameter 'norm' is hier gedeclareerd als duration 'P3W', maar in proef@1 als "
+                               "duration 'P2W'")

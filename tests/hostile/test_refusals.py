@@ -91,7 +91,7 @@ def test_regie_validate_checks_the_folder_that_regie_definitions_dir_names_also_
     assert main(["validate"]) == 0
     assert main(["validate", str(copy)]) == 0  # its own catalogue, not a second one
     assert main(["validate", str(copy / "pip.yaml")]) == 0  # one file, against the configured catalogue
-    assert "a second catalogue" not in capsys.readouterr().err
+    assert "een tweede catalogus" not in capsys.readouterr().err
 
     (copy / "kapot.yaml").write_text("kind: process\nid: kapot\n", encoding="utf-8")
     assert main(["validate"]) == 1

@@ -19,7 +19,7 @@ def test_regie_validate_reports_a_bad_partner_url_by_profile_role_and_partner(tm
     profile.write_text(text[:url] + '- "nonsense://secret-token@host"' + text[end:])
     assert main(["validate", str(folder)]) == 1
     err = capsys.readouterr().err
-    assert "nederweert.yaml: inkomen: werk_en_inkomen_nederweert: url 1: apprise does not know this kind of URL" in err
+    assert "nederweert.yaml: inkomen: werk_en_inkomen_nederweert: url 1: apprise kent dit soort URL niet" in err
     assert "secret-token" not in err
 
 

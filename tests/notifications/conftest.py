@@ -115,7 +115,7 @@ def sql_engine(sql_database: Database) -> Iterator[sa.Engine]:
 def block_loader(blocks: dict[str, str]):
     def load(name: str) -> str:
         if name not in blocks:
-            raise SecretUnavailable(f"Prefect Secret block {name!r} cannot be read (not found)")
+            raise SecretUnavailable(f"Prefect Secret-blok {name!r} is niet te lezen (not found)")
         return blocks[name]
     return load
 

@@ -185,7 +185,7 @@ def test_a_missing_secret_is_a_failure_that_names_the_secret_not_its_value(make_
     blocks.clear()
     notifier = make_notifier()
 
-    with pytest.raises(NotificationFailed, match="Prefect Secret block 'test-vwn-webhook' cannot be read"):
+    with pytest.raises(NotificationFailed, match="Prefect Secret-blok 'test-vwn-webhook' is niet te lezen"):
         notifier.deliver(task_notice("maatschappelijk_begeleider"))
 
     assert notifier.ledger.get(f"{CASE}:4:notify", "vluchtelingenwerk_testdorp").outcome is Outcome.failed

@@ -34,19 +34,19 @@ def test_every_bad_url_is_reported_by_profile_role_and_partner_without_showing_t
 
     lines = [str(p) for p in problems]
     assert lines == [
-        "slordig: coa: coa_zonder_schema: url 1: apprise does not know this kind of URL (unknown or missing schema)",
-        "slordig: coordinator: team: url 1: holds a password or token in the clear: put it in an environment "
-        "variable (${NAME}) or a Prefect Secret block",
-        "slordig: inburgeraar: -: the inburgeraar is never notified by Regie; list partners only",
-        "slordig: schoonmaker: -: unknown role (known: " + ", ".join(sorted(catalog.roles)) + ")",
-        "slordig: taalaanbieder: taalschool_onbekend_schema: url 1: apprise does not know this kind of URL "
-        "(unknown or missing schema)",
-        "slordig: taalaanbieder: taalschool_slack_kapot: url 1: not a valid slack:// URL for apprise "
-        "(check its parts and options)",
+        "slordig: coa: coa_zonder_schema: url 1: apprise kent dit soort URL niet (onbekend of ontbrekend schema)",
+        "slordig: coordinator: team: url 1: bevat een wachtwoord of token als leesbare tekst: zet het in een "
+        "omgevingsvariabele (${NAAM}) of een Prefect Secret-blok",
+        "slordig: inburgeraar: -: Regie stuurt de inburgeraar nooit zelf berichten; noem alleen partners",
+        "slordig: schoonmaker: -: onbekende rol (bekend: " + ", ".join(sorted(catalog.roles)) + ")",
+        "slordig: taalaanbieder: taalschool_onbekend_schema: url 1: apprise kent dit soort URL niet "
+        "(onbekend of ontbrekend schema)",
+        "slordig: taalaanbieder: taalschool_slack_kapot: url 1: geen geldige slack://-URL voor apprise "
+        "(controleer de delen en opties)",
         "slordig: werkgever: werkgever_extra_veld: onbekend veld 'telefoon' (tikfout, of hoort het bij een ander "
         "element?)",
-        "slordig: werkgever: werkgever_placeholder: url 1: unknown placeholder '${lower-case is fine}': use "
-        "${ENV_VAR}, {{ prefect.blocks.secret.<name> }} or secret:<name>",
+        "slordig: werkgever: werkgever_placeholder: url 1: onbekende plaatshouder '${lower-case is fine}': gebruik "
+        "${ENV_VAR}, {{ prefect.blocks.secret.<naam> }} of secret:<naam>",
     ]
     assert not any("hunter2" in line for line in lines)
     assert directory.roles["coordinator"] == ()
@@ -64,8 +64,8 @@ def test_a_profile_without_a_coordinator_is_refused(catalog):
     _, problems = check_directory(profile, catalog, env={})
 
     assert [str(p) for p in problems] == [
-        "zonder: coordinator: -: no partner: the coordinator receives escalations and messages for a role "
-        "without a recipient"]
+        "zonder: coordinator: -: geen partner: de coördinator krijgt escalaties en berichten voor een rol "
+        "zonder ontvanger"]
 
 
 def test_a_url_whose_secret_is_not_set_is_checked_with_a_dummy_in_its_place(catalog):
@@ -94,7 +94,7 @@ def test_secrets_are_filled_in_only_when_sending_and_reported_by_name_when_missi
 
     assert resolved.url == "mailto://regie:s3cr%40t@smtp.example.org?to=t@example.org"
     assert resolved.secrets == ("regie", "s3cr%40t")
-    with pytest.raises(SecretUnavailable, match="environment variable SMTP_USER is not set"):
+    with pytest.raises(SecretUnavailable, match="omgevingsvariabele SMTP_USER is niet gezet"):
         resolve_url(url, {}, blocks.__getitem__)
     assert resolve_url("secret:whole-url", {}, {"whole-url": "json://h.example/x"}.__getitem__).url == \
         "json://h.example/x"
@@ -138,8 +138,8 @@ def test_a_default_partner_serves_cases_that_name_none_and_only_one_default_per_
 
     assert [p.id for p in route(directory, "taalaanbieder", None)] == ["regioschool"]
     assert [p.id for p in route(directory, "taalaanbieder", "andere_school")] == ["andere_school"]
-    assert [str(p) for p in problems] == ["p: map_aanbieder: map_b: a second default partner for this role "
-                                          "(the first is map_a)"]
+    assert [str(p) for p in problems] == ["p: map_aanbieder: map_b: een tweede standaardpartner voor deze rol "
+                                          "(de eerste is map_a)"]
 
 
 @pytest.mark.parametrize("name", ["example_nederweert.yaml", "example_tilburg.yaml"])

@@ -221,11 +221,11 @@ def test_an_operator_issues_a_signal_link_for_a_role_that_may_send_it(school):
 
 
 @pytest.mark.parametrize("step, role, recipient, error", [
-    ("lessen_starten", "jobcoach", None, "is for role taalaanbieder, not jobcoach"),
-    ("verlenging_toegekend", "taalaanbieder", None, "not a message partners may send|--role"),
-    ("frictie_gemeld", "werkgever", None, "does not take 'frictie_gemeld' now"),
-    ("uitval_signaal", None, None, "name the role that sends 'uitval_signaal' with --role"),
-    ("bestaat_niet", None, None, "has no open step 'bestaat_niet'"),
+    ("lessen_starten", "jobcoach", None, "is voor rol taalaanbieder, niet jobcoach"),
+    ("verlenging_toegekend", "taalaanbieder", None, "geen bericht dat partners mogen sturen|--role"),
+    ("frictie_gemeld", "werkgever", None, "neemt 'frictie_gemeld' nu niet aan: niets in de zaak wacht erop"),
+    ("uitval_signaal", None, None, "noem met --role de rol die 'uitval_signaal' stuurt"),
+    ("bestaat_niet", None, None, "heeft geen open stap 'bestaat_niet'"),
 ])
 def test_an_operator_gets_a_clear_refusal_for_a_link_that_cannot_be(school, step, role, recipient, error):
     with pytest.raises(LinkNotIssued, match=error):

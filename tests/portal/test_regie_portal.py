@@ -61,7 +61,7 @@ def test_an_operator_prints_a_fresh_link_and_gets_a_clear_refusal_for_a_step_tha
     url = made.stdout.strip()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/l/1[A-Za-z0-9_-]{70}", url)
     assert "voor werkfit (jobcoach), checkin van zaak PD-2026-0500: werkt één keer" in made.stderr
-    assert refused.returncode == 1 and "has no open step 'extra_coaching'" in refused.stderr
+    assert refused.returncode == 1 and "heeft geen open stap 'extra_coaching'" in refused.stderr
 
 
 def test_regie_portal_serves_the_page_and_no_log_line_shows_the_token(environment, case):

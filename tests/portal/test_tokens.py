@@ -86,7 +86,7 @@ def test_the_embedded_default_makes_a_key_file_once_readable_only_by_its_owner(t
 
 def test_a_configured_key_is_used_as_it_is_and_must_be_long_enough(tmp_path):
     assert load_key("s" * 32, tmp_path, lambda name: "unused") == b"s" * 32
-    with pytest.raises(LinkKeyError, match="too short .*at least 32"):
+    with pytest.raises(LinkKeyError, match="te kort .*minstens 32"):
         load_key("short", tmp_path, lambda name: "unused")
     assert not (tmp_path / tokens.KEY_FILE).exists()
 
@@ -96,9 +96,9 @@ def test_a_key_in_a_prefect_secret_block_is_read_from_it(tmp_path):
 
     def load(name: str) -> str:
         if name not in blocks:
-            raise SecretUnavailable(f"Prefect Secret block {name!r} cannot be read (not found)")
+            raise SecretUnavailable(f"Prefect Secret-blok {name!r} is niet te lezen (not found)")
         return blocks[name]
 
     assert load_key("secret:regie-link-key", tmp_path, load) == b"b" * 40
-    with pytest.raises(LinkKeyError, match="'elders' cannot be read"):
+    with pytest.raises(LinkKeyError, match="noemt een Prefect Secret-blok dat niet te lezen is: .*'elders'"):
         load_key("secret:elders", tmp_path, load)

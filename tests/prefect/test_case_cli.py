@@ -59,7 +59,7 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
 
     # A value the form does not allow: one line, nothing changed.
     assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--data", "scenario=morgen") == 2
-    assert "'morgen' is not one of" in capsys.readouterr().err
+    assert "veld 'scenario': 'morgen' is geen keuze; kies uit: " in capsys.readouterr().err
 
     assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--data", "scenario=gecombineerd",
                  "--expected-version", "1", "--json") == 0
@@ -81,13 +81,13 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
 
     # Someone who saw version 1 is told the case moved on.
     assert regie("case", "complete", "RMD-2026-0201", "klantprofiel", "--expected-version", "1") == 2
-    assert "changed by someone else first" in capsys.readouterr().err
+    assert "intussen door iemand anders gewijzigd" in capsys.readouterr().err
 
     assert regie("case", "list", "--municipality", "utrecht") == 0
     out, err = capsys.readouterr()
     assert out.startswith("RMD-2026-0201") and "1 zaak" in err
     assert regie("case", "show", "RMD-2026-9999") == 2
-    assert "no case RMD-2026-9999" in capsys.readouterr().err
+    assert "regie case show: er is geen zaak RMD-2026-9999\n" in capsys.readouterr().err
 
 
 def test_the_running_instance_is_followed_only_while_it_runs_and_the_environment_wins(tmp_path, monkeypatch):

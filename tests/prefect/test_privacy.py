@@ -55,7 +55,7 @@ def test_a_persons_name_and_bsn_never_reach_prefect(rt, clock):
     assert execute(inbox_run(CASE, "klantprofiel")).is_completed()
     clock.advance(weeks=13)  # the housing norm passes: the sweep escalates and writes its artifact
     asyncio.run(fire_due_timers())
-    with pytest.raises(Exception, match="not open"):
+    with pytest.raises(Exception, match="stap 'klantprofiel' staat niet open"):
         asyncio.run(complete_step(CompleteStep(case_ref=CASE, step="klantprofiel")))
     assert rt.service.personal_data(CASE) == {"naam": NAME, "bsn": BSN}
 
@@ -77,7 +77,8 @@ def test_a_deployment_refuses_identifying_data_in_its_parameters():
     fields = {"scenario": DataField(type="text", privacy="process"),
               "naam": DataField(type="text", privacy="identifying"),
               "ontheffing_besluit": DataField(type="text", privacy="special")}
-    refuse_private_data({"scenario": "x"}, fields, "start of RMD-1")
-    with pytest.raises(PrivateDataRefused, match="naam, onbekend_veld, ontheffing_besluit may not"):
+    refuse_private_data({"scenario": "x"}, fields, "start van zaak RMD-1")
+    with pytest.raises(PrivateDataRefused, match="^start van zaak RMD-1: veld\\(en\\) naam, onbekend_veld, "
+                                                 "ontheffing_besluit mogen niet via Prefect"):
         refuse_private_data({"naam": NAME, "ontheffing_besluit": "x", "onbekend_veld": 1, "scenario": "x"}, fields,
-                            "start of RMD-1")
+                            "start van zaak RMD-1")

@@ -70,7 +70,8 @@ def test_show_and_storingen_say_why_a_case_is_stuck_and_retry_takes_it_back_afte
     assert f"na herstel: regie case retry {REF}" in listed
     assert stuck_list.startswith(REF) and " vastgelopen " in stuck_list
     assert refused.count("\n") == 1 and "Traceback" not in refused
-    assert refused.startswith(f"regie case retry: zaak {REF} is vastgelopen: {reason}: no definition 'opgeheven@1'")
+    assert refused.startswith(f"regie case retry: zaak {REF} is vastgelopen: {reason}: onbekende definitie "
+                              "'opgeheven@1'")
     assert "versie 2  loopt" in retried and "VASTGELOPEN" not in retried
     assert f"zaak {REF} loopt weer" in said
     assert after.startswith("Vastgelopen zaken: 0\nKanalen buiten gebruik: 0\n")

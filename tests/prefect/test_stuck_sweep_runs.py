@@ -27,7 +27,7 @@ def test_the_sweep_run_that_sets_a_case_aside_fails_once_and_the_next_runs_compl
     second = asyncio.run(fire_due_timers(return_state=True))
 
     assert first.is_failed()
-    assert "1 case(s) could not be advanced and were set aside" in first.message
+    assert "1 zaak/zaken konden niet verder en zijn opzijgezet" in first.message
     assert second.is_completed() and second.result()["cases_advanced"] == 0
     assert [c.case_ref for c in rt.service.stuck_cases()] == ["RMD-2026-0002"]
     assert {rt.service.show_case(ref).version for ref in ("RMD-2026-0001", "RMD-2026-0003")} == {2}

@@ -67,7 +67,7 @@ def test_a_poison_case_among_1000_due_is_set_aside_and_the_other_999_advance_in_
     assert note.detail.endswith("opnieuw proberen na herstel: regie case retry RMD-2026-0500")
     [told] = coordinator_notices(engine, "RMD-2026-0500")
     assert (told["role"], told["context"]["sinds"]) == ("coordinator", "09-03-2026 09:00 (Amsterdam)")
-    with pytest.raises(SweepFailed, match=r"^1 case\(s\) could not be advanced and were set aside"):
+    with pytest.raises(SweepFailed, match=r"^1 zaak/zaken konden niet verder en zijn opzijgezet \(status vastgelopen"):
         report.raise_for_failures()
 
 
@@ -128,7 +128,7 @@ def test_a_stuck_case_is_taken_back_by_a_retry_after_the_fix_and_stays_stuck_unt
     clock.now = AFTER_NUDGE
     service.fire_due_timers()
 
-    with pytest.raises(CaseStuck, match="no definition 'opgeheven@1'.*regie case retry RMD-2026-0001") as early:
+    with pytest.raises(CaseStuck, match="onbekende definitie 'opgeheven@1'.*regie case retry RMD-2026-0001") as early:
         service.retry("RMD-2026-0001", actor="beheer")  # before the fix: still stuck, and nothing changed
     with pytest.raises(CaseStuck, match="^zaak RMD-2026-0001 is vastgelopen: de procesdefinitie"):
         service.complete_step(case_ref="RMD-2026-0001", task="klantprofiel", actor="anna")

@@ -30,7 +30,7 @@ def test_the_second_of_two_changes_based_on_the_same_version_is_refused(engine: 
                                                     actor="piet"))
     anna.commit_change(first)
 
-    with pytest.raises(CaseConflict, match="now at version 2, and this change was based on version 1"):
+    with pytest.raises(CaseConflict, match="de zaak is nu bij versie 2, en deze wijziging ging uit van versie 1"):
         piet.commit_change(second)
 
     case = anna.show_case(REF)

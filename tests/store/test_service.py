@@ -82,19 +82,19 @@ def test_starting_a_case_with_another_definition_or_municipality_is_refused(serv
     start(service)
     before = _snapshot(engine)
 
-    with pytest.raises(CaseExists, match="already runs rondleiding@1 for rotterdam"):
+    with pytest.raises(CaseExists, match="loopt al volgens rondleiding@1 voor rotterdam"):
         service.start_trajectory(case_ref=REF, definition="korte_wacht", municipality="rotterdam", actor="op")
-    with pytest.raises(CaseExists, match="cannot also start rondleiding for schiedam"):
+    with pytest.raises(CaseExists, match="ze kan niet ook rondleiding voor schiedam starten"):
         service.start_trajectory(case_ref=REF, definition="rondleiding", municipality="schiedam",
                                  start_message="koppeling", actor="op")
     assert _snapshot(engine) == before
 
 
 def test_a_start_the_engine_refuses_writes_nothing(service: CaseService, engine: sa.Engine):
-    with pytest.raises(MessageNotExpected, match="no start event that starts by message 'huisvesting'"):
+    with pytest.raises(MessageNotExpected, match="heeft geen start met bericht 'huisvesting'"):
         service.start_trajectory(case_ref=REF, definition="rondleiding", municipality="rotterdam",
                                  start_message="huisvesting", actor="op")
-    with pytest.raises(UnknownDefinition, match="no definition 'verzonnen'"):
+    with pytest.raises(UnknownDefinition, match="onbekende definitie 'verzonnen'"):
         service.start_trajectory(case_ref=REF, definition="verzonnen", municipality="rotterdam", actor="op")
 
     assert [count(engine, t) for t in ("cases", "case_history", "outbox", "open_tasks", "case_personal")] \
@@ -105,9 +105,9 @@ def test_bad_form_data_leaves_case_history_and_outbox_as_they_were(service: Case
     start(service)
     before = _snapshot(engine)
 
-    with pytest.raises(FormInvalid, match="'onbekend' is not one of snelle_start"):
+    with pytest.raises(FormInvalid, match="veld 'scenario': 'onbekend' is geen keuze; kies uit: snelle_start"):
         service.complete_step(case_ref=REF, task="klantprofiel", data={"scenario": "onbekend"}, actor="op")
-    with pytest.raises(FormInvalid, match="required field 'scenario' is missing"):
+    with pytest.raises(FormInvalid, match="verplicht veld 'scenario' ontbreekt"):
         service.complete_step(case_ref=REF, task="klantprofiel", data={}, actor="op")
 
     assert _snapshot(engine) == before
@@ -118,11 +118,11 @@ def test_a_step_that_is_not_open_or_a_case_that_does_not_exist_changes_nothing(s
     start(service)
     before = _snapshot(engine)
 
-    with pytest.raises(TaskNotOpen, match="step 'taalspoor' is not open"):
+    with pytest.raises(TaskNotOpen, match="stap 'taalspoor' staat niet open"):
         service.complete_step(case_ref=REF, task="taalspoor", data={"intake_afgerond": True}, actor="op")
-    with pytest.raises(MessageNotExpected, match="nothing waits for message 'huisvesting'"):
+    with pytest.raises(MessageNotExpected, match="niets in de zaak wacht nu op bericht 'huisvesting'"):
         service.deliver_message(case_ref=REF, message="huisvesting", actor="op")
-    with pytest.raises(CaseNotFound, match="no case RMD-2026-9999"):
+    with pytest.raises(CaseNotFound, match="^er is geen zaak RMD-2026-9999$"):
         service.complete_step(case_ref="RMD-2026-9999", task="klantprofiel", actor="op")
 
     assert _snapshot(engine) == before
@@ -134,7 +134,8 @@ def test_an_operator_who_saw_an_older_version_gets_a_conflict(service: CaseServi
                           expected_version=1)
     before = _snapshot(engine)
 
-    with pytest.raises(CaseConflict, match="changed by someone else first: it is now at version 2.*version 1"):
+    with pytest.raises(CaseConflict, match="intussen door iemand anders gewijzigd: de zaak is nu bij versie 2.*"
+                                           "ging uit van versie 1"):
         service.deliver_message(case_ref=REF, message="huisvesting", actor="piet", expected_version=1)
 
     assert _snapshot(engine) == before

@@ -89,7 +89,7 @@ def test_a_case_the_engine_cannot_advance_is_set_aside_and_the_others_go_on(serv
     assert [(f.case_ref, f.error) for f in report.failed] == [
         ("RMD-2026-0003", "de procesdefinitie of het gemeenteprofiel van de zaak ontbreekt of werkt niet "
                           "(UnknownDefinition)")]
-    with pytest.raises(SweepFailed, match=r"1 case\(s\) could not be advanced and were set aside .*: RMD-2026-0003"):
+    with pytest.raises(SweepFailed, match=r"1 zaak/zaken konden niet verder en zijn opzijgezet .*: RMD-2026-0003"):
         report.raise_for_failures()
     assert (again.cases_advanced, again.failed) == (0, [])  # the stuck case is no longer claimed
     assert rows(engine, "SELECT case_ref, version, status, next_due_at IS NULL FROM cases ORDER BY case_ref") == [
