@@ -34,7 +34,7 @@ from engine.state import CaseState
 from store.db import write_transaction
 from store.due import DueCase, claim_due
 from store.errors import StoreError
-from store.writes import CaseChange, SetAside, set_aside, update_cases, write_effects
+from store.writes import CaseChange, SetAside, save_changes, set_aside
 
 COORDINATOR = "coordinator"
 NOTICE_TEMPLATE = "zaak_vastgelopen"
@@ -209,8 +209,7 @@ def _save(conn: Connection, changes: list[CaseChange], aside: list[SetAside], no
 
 
 def _write(conn: Connection, changes: list[CaseChange], aside: list[SetAside]) -> None:
-    if update_cases(conn, changes) != len(changes):
+    if save_changes(conn, changes) != len(changes):
         # Cannot happen while the claim holds the rows; refuse rather than write half a batch.
         raise StoreError("a claimed case changed during the sweep; the batch was rolled back")
-    write_effects(conn, changes)
     set_aside(conn, list(aside))
