@@ -211,7 +211,8 @@ class CaseService:
             if expected_version is not None and record.version != expected_version:
                 raise CaseConflict(case_ref, expected_version, record.version)
             change = self._change_of(record, event)
-            if save_changes(conn, [change]) != 1:  # cannot happen while the row is held
+            # The COMMIT goes with the writes (one round trip less); nothing is written after them.
+            if save_changes(conn, [change], commit=True) != 1:  # cannot happen while the row is held
                 raise CaseConflict(case_ref, change.based_on, current_version(conn, case_ref) or 0)
             after, stuck = change.after, record.stuck_at is not None  # save_changes keeps a stuck case stuck
             row = SimpleNamespace(**{**_columns(record),  # the row as save_changes has just written it
@@ -237,7 +238,8 @@ class CaseService:
         case_ref = record.case_ref
         try:
             process = self.process_for(record.definition, record.profile)
-            before = CaseState.model_validate(record.state)
+            state = record.state  # JSON text from lock_case, a dict from a CaseRecord
+            before = CaseState.model_validate_json(state) if isinstance(state, str) else CaseState.model_validate(state)
         except (UnknownDefinition, ValidationError) as exc:
             if record.stuck_at is not None:  # what made it stuck: say so, not the raw error
                 raise CaseStuck(case_ref, record.stuck_reason or "") from exc

@@ -25,6 +25,8 @@ from pydantic_core import to_json
 from sqlalchemy import Connection, Dialect, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
+from store.db import execute_driver
+
 
 def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
                 ignore_conflicts_on: str | None = None) -> None:
@@ -135,23 +137,6 @@ def _document_text(value: Any) -> Any:
 
 def _is_json(dialect: Dialect, column_type: Any) -> bool:
     return _column_type(dialect, column_type) in ("JSON", "JSONB")
-
-
-def execute_driver(conn: Connection, sql: str, params: Any, *, scalar: bool = False) -> Any:
-    """Run `sql` (PostgreSQL, psycopg's parameter marks) on the driver's own cursor, without SQLAlchemy's
-    bookkeeping per statement; the cursor's rowcount (-1 inside `store.db.batched`) or, with `scalar`, the
-    first value of its first row. Errors come as SQLAlchemy raises them (a `DataError` becomes
-    `ValueRefused` in `write_transaction`)."""
-    import psycopg
-    from sqlalchemy.exc import DBAPIError
-
-    driver = conn.connection.driver_connection
-    try:
-        with driver.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()[0] if scalar else cursor.rowcount
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
 
 
 def _column_type(dialect: Dialect, column_type: Any) -> str:

@@ -21,14 +21,14 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Table, Text, bindparam, case, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.commands import NotifyRole
 from engine.interpreter import Transition
 from engine.state import CaseState, OpenTask
-from store.bulk import as_json, execute_driver, insert_many, recordset
-from store.db import batched
+from store.bulk import as_json, insert_many, recordset
+from store.db import batched, execute_driver
 from store.models import CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord, Serialized, TaskRecord
 
 cases: Table = CaseRecord.__table__  # type: ignore[assignment]
@@ -165,7 +165,7 @@ def _case_values(c: CaseChange) -> dict[str, Any]:
             "b_next_due_at": c.after.next_due_at(), "b_updated_at": c.now}
 
 
-def save_changes(conn: Connection, changes: list[CaseChange]) -> int:
+def save_changes(conn: Connection, changes: list[CaseChange], *, commit: bool = False) -> int:
     """`update_cases` and `write_effects` together: the new states where each case is still at the version
     its change was based on and, only when every one of them was, the changes' effects; rows updated. A
     caller that finds fewer rows updated than changes must not commit (each raises: conflict, or a batch
@@ -173,13 +173,17 @@ def save_changes(conn: Connection, changes: list[CaseChange]) -> int:
 
     On PostgreSQL this is ONE statement (data-modifying CTEs, each table's rows as one JSON document): a
     step completion writes its case row, history, outbox and open tasks in one statement instead of six,
-    which halves its cost on both sides of the connection (issue 13)."""
+    which halves its cost on both sides of the connection (issue 13).
+
+    `commit` (PostgreSQL): the transaction's COMMIT goes in the same round trip, for a transaction that
+    writes nothing after (`store.bulk.execute_driver`); when fewer rows were updated, what it commits is
+    nothing (the effects are written only with every row)."""
     if not changes:
         return 0
     if conn.dialect.name == "postgresql":
         params = _save_params(conn.dialect, changes)
         del params["queued"]
-        return int(execute_driver(conn, _save_sql(conn.dialect, True, True), params, scalar=True))
+        return int(execute_driver(conn, _save_sql(conn.dialect, True, True), params, scalar=True, commit=commit))
     updated = update_cases(conn, changes)
     if updated == len(changes):
         write_effects(conn, changes)
@@ -220,7 +224,9 @@ def release(conn: Connection, change: CaseChange) -> bool:
     return True
 
 
-_LOCK_CASE = select(cases).where(cases.c.case_ref == bindparam("case_ref")).with_for_update()
+# The state as its JSON text: pydantic reads text in one step (a dict is parsed by the driver first, in Python).
+_LOCK_CASE = select(*[cast(c, Text).label(c.name) if c.name == "state" else c for c in cases.c]) \
+    .where(cases.c.case_ref == bindparam("case_ref")).with_for_update()
 _RECENT_HISTORY = (
     select(history.c.version, history.c.at, history.c.actor, history.c.event, history.c.kind, history.c.ref,
            history.c.detail)
@@ -229,8 +235,8 @@ _RECENT_HISTORY = (
 
 
 def lock_case(conn: Connection, case_ref: str, lines: int) -> tuple[Any, list[Any]]:
-    """The case row (attributes named as the columns), held until the transaction ends, and its last
-    `lines` history lines, oldest first; (None, []) when there is no such case.
+    """The case row (attributes named as the columns, the state as JSON text), held until the transaction
+    ends, and its last `lines` history lines, oldest first; (None, []) when there is no such case.
 
     PostgreSQL locks the row (FOR UPDATE); the transaction's BEGIN and both reads go in one round trip.
     On SQLite the write transaction holds the whole database already."""
