@@ -69,6 +69,7 @@ def as_json(dialect: Dialect, table: Table, rows: list[dict[str, Any]]) -> str:
     convert = _json_converters(dialect, table, columns)
     if not convert:
         return to_json(rows).decode()
+    convert = [(name, _converter(c) if c is not _document_text else c) for name, c in convert]  # this call's
     converted = []
     for row in rows:
         row = dict(row)
@@ -120,7 +121,7 @@ def _json_converters(dialect: Dialect, table: Table, columns: tuple[str, ...]
             found.append((name, _document_text))
             continue
         processor = column_type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:  # kept for the process's life: no cache of values here
+        if processor is not None:  # as_json wraps it in a cache of one call's values (the same `now`)
             found.append((name, processor))
     return tuple(found)
 
