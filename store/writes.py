@@ -172,12 +172,13 @@ def save_changes(conn: Connection, changes: list[CaseChange], *, commit: bool = 
     that changed under the sweep).
 
     On PostgreSQL this is ONE statement (data-modifying CTEs, each table's rows as one JSON document): a
-    step completion writes its case row, history, outbox and open tasks in one statement instead of six,
-    which halves its cost on both sides of the connection (issue 13).
+    step completion writes its case row, history, outbox and open tasks in one statement instead of six;
+    the Python per statement (SQLAlchemy's, psycopg's array dumping) was most of a completion's client
+    time (issue 13).
 
     `commit` (PostgreSQL): the transaction's COMMIT goes in the same round trip, for a transaction that
-    writes nothing after (`store.bulk.execute_driver`); when fewer rows were updated, what it commits is
-    nothing (the effects are written only with every row)."""
+    writes nothing after (`store.db.execute_driver`); when fewer rows were updated, what it commits is
+    nothing of the change (its effects are written only with every row)."""
     if not changes:
         return 0
     if conn.dialect.name == "postgresql":
