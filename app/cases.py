@@ -45,7 +45,7 @@ from engine.state import CaseState, CaseStatus, new_case
 from integrations import safe_text
 from store import outbox as outbox_store
 from store import queries
-from store.db import batched, run_write, write_transaction
+from store.db import run_write, write_transaction
 from store.due import stuck_case
 from store.errors import CaseConflict, CaseExists, CaseNotFound, CaseStuck, NotStuck, UnknownDefinition
 from store.models import CaseRecord
@@ -62,8 +62,7 @@ from store.writes import (
     history_rows,
     lock_case,
     release,
-    update_cases,
-    write_effects,
+    save_changes,
 )
 
 
@@ -212,11 +211,11 @@ class CaseService:
             if expected_version is not None and record.version != expected_version:
                 raise CaseConflict(case_ref, expected_version, record.version)
             change = self._change_of(record, event)
-            with batched(conn):  # one round trip; the row is held, so the UPDATE's version check holds
-                update_cases(conn, [change])
-                write_effects(conn, [change])
-            after, stuck = change.after, record.stuck_at is not None  # update_cases keeps a stuck case stuck
-            row = SimpleNamespace(**{**_columns(record),  # the row as update_cases has just written it
+            # The COMMIT goes with the writes (one round trip less); nothing is written after them.
+            if save_changes(conn, [change], commit=True) != 1:  # cannot happen while the row is held
+                raise CaseConflict(case_ref, change.based_on, current_version(conn, case_ref) or 0)
+            after, stuck = change.after, record.stuck_at is not None  # save_changes keeps a stuck case stuck
+            row = SimpleNamespace(**{**_columns(record),  # the row as save_changes has just written it
                                      "version": change.version, "phase": after.phase, "updated_at": change.now,
                                      "status": STUCK if stuck else after.status,
                                      "next_due_at": None if stuck else after.next_due_at()})
@@ -239,7 +238,8 @@ class CaseService:
         case_ref = record.case_ref
         try:
             process = self.process_for(record.definition, record.profile)
-            before = CaseState.model_validate(record.state)
+            state = record.state  # JSON text from lock_case, a dict from a CaseRecord
+            before = CaseState.model_validate_json(state) if isinstance(state, str) else CaseState.model_validate(state)
         except (UnknownDefinition, ValidationError) as exc:
             if record.stuck_at is not None:  # what made it stuck: say so, not the raw error
                 raise CaseStuck(case_ref, record.stuck_reason or "") from exc
@@ -255,12 +255,11 @@ class CaseService:
     def commit_change(self, change: CaseChange) -> CaseView:
         """Save a prepared change in one transaction, if the case is still at the version it was based on."""
         with write_transaction(self.engine) as conn:
-            if update_cases(conn, [change]) != 1:
+            if save_changes(conn, [change]) != 1:  # then nothing of it was written
                 current = current_version(conn, change.case_ref)
                 if current is None:
                     raise CaseNotFound(change.case_ref)
                 raise CaseConflict(change.case_ref, change.based_on, current)
-            write_effects(conn, [change])
         return self.show_case(change.case_ref)
 
     def fire_due_timers(self, *, batch_size: int | None = None, limit: int | None = None) -> SweepReport:

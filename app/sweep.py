@@ -19,6 +19,9 @@ shows that text to whoever retries it, on their terminal, when it fails again (`
 
 from __future__ import annotations
 
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Protocol
 
@@ -34,7 +37,7 @@ from engine.state import CaseState
 from store.db import write_transaction
 from store.due import DueCase, claim_due
 from store.errors import StoreError
-from store.writes import CaseChange, SetAside, set_aside, update_cases, write_effects
+from store.writes import CaseChange, SetAside, save_changes, set_aside
 
 COORDINATOR = "coordinator"
 NOTICE_TEMPLATE = "zaak_vastgelopen"
@@ -105,34 +108,76 @@ class Stuck(Exception):
 
 
 def sweep(service: Cases, batch_size: int, limit: int | None = None) -> SweepReport:
-    """Fire due timers at one `now` until no case is due (or `limit` cases were handled)."""
+    """Fire due timers at one `now` until no case is due (or `limit` cases were handled).
+
+    On PostgreSQL a batch is written and committed by a second thread while the next batch is claimed
+    (on another connection, after the last case claimed) and advanced: the database's work on one batch
+    and the engine's on the next overlap instead of taking turns (issue 13). At most one batch is being
+    written at a time; each is still one transaction of its own. SQLite has one writer at a time, so
+    there the batches simply follow each other."""
     report = SweepReport(now=service.now())
     after: tuple[datetime, str] | None = None
     handled = 0
-    while limit is None or handled < limit:
-        size = batch_size if limit is None else min(batch_size, limit - handled)
-        with write_transaction(service.engine) as conn:
-            rows = claim_due(conn, report.now, after, size)
-            changes: list[CaseChange] = []
-            aside: list[SetAside] = []
-            for row in rows:
-                try:
-                    changes.append(advance_due(service, row, report.now))
-                except Stuck as stuck:
-                    aside.append(setting_aside(row.case_ref, row.version, stuck, report.now))
-            changes, aside = _save(conn, changes, aside, report.now)
-            report.commands_queued += sum(len(c.transition.commands) for c in changes)
-        if not rows:
-            break
-        report.batches += 1
-        report.cases_advanced += len(changes)
-        report.failed += [SweepFailure(case_ref=a.case_ref, error=a.reason) for a in aside]
-        handled += len(rows)
-        # Continue after the last claimed case (cases set aside are no longer due anyway).
-        after = (rows[-1].next_due_at, rows[-1].case_ref)
-        if len(rows) < size:
-            break  # nothing more is due, or other workers hold the rest
+    overlap = service.engine.dialect.name == "postgresql"
+    with ThreadPoolExecutor(1, thread_name_prefix="regie-sweep-write") if overlap else nullcontext() as writer:
+        writing: Future | None = None
+        while limit is None or handled < limit:
+            size = batch_size if limit is None else min(batch_size, limit - handled)
+            transaction = write_transaction(service.engine)
+            conn = transaction.__enter__()
+            try:
+                rows = claim_due(conn, report.now, after, size)
+                changes: list[CaseChange] = []
+                aside: list[SetAside] = []
+                for row in rows:
+                    try:
+                        changes.append(advance_due(service, row, report.now))
+                    except Stuck as stuck:
+                        aside.append(setting_aside(row.case_ref, row.version, stuck, report.now))
+                if writing is not None:  # the previous batch first: a failure there stops the sweep here
+                    _account(report, writing.result())
+                    writing = None
+            except BaseException:
+                if not transaction.__exit__(*sys.exc_info()):
+                    raise
+                raise AssertionError("unreachable: a write transaction never swallows an error") from None
+            if not rows:
+                transaction.__exit__(None, None, None)
+                break
+            if writer is None:
+                _account(report, _finish(transaction, conn, changes, aside, report.now))
+            else:
+                writing = writer.submit(_finish, transaction, conn, changes, aside, report.now)
+            report.batches += 1
+            handled += len(rows)
+            # Continue after the last claimed case (cases set aside are no longer due anyway).
+            after = (rows[-1].next_due_at, rows[-1].case_ref)
+            if len(rows) < size:
+                break  # nothing more is due, or other workers hold the rest
+        if writing is not None:
+            _account(report, writing.result())
     return report
+
+
+def _finish(transaction: AbstractContextManager[Connection], conn: Connection, changes: list[CaseChange],
+            aside: list[SetAside], now: datetime) -> tuple[list[CaseChange], list[SetAside]]:
+    """Write a claimed batch and commit its transaction (`write_transaction`, entered by the claim); rolled
+    back when anything raises. The cases written and those set aside."""
+    try:
+        done = _save(conn, changes, aside, now)
+    except BaseException:
+        if not transaction.__exit__(*sys.exc_info()):
+            raise
+        raise AssertionError("unreachable: a write transaction never swallows an error") from None
+    transaction.__exit__(None, None, None)
+    return done
+
+
+def _account(report: SweepReport, done: tuple[list[CaseChange], list[SetAside]]) -> None:
+    changes, aside = done
+    report.commands_queued += sum(len(c.transition.commands) for c in changes)
+    report.cases_advanced += len(changes)
+    report.failed += [SweepFailure(case_ref=a.case_ref, error=a.reason) for a in aside]
 
 
 def advance_due(service: Cases, row: DueCase, now: datetime, *, event: str = "timer_fired",
@@ -209,8 +254,7 @@ def _save(conn: Connection, changes: list[CaseChange], aside: list[SetAside], no
 
 
 def _write(conn: Connection, changes: list[CaseChange], aside: list[SetAside]) -> None:
-    if update_cases(conn, changes) != len(changes):
+    if save_changes(conn, changes) != len(changes):
         # Cannot happen while the claim holds the rows; refuse rather than write half a batch.
         raise StoreError("een geclaimde zaak veranderde tijdens de ronde; de hele partij is teruggedraaid")
-    write_effects(conn, changes)
     set_aside(conn, list(aside))

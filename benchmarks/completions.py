@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import multiprocessing
 import os
 import pstats
 import sys
@@ -46,6 +45,7 @@ import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.cases import CaseService, NewCase  # noqa: E402
+from benchmarks.spawning import run_together  # noqa: E402
 from engine.validator import validate_paths  # noqa: E402
 from store.db import make_engine, upgrade  # noqa: E402
 
@@ -192,17 +192,7 @@ def rates(per_process: list[list[tuple[str, int, float, float]]]) -> dict[str, f
 
 def in_parallel(jobs: list[tuple]) -> list[Any]:
     """`_worker(*job, gate, out)` in one spawned process per job, the rounds started together."""
-    context = multiprocessing.get_context("spawn")
-    gate, out = context.Barrier(len(jobs)), context.Queue()
-    processes = [context.Process(target=_worker, args=(*job, gate, out)) for job in jobs]
-    for process in processes:
-        process.start()
-    results = [out.get() for _ in processes]
-    for process in processes:
-        process.join()
-        if process.exitcode != 0:
-            raise SystemExit(f"a benchmark process failed (exit code {process.exitcode})")
-    return results
+    return run_together(_worker, jobs)
 
 
 def measure(url: str, n: int, steps: int, profile: bool) -> dict[str, Any]:

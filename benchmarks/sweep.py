@@ -27,7 +27,6 @@ that compares them stay in one file, so one command reproduces a row of docs/ben
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
 import subprocess
@@ -49,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from app.cases import CaseService  # noqa: E402
+from benchmarks.spawning import run_together  # noqa: E402
 from engine.calendar import NL  # noqa: E402
 from engine.events import Started  # noqa: E402
 from engine.interpreter import advance, fire_due_timers  # noqa: E402
@@ -249,17 +249,7 @@ def _worker(store: Store, workdir: Path, at: datetime, batch_size: int, gate: An
 
 def sweep_in_parallel(store: Store, workdir: Path, at: datetime, batch_size: int,
                       workers: int) -> tuple[int, int, float, dict]:
-    context = multiprocessing.get_context("spawn")
-    gate, out = context.Barrier(workers), context.Queue()
-    processes = [context.Process(target=_worker, args=(store, workdir, at, batch_size, gate, out))
-                 for _ in range(workers)]
-    for process in processes:
-        process.start()
-    results = [out.get() for _ in processes]
-    for process in processes:
-        process.join()
-        if process.exitcode != 0:
-            raise SystemExit(f"a sweep worker failed (exit code {process.exitcode})")
+    results = run_together(_worker, [(store, workdir, at, batch_size)] * workers, what="a sweep worker")
     seconds = max(r[3] for r in results) - min(r[2] for r in results)
     memory = {"peak_mib": max(r[4] for r in results), "rise_mib": float("nan"),
               "per_worker": [r[0] for r in results]}

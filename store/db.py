@@ -31,7 +31,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, OperationalError
 
 from store.errors import ValueRefused
 
@@ -74,19 +74,25 @@ def make_engine(url: str, *, search_path: str | None = None, **engine_kwargs: An
 
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Refuse a pooled connection the server has closed; the pool then connects anew.
+    """Refuse a pooled connection the server has closed; the pool then connects anew."""
+    gone = _gone(dbapi_connection)
+    if gone:
+        raise DisconnectionError(gone)
+
+
+def _gone(dbapi_connection: Any) -> str | None:
+    """Why the server has closed this connection, or None when it has not (so far as can be seen).
 
     An idle connection (no LISTEN here) receives nothing unless the server ends it: it sends its FATAL
     message and closes the socket. So a socket with something to read, or none at all, is a dead
     connection, found without a round trip to the server."""
     if dbapi_connection.closed or dbapi_connection.broken:
-        raise DisconnectionError("the connection was closed")
+        return "the connection was closed"
     try:
         readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-    except Exception as exc:  # OSError, or psycopg's own error for a connection without a socket
-        raise DisconnectionError("the connection's socket is gone") from exc
-    if readable:
-        raise DisconnectionError("the server closed the connection")
+    except Exception:  # OSError, or psycopg's own error for a connection without a socket
+        return "the connection's socket is gone"
+    return "the server closed the connection" if readable else None
 
 
 def _sqlite_engine(url: Any, **engine_kwargs: Any) -> Engine:
@@ -188,6 +194,44 @@ def run_write(engine: Engine, work: Callable[[Connection], T], *, attempts: int 
             if committing or not exc.connection_invalidated or attempt == attempts:
                 raise
     raise AssertionError("unreachable")
+
+
+def execute_driver(connection: Connection, sql: str, params: Any, *, scalar: bool = False,
+                   commit: bool = False) -> Any:
+    """Run `sql` (PostgreSQL, psycopg's parameter marks) on the driver's own cursor, without SQLAlchemy's
+    bookkeeping per statement; the cursor's rowcount (-1 inside `batched`) or, with `scalar`, the first
+    value of its first row. Errors come as SQLAlchemy raises them (a `DataError` becomes `ValueRefused` in
+    `write_transaction`).
+
+    `commit`: the transaction's COMMIT goes with the statement, in the same round trip (a pipeline);
+    SQLAlchemy's own commit at the end of the transaction then finds nothing left to do. For a
+    transaction's last statement only. A connection that the server has closed already is found before
+    anything is sent (the transaction is run again by `run_write`); one lost on the way is not, since the
+    COMMIT may have been written."""
+    import psycopg
+
+    driver = connection.connection.driver_connection
+    if commit:
+        gone = _gone(driver)
+        if gone:  # nothing was sent: the server rolled the transaction back
+            error = psycopg.OperationalError(gone)
+            connection.invalidate(error)
+            raise OperationalError(sql, None, error, connection_invalidated=True)
+    try:
+        with driver.cursor() as cursor:
+            if commit:
+                # Not driver.commit(): in a pipeline it waits for the server, and leaving the pipeline then
+                # costs a second round trip.
+                with driver.pipeline(), driver.cursor() as committing:
+                    cursor.execute(sql, params)
+                    committing.execute("COMMIT")
+            else:
+                cursor.execute(sql, params)
+            return cursor.fetchone()[0] if scalar else cursor.rowcount
+    except psycopg.Error as exc:
+        if driver.broken or driver.closed:  # a dead connection leaves the pool
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error, hide_parameters=True) from exc
 
 
 @contextmanager

@@ -1,9 +1,11 @@
 """Writing prepared changes: the case row, its history, its outbox commands and its open tasks.
 
 Every function here runs inside the caller's transaction (`store.db.write_transaction`), so a change
-is written completely or not at all. Several changes are written with one statement per table
-(executemany), and states and commands are serialised by pydantic straight to JSON text, which keeps
-the timer sweep's cost per case close to the cost of the rows it writes.
+is written completely or not at all. States and commands are serialised by pydantic straight to JSON
+text. On PostgreSQL `save_changes` writes any number of changes (a step completion, a sweep's batch)
+in ONE statement: data-modifying CTEs that update the case rows and insert and update the history,
+outbox and open-task rows, each table's rows as one JSON document (`json_to_recordset`); on SQLite,
+where a statement costs no round trip, a statement per table (`store.bulk`).
 
 A case the sweep could not advance is set aside (`set_aside`): status `stuck`, no next due time, its
 reason, one history note and one notice to the coordinator, and its state left as it was. It stays
@@ -19,14 +21,14 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Dialect, Table, Text, bindparam, case, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.commands import NotifyRole
 from engine.interpreter import Transition
 from engine.state import CaseState, OpenTask
-from store.bulk import insert_many
-from store.db import batched
+from store.bulk import as_json, insert_many, recordset
+from store.db import batched, execute_driver
 from store.models import CaseRecord, HistoryRecord, OutboxRecord, PersonalRecord, Serialized, TaskRecord
 
 cases: Table = CaseRecord.__table__  # type: ignore[assignment]
@@ -151,6 +153,9 @@ def update_cases(conn: Connection, changes: list[CaseChange]) -> int:
     """Save new states where each case is still at the version its change was based on; rows updated."""
     if not changes:
         return 0
+    if conn.dialect.name == "postgresql":
+        return int(execute_driver(conn, _save_sql(conn.dialect, True, False),
+                                  {"cases": _cases_json(conn.dialect, changes)}, scalar=True))
     return conn.execute(_UPDATE_CASE, [_case_values(c) for c in changes]).rowcount
 
 
@@ -158,6 +163,32 @@ def _case_values(c: CaseChange) -> dict[str, Any]:
     return {"b_case_ref": c.case_ref, "b_based_on": c.based_on, "b_version": c.version,
             "b_state": Serialized(c.state_json()), "b_status": c.after.status, "b_phase": c.after.phase,
             "b_next_due_at": c.after.next_due_at(), "b_updated_at": c.now}
+
+
+def save_changes(conn: Connection, changes: list[CaseChange], *, commit: bool = False) -> int:
+    """`update_cases` and `write_effects` together: the new states where each case is still at the version
+    its change was based on and, only when every one of them was, the changes' effects; rows updated. A
+    caller that finds fewer rows updated than changes must not commit (each raises: conflict, or a batch
+    that changed under the sweep).
+
+    On PostgreSQL this is ONE statement (data-modifying CTEs, each table's rows as one JSON document): a
+    step completion writes its case row, history, outbox and open tasks in one statement instead of six;
+    the Python per statement (SQLAlchemy's, psycopg's array dumping) was most of a completion's client
+    time (issue 13).
+
+    `commit` (PostgreSQL): the transaction's COMMIT goes in the same round trip, for a transaction that
+    writes nothing after (`store.db.execute_driver`); when fewer rows were updated, what it commits is
+    nothing of the change (its effects are written only with every row)."""
+    if not changes:
+        return 0
+    if conn.dialect.name == "postgresql":
+        params = _save_params(conn.dialect, changes)
+        del params["queued"]
+        return int(execute_driver(conn, _save_sql(conn.dialect, True, True), params, scalar=True, commit=commit))
+    updated = update_cases(conn, changes)
+    if updated == len(changes):
+        write_effects(conn, changes)
+    return updated
 
 
 def set_aside(conn: Connection, items: list[SetAside]) -> int:
@@ -194,7 +225,9 @@ def release(conn: Connection, change: CaseChange) -> bool:
     return True
 
 
-_LOCK_CASE = select(cases).where(cases.c.case_ref == bindparam("case_ref")).with_for_update()
+# The state as its JSON text: pydantic reads text in one step (a dict is parsed by the driver first, in Python).
+_LOCK_CASE = select(*[cast(c, Text).label(c.name) if c.name == "state" else c for c in cases.c]) \
+    .where(cases.c.case_ref == bindparam("case_ref")).with_for_update()
 _RECENT_HISTORY = (
     select(history.c.version, history.c.at, history.c.actor, history.c.event, history.c.kind, history.c.ref,
            history.c.detail)
@@ -203,8 +236,8 @@ _RECENT_HISTORY = (
 
 
 def lock_case(conn: Connection, case_ref: str, lines: int) -> tuple[Any, list[Any]]:
-    """The case row (attributes named as the columns), held until the transaction ends, and its last
-    `lines` history lines, oldest first; (None, []) when there is no such case.
+    """The case row (attributes named as the columns, the state as JSON text), held until the transaction
+    ends, and its last `lines` history lines, oldest first; (None, []) when there is no such case.
 
     PostgreSQL locks the row (FOR UPDATE); the transaction's BEGIN and both reads go in one round trip.
     On SQLite the write transaction holds the whole database already."""
@@ -252,25 +285,126 @@ def current_version(conn: Connection, case_ref: str) -> int | None:
 
 def write_effects(conn: Connection, changes: list[CaseChange]) -> int:
     """Append history, queue commands in the outbox and bring open tasks in step; returns commands queued."""
-    lines: list[dict[str, Any]] = []
-    new_tasks: list[dict[str, Any]] = []
-    changed_tasks: list[dict[str, Any]] = []
-    gone_tasks: list[dict[str, Any]] = []
-    for change in changes:
-        lines.extend(history_rows(change))
-        _task_changes(change, new_tasks, changed_tasks, gone_tasks)
-    insert_many(conn, history, lines)
-    queued = queue_commands(conn, changes)
-    if gone_tasks:
+    if conn.dialect.name == "postgresql":
+        if not changes:
+            return 0
+        params = _save_params(conn.dialect, changes)
+        queued = params.pop("queued")
+        execute_driver(conn, _save_sql(conn.dialect, False, True), params)
+        return queued
+    effects = _effects(changes)
+    insert_many(conn, history, effects.lines)
+    insert_many(conn, outbox, effects.commands, ignore_conflicts_on="key")  # no RETURNING: nobody needs which
+    if effects.gone:
         conn.execute(delete(tasks).where(tasks.c.case_ref == bindparam("b_case_ref"),
-                                         tasks.c.task_id == bindparam("b_task_id")), gone_tasks)
-    if changed_tasks:
+                                         tasks.c.task_id == bindparam("b_task_id")),
+                     [{"b_" + k: v for k, v in row.items()} for row in effects.gone])
+    if effects.changed:
         conn.execute(update(tasks).where(tasks.c.case_ref == bindparam("b_case_ref"),
                                          tasks.c.task_id == bindparam("b_task_id"))
                      .values(role=bindparam("b_role"), due_on=bindparam("b_due_on"),
-                             missed=bindparam("b_missed")), changed_tasks)
-    insert_many(conn, tasks, new_tasks)
-    return queued
+                             missed=bindparam("b_missed")), [{"b_" + k: v for k, v in row.items()}
+                                                              for row in effects.changed])
+    insert_many(conn, tasks, effects.opened)
+    return len(effects.commands)
+
+
+@dataclass
+class _Effects:
+    """The rows a list of changes adds, changes and removes besides the case rows (column names as keys)."""
+
+    lines: list[dict[str, Any]]
+    commands: list[dict[str, Any]]
+    gone: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+    opened: list[dict[str, Any]]
+
+
+def _effects(changes: list[CaseChange]) -> _Effects:
+    effects = _Effects([], _command_rows(changes), [], [], [])
+    for change in changes:
+        effects.lines.extend(history_rows(change))
+        _task_changes(change, effects.opened, effects.changed, effects.gone)
+    return effects
+
+
+_CASE_COLUMNS = ("case_ref", "state", "version", "status", "phase", "next_due_at", "updated_at")
+_TASK_KEY = ("case_ref", "task_id")
+_TASK_CHANGE = ("role", "due_on", "missed")
+
+
+def _save_params(dialect: Dialect, changes: list[CaseChange]) -> dict[str, Any]:
+    # The statement's parameters: each table's rows as one JSON document (store.bulk.as_json).
+    effects = _effects(changes)
+    return {
+        "cases": _cases_json(dialect, changes),
+        "expected": len(changes),
+        "lines": as_json(dialect, history, effects.lines),
+        "commands": as_json(dialect, outbox, effects.commands),
+        "gone": as_json(dialect, tasks, effects.gone),
+        "changed": as_json(dialect, tasks, effects.changed),
+        "opened": as_json(dialect, tasks, effects.opened),
+        "queued": len(effects.commands),
+    }
+
+
+def _cases_json(dialect: Dialect, changes: list[CaseChange]) -> str:
+    return as_json(dialect, cases, [{
+        "based_on": c.based_on, "case_ref": c.case_ref, "state": Serialized(c.state_json()), "version": c.version,
+        "status": c.after.status, "phase": c.after.phase, "next_due_at": c.after.next_due_at(),
+        "updated_at": c.now} for c in changes])
+
+
+@lru_cache(maxsize=8)
+def _save_sql(dialect: Dialect, update_rows: bool, effects: bool) -> str:
+    """The case rows' UPDATE and/or the effects' writes as one statement (PostgreSQL), its parameters named
+    as `_save_params` names them. Each table's rows come as one JSON document, so the text is the same for
+    any number of rows: psycopg parses it once and the server keeps it prepared. The effects are written
+    only when every case row was updated (`expected`): a conflict leaves nothing behind."""
+    quote = dialect.identifier_preparer.quote
+
+    def names(columns: tuple[str, ...]) -> str:
+        return ", ".join(quote(c) for c in columns)
+
+    parts: list[str] = []
+    guard = "true"
+    if update_rows:
+        source, _ = recordset(dialect, cases, _CASE_COLUMNS, name="v", extra=(("based_on", "INTEGER"),))
+        source = source.replace("%s", "%(cases)s")
+        # A stuck case stays stuck (and out of the sweep's way) until a retry releases it.
+        parts.append(
+            f"changed AS (UPDATE cases AS c SET state = v.state::jsonb, version = v.version, "
+            f"status = CASE WHEN c.stuck_at IS NULL THEN v.status ELSE '{STUCK}' END, phase = v.phase, "
+            f"next_due_at = CASE WHEN c.stuck_at IS NULL THEN v.next_due_at END, updated_at = v.updated_at "
+            f"FROM {source} WHERE c.case_ref = v.case_ref AND c.version = v.based_on RETURNING 1)")
+        guard = "(SELECT count(*) FROM changed) = %(expected)s::int"
+        if not effects:
+            return f"WITH {parts[0]} SELECT count(*) FROM changed"
+
+    def rows_of(table: Table, key: str, columns: tuple[str, ...]) -> tuple[str, str]:
+        source, select = recordset(dialect, table, columns)
+        return source.replace("%s", f"%({key})s"), select
+
+    line_columns = tuple(c.name for c in history.c if c.name != "id")
+    command_columns = ("case_ref", "key", "type", "payload", "created_at", "attempts")
+    task_columns = tuple(c.name for c in tasks.c)
+    source, select = rows_of(history, "lines", line_columns)
+    parts.append(f"lines AS (INSERT INTO case_history ({names(line_columns)}) SELECT {select} FROM {source} "
+                 f"WHERE {guard})")
+    source, select = rows_of(outbox, "commands", command_columns)
+    parts.append(f"commands AS (INSERT INTO outbox ({names(command_columns)}) SELECT {select} FROM {source} "
+                 f"WHERE {guard} ON CONFLICT ({quote('key')}) DO NOTHING)")
+    source, _ = rows_of(tasks, "gone", _TASK_KEY)
+    parts.append(f"gone AS (DELETE FROM open_tasks AS t USING {source} "
+                 f"WHERE t.case_ref = r.case_ref AND t.task_id = r.task_id AND {guard})")
+    source, _ = rows_of(tasks, "changed", _TASK_KEY + _TASK_CHANGE)
+    parts.append(f"moved AS (UPDATE open_tasks AS t SET role = r.role, due_on = r.due_on, missed = r.missed "
+                 f"FROM {source} WHERE t.case_ref = r.case_ref AND t.task_id = r.task_id AND {guard})")
+    source, select = rows_of(tasks, "opened", task_columns)
+    parts.append(f"opened AS (INSERT INTO open_tasks ({names(task_columns)}) SELECT {select} FROM {source} "
+                 f"WHERE {guard})")
+    result = "SELECT count(*) FROM changed" if update_rows else "SELECT 0"
+    return f"WITH {', '.join(parts)} {result}"
 
 
 def queue_commands(conn: Connection, changes: list[CaseChange]) -> int:
@@ -278,12 +412,16 @@ def queue_commands(conn: Connection, changes: list[CaseChange]) -> int:
 
     A key that is already queued is the same command again: the first row stays, nothing is added.
     """
-    rows = [{
+    rows = _command_rows(changes)
+    insert_many(conn, outbox, rows, ignore_conflicts_on="key")  # no RETURNING: nobody needs to know which were new
+    return len(rows)
+
+
+def _command_rows(changes: list[CaseChange]) -> list[dict[str, Any]]:
+    return [{
         "case_ref": change.case_ref, "key": key, "type": kind, "payload": Serialized(payload),
         "created_at": change.now, "attempts": 0,
     } for change in changes for key, kind, payload in change.command_rows()]
-    insert_many(conn, outbox, rows, ignore_conflicts_on="key")  # no RETURNING: nobody needs to know which were new
-    return len(rows)
 
 
 def history_rows(change: CaseChange) -> list[dict[str, Any]]:
@@ -317,14 +455,14 @@ def _task_changes(change: CaseChange, new: list[dict], changed: list[dict], gone
     after = {t.id: t for t in change.after.tasks}
     scopes = {s.id: s.definition for s in change.after.scopes}
     for task_id in before.keys() - after.keys():
-        gone.append({"b_case_ref": change.case_ref, "b_task_id": task_id})
+        gone.append({"case_ref": change.case_ref, "task_id": task_id})
     for task_id, task in after.items():
         old = before.get(task_id)
         if old is None:
             new.append(_task_row(change, task, scopes.get(task.scope, change.definition)))
         elif (old.role, old.due_on, old.missed) != (task.role, task.due_on, task.missed):
-            changed.append({"b_case_ref": change.case_ref, "b_task_id": task_id, "b_role": task.role,
-                            "b_due_on": task.due_on, "b_missed": task.missed})
+            changed.append({"case_ref": change.case_ref, "task_id": task_id, "role": task.role,
+                            "due_on": task.due_on, "missed": task.missed})
 
 
 def _task_row(change: CaseChange, task: OpenTask, definition: str) -> dict[str, Any]:
