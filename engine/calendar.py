@@ -7,6 +7,7 @@ Netherlands. Timers are stored as UTC instants so the store can index and compar
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from engine.errors import DateOutOfRange
@@ -16,16 +17,21 @@ NL = ZoneInfo("Europe/Amsterdam")
 
 def require_aware(now: datetime) -> datetime:
     """Refuse naive datetimes: a naive 'now' is ambiguous around DST and breaks ordering."""
+    if now.tzinfo is timezone.utc:
+        return now
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"time must be timezone-aware (UTC), got naive {now.isoformat()}")
     return now.astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def local_date(moment: datetime) -> date:
-    """The Dutch calendar date of an instant."""
+    """The Dutch calendar date of an instant. Cached: a sweep asks it of the same `now` for every case,
+    and the time zone conversion was the largest single cost after the engine's own work."""
     return moment.astimezone(NL).date()
 
 
+@lru_cache(maxsize=4096)
 def start_of_day(day: date) -> datetime:
     """Midnight at the start of a Dutch calendar date, as a UTC instant."""
     return datetime.combine(day, time(0, 0), tzinfo=NL).astimezone(timezone.utc)
