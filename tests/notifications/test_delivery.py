@@ -224,7 +224,7 @@ def test_a_case_specific_role_the_case_names_no_partner_for_is_not_guessed(make_
 def test_a_message_the_privacy_guard_refuses_is_sent_to_no_one(make_notifier, smtp, hooks):
     notice = task_notice(opmerking="BSN 111222333")
 
-    with pytest.raises(MessageRefused, match="BSN-shaped"):
+    with pytest.raises(MessageRefused, match="nummer dat op een BSN lijkt"):
         make_notifier().deliver(notice)
 
     assert smtp.mails == [] and hooks.posts == []
@@ -262,7 +262,7 @@ def test_a_refused_command_among_several_is_sent_to_no_one_and_stops_none_of_the
     first, second, third = make_notifier().deliver_many(
         [task_notice(key=f"{CASE}:1:notify"), refused, task_notice(key=f"{CASE}:3:notify")])
 
-    assert isinstance(second, MessageRefused) and "BSN-shaped" in str(second)
+    assert isinstance(second, MessageRefused) and "nummer dat op een BSN lijkt" in str(second)
     assert first.delivered == third.delivered == ("klantregie_testdorp", "klantregie_backoffice")
     assert {m.headers[DELIVERY_HEADER] for m in smtp.mails} == {f"{CASE}:1:notify/klantregie_testdorp",
                                                                f"{CASE}:3:notify/klantregie_testdorp"}
