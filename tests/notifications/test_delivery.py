@@ -48,11 +48,13 @@ def test_while_the_smtp_server_is_down_the_failure_is_recorded_and_the_retry_del
     notifier = make_notifier(retry_base_seconds=60)
     smtp.stop()
 
-    with pytest.raises(NotificationFailed, match=r"1 of 2 recipient\(s\) .* klantregie_testdorp: mailto: "):
+    with pytest.raises(NotificationFailed,
+                       match=r"1 van 2 ontvanger\(s\) .* klantregie_testdorp: mailto: apprise meldt: „"):
         notifier.deliver(task_notice())
     failed = notifier.ledger.get(f"{CASE}:4:notify", "klantregie_testdorp")
     smtp.start()
-    with pytest.raises(DeliveryIncomplete, match=r"waiting to retry from 02-03-2026 09:01 \(Amsterdam\)") as early:
+    with pytest.raises(DeliveryIncomplete,
+                       match=r"wacht op een nieuwe poging vanaf 02-03-2026 09:01 \(Amsterdam\)") as early:
         notifier.deliver(task_notice())  # too early: the backoff holds it, nothing is sent
     assert smtp.mails == []
     assert early.value.report.waiting == ("klantregie_testdorp",) and not early.value.report.attempted
@@ -99,7 +101,7 @@ def test_a_sender_that_crashed_mid_send_holds_the_message_only_until_its_lease_r
     assert sql_ledger.claim(crashed, clock(), timedelta(minutes=5))[0] is Claim.go  # then the process died
     notifier = make_notifier(sql_ledger, lease_seconds=300)
 
-    with pytest.raises(NotificationFailed, match="another delivery run is sending it"):
+    with pytest.raises(NotificationFailed, match="een andere bezorgrun verstuurt het bericht"):
         notifier.deliver(task_notice())
     clock.advance(minutes=5)
     notifier.deliver(task_notice())
@@ -279,7 +281,7 @@ def test_a_chunk_slowed_down_by_its_partners_gives_back_what_it_could_not_send_w
     first, second = notifier.deliver_many([task_notice(key=f"{CASE}:1:notify"), task_notice(key=f"{CASE}:2:notify")])
 
     assert first.delivered == ("klantregie_testdorp", "klantregie_backoffice")
-    assert isinstance(second, DeliveryIncomplete) and "not sent in time for its claim" in str(second)
+    assert isinstance(second, DeliveryIncomplete) and "niet verstuurd zolang de claim gold" in str(second)
     assert second.report.waiting == ("klantregie_testdorp", "klantregie_backoffice")
     assert [r.outcome for r in ledger.for_message(f"{CASE}:2:notify")] == [Outcome.new, Outcome.new]
     assert notifier.deliver(task_notice(key=f"{CASE}:2:notify")).delivered == second.report.waiting
