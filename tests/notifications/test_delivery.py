@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -221,6 +222,26 @@ def test_a_case_specific_role_the_case_names_no_partner_for_is_not_guessed(make_
     assert [(r.recipient, r.kind, r.role) for r in notifier.ledger.for_case(CASE)] == \
         [("team_inburgering", Kind.unroutable, "werkgever")]
     assert report.notes[0].detail.startswith("geen ontvanger voor rol werkgever (taak_geopend)")
+
+
+def test_an_operator_reads_in_dutch_why_nobody_could_be_sent_the_message(make_notifier, directory, cases, smtp):
+    # Issue 14: the reason reaches the CLI ("berichten mislukt"), the outbox and regie storingen; it names
+    # the case, the role and the profile, and the routing problem in Dutch (its English variant is only for
+    # an English-speaking coordinator).
+    cases.profiles[CASE] = "elders"
+    with pytest.raises(NotificationFailed, match=f"^zaak {CASE}: geen partnerlijst voor profiel 'elders' "
+                                                 r"\(bekend: testgemeente\)$"):
+        make_notifier().deliver(task_notice())
+
+    cases.profiles[CASE] = "testgemeente"
+    alone = make_notifier()
+    alone.directories = {"testgemeente": replace(directory, roles={
+        role: partners for role, partners in directory.roles.items() if role != "coordinator"})}
+    with pytest.raises(NotificationFailed, match=f"^zaak {CASE}: geen ontvanger voor rol werkgever \\(de zaak noemt "
+                                                 "nog geen partner voor deze rol \\(veld partner_werkgever\\)\\), en "
+                                                 "geen coördinator in testgemeente$"):
+        alone.deliver(task_notice("werkgever"))
+    assert smtp.mails == []
 
 
 def test_a_message_the_privacy_guard_refuses_is_sent_to_no_one(make_notifier, smtp, hooks):
