@@ -84,8 +84,8 @@ class DrainReport:
         """Raise `DeliveryFailed` when an attempt failed (the rows stay pending, the rest was delivered)."""
         if self.failed:
             lines = "; ".join(f"{k}: {e}" for k, e in list(self.failed.items())[:5])
-            raise DeliveryFailed(f"{len(self.failed)} command(s) not delivered (they stay pending and are tried "
-                                 f"again): {lines}", self)
+            raise DeliveryFailed(f"{len(self.failed)} opdracht(en) niet bezorgd (ze blijven klaarstaan en worden "
+                                 f"opnieuw geprobeerd): {lines}", self)
 
 
 @dataclass

@@ -66,6 +66,8 @@ OVERVIEW_DEBOUNCE = 10.0
 _ENDED = {StateType.CANCELLED: "geannuleerd", StateType.CANCELLING: "geannuleerd", StateType.COMPLETED: "afgerond",
           StateType.FAILED: "mislukt", StateType.CRASHED: "vastgelopen"}
 """How the history names the way an inbox run ended (Dutch: the history is shown to users)."""
+_DONE = {"completed": "stap afgerond", "already closed elsewhere": "stap was elders al afgerond"}
+"""The message of a run whose step the keeper took, by its outcome (shown in the Prefect UI)."""
 
 
 @dataclass
@@ -163,7 +165,7 @@ async def _complete(service: CaseService, client: PrefectClient, run_id: Any, ta
     form = await inbox.submitted_form(client, run_id)
     try:
         if form is None:
-            raise LookupError("the run was resumed without the inbox form")
+            raise LookupError("de run is hervat zonder het inbox-formulier")
         if not any(t.task_id == task.task_id for t in service.open_tasks(case_ref=task.case_ref)):
             outcome = "already closed elsewhere"
         else:
@@ -172,10 +174,10 @@ async def _complete(service: CaseService, client: PrefectClient, run_id: Any, ta
             service.complete_step(case_ref=task.case_ref, task=task.task_id, data=data, actor=INBOX_ACTOR)
             outcome = "completed"
     except Exception as exc:  # the run shows why (the type only: the text may quote case data); the task stays
-        await client.set_flow_run_state(run_id, Failed(message=f"step not completed ({type(exc).__name__})"),
+        await client.set_flow_run_state(run_id, Failed(message=f"stap niet afgerond ({type(exc).__name__})"),
                                         force=True)
         return f"failed ({type(exc).__name__})"
-    await client.set_flow_run_state(run_id, Completed(message=f"step {outcome}"), force=True)
+    await client.set_flow_run_state(run_id, Completed(message=_DONE[outcome]), force=True)
     return outcome
 
 

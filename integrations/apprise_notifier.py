@@ -43,7 +43,7 @@ from engine.commands import NotifyRole
 from engine.deliveries import ChannelHealth, Claim, Delivery, DeliveryMeta, Kind, Succeeded, channel_id, may_try
 from engine.people_time import moment
 from integrations import outages
-from integrations.apprise_send import Sender, Sent, prefect_secret
+from integrations.apprise_send import FAILED, Sender, Sent, prefect_secret
 from integrations.digests import send_digests
 from integrations.directory import COORDINATOR, Partner, PartnerDirectory
 from integrations.ledger import DeliveryLedger
@@ -119,8 +119,10 @@ def _not_claimed(answer: Claim, row: Delivery) -> _Result:
     if answer is Claim.done:
         return _Result("already")
     if answer is Claim.busy:
-        return _Result("waiting", "another delivery run is sending it right now", retry_at=row.claimed_until)
-    return _Result("waiting", f"waiting to retry from {moment(row.next_attempt_at)}", retry_at=row.next_attempt_at)
+        return _Result("waiting", "een andere bezorgrun verstuurt het bericht op dit moment",
+                       retry_at=row.claimed_until)
+    return _Result("waiting", f"wacht op een nieuwe poging vanaf {moment(row.next_attempt_at)}",
+                   retry_at=row.next_attempt_at)
 
 
 Health = dict[str, ChannelHealth]
@@ -299,16 +301,16 @@ class AppriseNotifier:
                                 retry_at=min(retry) if failed and retry else None)
         if failed:
             lines = "; ".join(f"{who}: {why}" for who, why in failed.items())
-            return DeliveryIncomplete(f"{len(failed)} of {len(plan.items)} recipient(s) of {command.key} not "
-                                      f"reached (will retry): {lines}", report)
+            return DeliveryIncomplete(f"{len(failed)} van {len(plan.items)} ontvanger(s) van {command.key} niet "
+                                      f"bereikt (wordt opnieuw geprobeerd): {lines}", report)
         return report
 
     def _directory(self, case_ref: str, profile: str | None) -> PartnerDirectory:
         profile = profile or self.default_profile
         directory = self.directories.get(profile) if profile else None
         if directory is None:
-            raise NotificationFailed(f"case {case_ref}: no partner directory for profile {profile!r} "
-                                     f"(known: {', '.join(sorted(self.directories)) or 'none'})")
+            raise NotificationFailed(f"zaak {case_ref}: geen partnerlijst voor profiel {profile!r} "
+                                     f"(bekend: {', '.join(sorted(self.directories)) or 'geen'})")
         return directory
 
     def _plan(self, directory: PartnerDirectory, command: NotifyRole, partner: Partner, kind: Kind,
@@ -325,7 +327,7 @@ class AppriseNotifier:
             message = self.renderer.render(meta.template, context, partner.language,
                                            meta.case_ref)  # type: ignore[arg-type]
         except MessageError as exc:
-            raise MessageRefused(f"{meta.message_key} ({meta.template}) not sent to anyone: {exc}") from None
+            raise MessageRefused(f"{meta.message_key} ({meta.template}) aan niemand verstuurd: {exc}") from None
         return _Planned(partner, meta, message)
 
     def _with_link(self, item: _Planned) -> RenderedMessage:
@@ -342,8 +344,8 @@ class AppriseNotifier:
                          ) -> list[_Planned]:
         coordinators = directory.roles.get(COORDINATOR, ())
         if not coordinators:
-            raise NotificationFailed(f"case {command.case_ref}: no recipient for role {command.role} "
-                                     f"({why.en}), and no coordinator in {directory.profile}")
+            raise NotificationFailed(f"zaak {command.case_ref}: geen ontvanger voor rol {command.role} "
+                                     f"({why.nl}), en geen coördinator in {directory.profile}")
         planned = []
         for partner in coordinators:
             lang = partner.language
@@ -383,7 +385,8 @@ class AppriseNotifier:
                 # drain could take a message over and send it too. The rest go back unsent, for the next run.
                 for m, _ in claimed[position:]:
                     self.ledger.release(chunk[m][1].meta.message_key, chunk[m][1].meta.recipient)
-                    results[m] = _Result("waiting", "not sent in time for its claim; sent in a next run")
+                    results[m] = _Result("waiting", "niet verstuurd zolang de claim gold; gaat mee met een volgende "
+                                                    "run")
                 break
             try:
                 results[n] = self._send_claimed(directory, item, row, ids[n], now, run, escalate=True)
@@ -440,7 +443,7 @@ class AppriseNotifier:
         self._record(directory, partner, ids, sent, now, run, escalate)
         if sent.ok:
             return _Result("delivered")
-        error = sent.error or "failed"
+        error = sent.error or FAILED
         row = self.ledger.failed(meta.message_key, meta.recipient, at=now, service=sent.service, error=error,
                                  retry_at=now + self.policy.retry_after(row.attempts + 1))
         down = [health[cid] for cid in ids.values() if cid in health and health[cid].down]
@@ -485,7 +488,7 @@ class AppriseNotifier:
                         self._announce_recovery(directory, partner, before, now, run)
                 continue
             _, after = self.ledger.channel_failed(channel=cid, profile=directory.profile, recipient=partner.id,
-                                                  service=attempt.service, error=attempt.error or "failed", at=now,
+                                                  service=attempt.service, error=attempt.error or FAILED, at=now,
                                                   rule=self.policy.outage)
             health[cid] = after
             if after.down and after.escalated_at is None and escalate:

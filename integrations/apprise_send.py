@@ -45,6 +45,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_FIELD = "idempotency_key"
 """The same key as a field of a JSON webhook's body."""
 _MAIL_SCHEMAS = frozenset({"mailto", "mailtos"})
+FAILED = "mislukt"
+"""The error of a failed send that gave no reason of its own."""
 
 
 def message_id(delivery_key: str) -> str:
@@ -100,7 +102,7 @@ class Sender:
             try:
                 resolved = resolve_url(channel.url, self.env, self.load_block)
             except SecretUnavailable as exc:
-                errors.append(f"{channel.schema or 'secret url'}: {exc}")
+                errors.append(f"{channel.schema or 'geheime URL'}: {exc}")
                 attempts.append(Attempt(position, channel.schema, False, str(exc)))
                 continue
             ok, service, error = send_with_apprise(resolved.url, message, delivery_key, self.asset,
@@ -109,7 +111,7 @@ class Sender:
             if ok:
                 return Sent(True, service, None, tuple(attempts), tuple(skipped))
             errors.append(f"{service}: {error}")
-        return Sent(False, service, "; ".join(errors) or "no usable URL", tuple(attempts), tuple(skipped))
+        return Sent(False, service, "; ".join(errors) or "geen bruikbare URL", tuple(attempts), tuple(skipped))
 
 
 def send_with_apprise(url: str, message: RenderedMessage, delivery_key: str, asset: apprise.AppriseAsset, *,
@@ -119,14 +121,14 @@ def send_with_apprise(url: str, message: RenderedMessage, delivery_key: str, ass
     The delivery key goes with it (see the module's docstring)."""
     parsed = apprise.plugins.url_to_dict(url)
     if parsed is None:
-        return False, None, "apprise does not accept the URL once its secrets are filled in"
+        return False, None, "apprise neemt de URL niet aan als de geheimen erin staan"
     schema = parsed["schema"]
     if schema in _WEBHOOK_SCHEMAS:
         _keep_alive()
     with _apprise_warnings() as warnings:
         plugin = apprise.Apprise.instantiate(url, asset=asset)
         if plugin is None:
-            return False, schema, f"apprise does not accept the {schema}:// URL once its secrets are filled in"
+            return False, schema, f"apprise neemt de {schema}://-URL niet aan als de geheimen erin staan"
         # A fresh plugin per send never waits, and neither does one with the rate limit off.
         plugin.request_rate_per_sec = 0
         _carry_key(plugin, schema, delivery_key)
@@ -134,7 +136,10 @@ def send_with_apprise(url: str, message: RenderedMessage, delivery_key: str, ass
             ok = plugin.notify(body=message.body, title=message.subject, body_format=apprise.NotifyFormat.TEXT)
     if ok:
         return True, schema, None
-    return False, schema, redact("; ".join(warnings) or "apprise notify() returned False", [url, *secrets])
+    # apprise's own words (its warnings) quoted as they are; the framing is ours.
+    said = "; ".join(f"„{w}”" for w in warnings)
+    error = f"apprise meldt: {said}" if said else "apprise: niet verstuurd, zonder opgave van reden"
+    return False, schema, redact(error, [url, *secrets])
 
 
 def _carry_key(plugin: Any, schema: str, delivery_key: str) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from engine.deliveries import Claim, Delivery, DeliveryMeta, Kind
-from integrations.apprise_send import Sender
+from integrations.apprise_send import FAILED, Sender
 from integrations.directory import PartnerDirectory
 from integrations.ledger import DeliveryLedger
 from integrations.messages import MessageRenderer, RenderedMessage
@@ -32,7 +32,7 @@ def send_digests(*, ledger: DeliveryLedger, directories: Mapping[str, PartnerDir
         directory = directories.get(profile or "")
         partner = directory.partner(recipient) if directory else None
         if directory is None or partner is None:
-            failed[recipient] = f"partner {recipient} is no longer in the directory of {profile}"
+            failed[recipient] = f"partner {recipient} staat niet meer in de partnerlijst van {profile}"
             continue
         key = f"digest:{profile}:{recipient}:{day.isoformat()}"
         meta = DeliveryMeta(message_key=key, recipient=recipient, profile=profile, case_ref=None,
@@ -44,7 +44,7 @@ def send_digests(*, ledger: DeliveryLedger, directories: Mapping[str, PartnerDir
             waiting += len(items)
             continue
         if answer is not Claim.go:
-            failed[recipient] = f"digest {key}: {answer.value}"
+            failed[recipient] = f"dagoverzicht {key}: een andere bezorgrun verstuurt het op dit moment"
             continue
         result = sender.send(directory, partner, digest, f"{key}/{recipient}")
         if result.ok:
@@ -52,10 +52,11 @@ def send_digests(*, ledger: DeliveryLedger, directories: Mapping[str, PartnerDir
             ledger.succeeded(key, recipient, at=now, service=result.service)
             sent.append(key)
         else:
-            ledger.failed(key, recipient, at=now, service=result.service, error=result.error or "failed",
+            ledger.failed(key, recipient, at=now, service=result.service, error=result.error or FAILED,
                           retry_at=now + policy.retry_after(row.attempts + 1))
-            failed[recipient] = result.error or "failed"
+            failed[recipient] = result.error or FAILED
     if failed:
         lines = "; ".join(f"{who}: {why}" for who, why in failed.items())
-        raise NotificationFailed(f"{len(failed)} digest(s) not sent (their messages stay queued): {lines}")
+        raise NotificationFailed(f"{len(failed)} dagoverzicht(en) niet verstuurd (de berichten blijven in de "
+                                 f"wachtrij): {lines}")
     return DigestReport(tuple(sent), waiting)

@@ -277,7 +277,7 @@ async def _create_runs(client: PrefectClient, deployment_id: UUID, chunk: Sequen
             break
         if attempt == RETRIES or not all(_transient(error) for _, error in failed):
             i, error = failed[0]
-            raise RuntimeError(f"{len(failed)} inbox run(s) not created, e.g. {chunk[i].task.case_ref} "
+            raise RuntimeError(f"{len(failed)} inbox-run(s) niet aangemaakt, bijv. {chunk[i].task.case_ref} "
                                f"{chunk[i].task.task_id}: {error.splitlines()[0]}")
         todo = [i for i, _ in failed]
         await asyncio.sleep(BACKOFF * 2 ** attempt)
@@ -411,9 +411,9 @@ async def close_entry(client: PrefectClient, case_ref: str, task_id: str,
     if not run.state.is_paused():
         return "running"
     if reason == "completed":
-        state = Completed(name="Completed elsewhere", message="The step was completed outside the inbox.")
+        state = Completed(name="Completed elsewhere", message="De stap is buiten de inbox afgerond.")
     else:
-        state = Cancelled(message="The process no longer needs this step.")
+        state = Cancelled(message="Het proces heeft deze stap niet meer nodig.")
     # Forced: a Suspended run may not move to a final state by the normal rules (it should resume first).
     await client.set_flow_run_state(run.id, state, force=True)
     return "closed"

@@ -168,7 +168,7 @@ class MessageRenderer:
             except MessageError as exc:
                 problems.append(str(exc))
         if problems:
-            raise MessageError("templates that cannot be used:\n  " + "\n  ".join(problems))
+            raise MessageError("berichtsjablonen die niet te gebruiken zijn:\n  " + "\n  ".join(problems))
         self._forbidden_keys = IDENTIFYING_NAMES | {
             name for name, field in catalog.data.items() if not field.privacy.may_leave_case_store}
         self._special_values = {str(v).lower() for field in catalog.data.values()
@@ -186,26 +186,27 @@ class MessageRenderer:
                 used[language] = meta.find_undeclared_variables(env.parse(subject)) | \
                     meta.find_undeclared_variables(env.parse(body))
             except jinja2.TemplateSyntaxError as exc:
-                raise MessageError(f"{name} ({language}): {exc.message} (line {exc.lineno})") from None
+                raise MessageError(f"{name} ({language}): {exc.message} (regel {exc.lineno})") from None
         extra = used.get("en", set()) - used["nl"]
         if extra:
-            raise MessageError(f"{name}: the English text uses {', '.join(sorted(extra))}, which the Dutch text "
-                               "does not; a notification that fills the Dutch text would miss it")
+            raise MessageError(f"{name}: de Engelse tekst gebruikt {', '.join(sorted(extra))}, de Nederlandse niet; "
+                               "een melding die de Nederlandse tekst vult, zou dat missen")
         self.variables[name] = frozenset(used["nl"])
 
     def check_privacy(self, context: Mapping[str, Any]) -> None:
         """Raise `PrivacyRefused` when a context key or value could carry personal or health data."""
         for key, value in context.items():
             if key.lower() in self._forbidden_keys:
-                raise PrivacyRefused(f"context key {key!r} names identifying or special-category data")
+                raise PrivacyRefused(f"contextsleutel {key!r} noemt identificerende of bijzondere persoonsgegevens")
             for text in _texts(value):
                 if bsn_like(text):
-                    raise PrivacyRefused(f"context value of {key!r} holds a BSN-shaped number")
+                    raise PrivacyRefused(f"contextwaarde van {key!r} bevat een nummer dat op een BSN lijkt")
                 if text.strip().lower() in self._special_values:
-                    raise PrivacyRefused(f"context value of {key!r} is a value of a special-category field")
+                    raise PrivacyRefused(f"contextwaarde van {key!r} is een waarde van een veld met bijzondere "
+                                         "persoonsgegevens")
                 words = health_words(text)
                 if words:
-                    raise PrivacyRefused(f"context value of {key!r} holds a health word ({words[0]!r})")
+                    raise PrivacyRefused(f"contextwaarde van {key!r} bevat een gezondheidswoord ({words[0]!r})")
 
     def render(self, template: str, context: Mapping[str, Any], language: Language, case_ref: str,
                link: ActLink | None = None) -> RenderedMessage:
@@ -226,14 +227,14 @@ class MessageRenderer:
     def _render(self, template: str, context: Mapping[str, Any], language: Language, case_ref: str | None,
                 link: ActLink | None = None) -> RenderedMessage:
         if template not in self.catalog.templates:
-            raise MessageError(f"unknown template {template!r}")
+            raise MessageError(f"onbekend berichtsjabloon {template!r}")
         chosen: Language = language if (template, language) in self._compiled else "nl"
         subject_t, body_t = self._compiled[(template, chosen)]
         try:
             subject = " ".join(subject_t.render(context).split())
             body = body_t.render(context).strip()
         except jinja2.UndefinedError as exc:
-            raise MessageError(f"template {template!r} ({chosen}): {exc.message}") from None
+            raise MessageError(f"berichtsjabloon {template!r} ({chosen}): {exc.message}") from None
         if chosen != language:
             body = f"{_NO_ENGLISH_NOTE}\n\n{body}"
         if case_ref is not None:

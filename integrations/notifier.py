@@ -130,7 +130,7 @@ class LogNotifier:
     def deliver(self, command: NotifyRole) -> DeliveryReport:
         """Record the notice; raise `DeliveryIncomplete` for a role in `fail_roles`."""
         if command.role in self.fail_roles:
-            why = f"no channel for role '{command.role}' (case {command.case_ref})"
+            why = f"geen kanaal voor rol '{command.role}' (zaak {command.case_ref})"
             raise DeliveryIncomplete(why, DeliveryReport(command.key, failed={command.role: why}))
         if command.key in self._keys:
             return DeliveryReport(command.key, already=(command.role,))

@@ -63,8 +63,9 @@ class PrefectChannels:
             try:
                 self._deployment = (await self.client.read_deployment_by_name(INBOX_DEPLOYMENT)).id
             except ObjectNotFound:
-                raise InboxUnavailable(f"deployment {INBOX_DEPLOYMENT} not found on {self.client.api_url}: start "
-                                       "`regie up`, or deploy prefect.yaml, before delivering inbox tasks") from None
+                raise InboxUnavailable(f"deployment {INBOX_DEPLOYMENT} niet gevonden op {self.client.api_url}: start "
+                                       "`regie up`, of zet prefect.yaml uit met `prefect deploy`, voordat inbox-taken "
+                                       "worden bezorgd") from None
         return self._deployment
 
 

@@ -172,7 +172,7 @@ def mark_failed(engine: Engine, key: str, error: str) -> None:
 
 def _require(conn: Any, key: str) -> None:
     if conn.execute(select(outbox.c.id).where(outbox.c.key == key)).first() is None:
-        raise CommandNotFound(f"no outbox command with key {key!r}")
+        raise CommandNotFound(f"geen opdracht in de outbox met sleutel {key!r}")
 
 
 SETTLED = "afgedaan zonder uitvoeren"

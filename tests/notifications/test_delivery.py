@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -48,11 +49,13 @@ def test_while_the_smtp_server_is_down_the_failure_is_recorded_and_the_retry_del
     notifier = make_notifier(retry_base_seconds=60)
     smtp.stop()
 
-    with pytest.raises(NotificationFailed, match=r"1 of 2 recipient\(s\) .* klantregie_testdorp: mailto: "):
+    with pytest.raises(NotificationFailed,
+                       match=r"1 van 2 ontvanger\(s\) .* klantregie_testdorp: mailto: apprise meldt: „"):
         notifier.deliver(task_notice())
     failed = notifier.ledger.get(f"{CASE}:4:notify", "klantregie_testdorp")
     smtp.start()
-    with pytest.raises(DeliveryIncomplete, match=r"waiting to retry from 02-03-2026 09:01 \(Amsterdam\)") as early:
+    with pytest.raises(DeliveryIncomplete,
+                       match=r"wacht op een nieuwe poging vanaf 02-03-2026 09:01 \(Amsterdam\)") as early:
         notifier.deliver(task_notice())  # too early: the backoff holds it, nothing is sent
     assert smtp.mails == []
     assert early.value.report.waiting == ("klantregie_testdorp",) and not early.value.report.attempted
@@ -99,7 +102,7 @@ def test_a_sender_that_crashed_mid_send_holds_the_message_only_until_its_lease_r
     assert sql_ledger.claim(crashed, clock(), timedelta(minutes=5))[0] is Claim.go  # then the process died
     notifier = make_notifier(sql_ledger, lease_seconds=300)
 
-    with pytest.raises(NotificationFailed, match="another delivery run is sending it"):
+    with pytest.raises(NotificationFailed, match="een andere bezorgrun verstuurt het bericht"):
         notifier.deliver(task_notice())
     clock.advance(minutes=5)
     notifier.deliver(task_notice())
@@ -221,10 +224,30 @@ def test_a_case_specific_role_the_case_names_no_partner_for_is_not_guessed(make_
     assert report.notes[0].detail.startswith("geen ontvanger voor rol werkgever (taak_geopend)")
 
 
+def test_an_operator_reads_in_dutch_why_nobody_could_be_sent_the_message(make_notifier, directory, cases, smtp):
+    # Issue 14: the reason reaches the CLI ("berichten mislukt"), the outbox and regie storingen; it names
+    # the case, the role and the profile, and the routing problem in Dutch (its English variant is only for
+    # an English-speaking coordinator).
+    cases.profiles[CASE] = "elders"
+    with pytest.raises(NotificationFailed, match=f"^zaak {CASE}: geen partnerlijst voor profiel 'elders' "
+                                                 r"\(bekend: testgemeente\)$"):
+        make_notifier().deliver(task_notice())
+
+    cases.profiles[CASE] = "testgemeente"
+    alone = make_notifier()
+    alone.directories = {"testgemeente": replace(directory, roles={
+        role: partners for role, partners in directory.roles.items() if role != "coordinator"})}
+    with pytest.raises(NotificationFailed, match=f"^zaak {CASE}: geen ontvanger voor rol werkgever \\(de zaak noemt "
+                                                 "nog geen partner voor deze rol \\(veld partner_werkgever\\)\\), en "
+                                                 "geen coördinator in testgemeente$"):
+        alone.deliver(task_notice("werkgever"))
+    assert smtp.mails == []
+
+
 def test_a_message_the_privacy_guard_refuses_is_sent_to_no_one(make_notifier, smtp, hooks):
     notice = task_notice(opmerking="BSN 111222333")
 
-    with pytest.raises(MessageRefused, match="BSN-shaped"):
+    with pytest.raises(MessageRefused, match="nummer dat op een BSN lijkt"):
         make_notifier().deliver(notice)
 
     assert smtp.mails == [] and hooks.posts == []
@@ -262,7 +285,7 @@ def test_a_refused_command_among_several_is_sent_to_no_one_and_stops_none_of_the
     first, second, third = make_notifier().deliver_many(
         [task_notice(key=f"{CASE}:1:notify"), refused, task_notice(key=f"{CASE}:3:notify")])
 
-    assert isinstance(second, MessageRefused) and "BSN-shaped" in str(second)
+    assert isinstance(second, MessageRefused) and "nummer dat op een BSN lijkt" in str(second)
     assert first.delivered == third.delivered == ("klantregie_testdorp", "klantregie_backoffice")
     assert {m.headers[DELIVERY_HEADER] for m in smtp.mails} == {f"{CASE}:1:notify/klantregie_testdorp",
                                                                f"{CASE}:3:notify/klantregie_testdorp"}
@@ -279,7 +302,7 @@ def test_a_chunk_slowed_down_by_its_partners_gives_back_what_it_could_not_send_w
     first, second = notifier.deliver_many([task_notice(key=f"{CASE}:1:notify"), task_notice(key=f"{CASE}:2:notify")])
 
     assert first.delivered == ("klantregie_testdorp", "klantregie_backoffice")
-    assert isinstance(second, DeliveryIncomplete) and "not sent in time for its claim" in str(second)
+    assert isinstance(second, DeliveryIncomplete) and "niet verstuurd zolang de claim gold" in str(second)
     assert second.report.waiting == ("klantregie_testdorp", "klantregie_backoffice")
     assert [r.outcome for r in ledger.for_message(f"{CASE}:2:notify")] == [Outcome.new, Outcome.new]
     assert notifier.deliver(task_notice(key=f"{CASE}:2:notify")).delivered == second.report.waiting

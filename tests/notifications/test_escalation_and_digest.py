@@ -50,7 +50,7 @@ def test_after_h_hours_of_failures_the_channel_is_down_even_with_few_attempts(ma
     smtp.stop()
 
     fail_times(notifier, clock, 1, step=timedelta(hours=3))
-    with pytest.raises(NotificationFailed, match=r"waiting to retry from 02-03-2026 12:30 \(Amsterdam\)"):
+    with pytest.raises(NotificationFailed, match=r"wacht op een nieuwe poging vanaf 02-03-2026 12:30 \(Amsterdam\)"):
         notifier.deliver(task_notice())  # after 3 hours the backoff still holds it: no attempt, no escalation
     assert hooks.at("coordinator") == []
     clock.advance(hours=1)
@@ -129,7 +129,8 @@ def test_a_digest_that_fails_keeps_its_messages_queued_for_the_retry(make_notifi
     notifier.deliver(coaching_notice(1))
     hooks.status = 500
 
-    with pytest.raises(NotificationFailed, match=r"1 digest\(s\) not sent"):
+    with pytest.raises(NotificationFailed,
+                       match=r"1 dagoverzicht\(en\) niet verstuurd \(de berichten blijven in de wachtrij\)"):
         notifier.send_digests()
     hooks.status = 200
     clock.advance(minutes=10)

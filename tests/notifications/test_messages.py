@@ -82,7 +82,7 @@ def test_an_english_text_needing_a_variable_the_dutch_one_lacks_is_refused_when_
     odd = Template(subject="Zaak {{ case_ref }}", body="Tekst.",
                    en=TemplateText(subject="Case {{ case_ref }}", body="Due {{ due_on }}."))
 
-    with pytest.raises(MessageError, match="scheef: the English text uses due_on"):
+    with pytest.raises(MessageError, match="scheef: de Engelse tekst gebruikt due_on"):
         MessageRenderer(catalog_with(catalog, scheef=odd))
 
 
@@ -124,16 +124,16 @@ def test_the_elfproef_tells_bsn_shaped_numbers_from_other_nine_digit_numbers():
 
 
 @pytest.mark.parametrize("context, why", [
-    ({"opmerking": "BSN 111222333"}, "BSN-shaped"),
-    ({"opmerking": "111 222 333"}, "BSN-shaped"),
-    ({"naam": "A. Yusuf"}, "'naam' names identifying"),
-    ({"bsn": "x"}, "'bsn' names identifying"),
-    ({"geboortedatum": "1990-01-01"}, "'geboortedatum' names identifying"),
-    ({"ontheffing_besluit": "x"}, "'ontheffing_besluit' names identifying or special"),
-    ({"uitkomst": "afgewezen"}, "special-category field"),
-    ({"opmerking": "wacht op de diagnose"}, "health word \\('diagnose'\\)"),
-    ({"reden": ["verzuim", "psychische klachten"]}, "health word \\('psychische'\\)"),
-    ({"opmerking": {"toelichting": "PTSS"}}, "health word \\('PTSS'\\)"),
+    ({"opmerking": "BSN 111222333"}, "nummer dat op een BSN lijkt"),
+    ({"opmerking": "111 222 333"}, "nummer dat op een BSN lijkt"),
+    ({"naam": "A. Yusuf"}, "'naam' noemt identificerende"),
+    ({"bsn": "x"}, "'bsn' noemt identificerende"),
+    ({"geboortedatum": "1990-01-01"}, "'geboortedatum' noemt identificerende"),
+    ({"ontheffing_besluit": "x"}, "'ontheffing_besluit' noemt identificerende of bijzondere"),
+    ({"uitkomst": "afgewezen"}, "veld met bijzondere persoonsgegevens"),
+    ({"opmerking": "wacht op de diagnose"}, "gezondheidswoord \\('diagnose'\\)"),
+    ({"reden": ["verzuim", "psychische klachten"]}, "gezondheidswoord \\('psychische'\\)"),
+    ({"opmerking": {"toelichting": "PTSS"}}, "gezondheidswoord \\('PTSS'\\)"),
 ])
 def test_the_guard_refuses_identifying_and_health_data_before_rendering(catalog, context, why):
     renderer = MessageRenderer(catalog)

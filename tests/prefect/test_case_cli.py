@@ -51,7 +51,7 @@ def test_an_operator_starts_completes_and_lists_cases_from_the_command_line(caps
     assert "zaak opgeslagen: RMD-2026-0201 versie 1" in err
     assert "inbox bijgewerkt: 1 taak/taken geopend, 0 gesloten" in err
     # No partner directory here: the notice failed, and the command says why (not just "saved").
-    assert "berichten mislukt: 1 (NotificationFailed: case RMD-2026-0201: no partner directory" in err
+    assert "berichten mislukt: 1 (NotificationFailed: zaak RMD-2026-0201: geen partnerlijst" in err
 
     from tests.prefect.helpers import inbox_run
 

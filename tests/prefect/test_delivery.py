@@ -47,7 +47,7 @@ def test_a_notice_that_cannot_be_sent_fails_alone_and_the_rest_is_delivered():
 
 
 def test_the_log_notifier_raises_for_a_role_it_cannot_reach_and_says_what_happened():
-    with pytest.raises(NotificationFailed, match="no channel for role 'coa'") as raised:
+    with pytest.raises(NotificationFailed, match="geen kanaal voor rol 'coa'") as raised:
         LogNotifier(fail_roles=frozenset({"coa"})).deliver(notice("k", "coa"))
     assert raised.value.report is not None and list(raised.value.report.failed) == ["coa"]
 

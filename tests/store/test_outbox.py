@@ -96,7 +96,7 @@ def test_a_failed_delivery_counts_an_attempt_and_keeps_the_command_pending(servi
 
 
 def test_unknown_keys_are_an_error(service: CaseService):
-    with pytest.raises(CommandNotFound, match="no outbox command with key 'RMD-0:1:notify'"):
+    with pytest.raises(CommandNotFound, match="geen opdracht in de outbox met sleutel 'RMD-0:1:notify'"):
         service.mark_delivered("RMD-0:1:notify")
     with pytest.raises(CommandNotFound):
         service.mark_failed("RMD-0:1:notify", "boom")
