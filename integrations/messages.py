@@ -206,7 +206,9 @@ class MessageRenderer:
                                          "persoonsgegevens")
                 words = health_words(text)
                 if words:
-                    raise PrivacyRefused(f"contextwaarde van {key!r} bevat een gezondheidswoord ({words[0]!r})")
+                    # The word itself is not repeated: this text is stored with the case ref (outbox, ledger)
+                    # and may show in a run's failure message.
+                    raise PrivacyRefused(f"contextwaarde van {key!r} bevat een gezondheidswoord (niet herhaald)")
 
     def render(self, template: str, context: Mapping[str, Any], language: Language, case_ref: str,
                link: ActLink | None = None) -> RenderedMessage:
