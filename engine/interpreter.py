@@ -79,7 +79,7 @@ def advance(process: Process, state: CaseState, event: Event, now: datetime) -> 
     try:
         with run.dates_for("een datum"):
             _handle(run, event)
-    except OverflowError as exc:  # a date computed outside the calendar's helpers: still a typed error
+    except OverflowError:  # a date computed outside the calendar's helpers: still a typed error
         raise DateOutOfRange(f"zaak {state.case_ref}: een datum valt buiten de kalender en kon niet worden berekend") \
             from None
     return Transition(run.finish(), run.commands, run.happened)
