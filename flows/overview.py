@@ -43,7 +43,7 @@ async def publish_overview(all_timelines: bool = False, radar_days: Annotated[in
             publish_kpi_share(municipality, kpi)
     since = None if all_timelines else published_until()
     changed = changed_cases(service, since)
-    await publish_case_timelines(changed, today)  # one task run, not one per case
+    publish_case_timelines(changed, today)  # one task run, not one per case
     # Remembered only after everything was published: a failed run is redone in full next time.
     remember_published_until(started)
     return {"today": today.isoformat(), "municipalities": len(found), "timelines": len(changed)}
