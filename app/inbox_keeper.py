@@ -40,6 +40,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.responses import SetStateStatus
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Completed, Failed, Pending, Running
 
 from app.cases import CaseService
@@ -215,8 +216,11 @@ class OverviewPublisher:
             if now - self.pending_since < OVERVIEW_DEBOUNCE:
                 return False
         if self.started is not None:
-            run = await client.read_flow_run(self.started)
-            if run.state is not None and not run.state.is_final():
+            try:
+                run = await client.read_flow_run(self.started)
+            except ObjectNotFound:  # deleted in the UI: it will not end, so do not wait for it
+                run = None
+            if run is not None and run.state is not None and not run.state.is_final():
                 return False
             self.started = None
         deployment = await client.read_deployment_by_name(OVERVIEW_DEPLOYMENT)

@@ -234,6 +234,20 @@ def test_the_overview_is_published_at_start_and_after_changes_debounced(rt):
     assert tick(2.0 + OVERVIEW_DEBOUNCE + 1) is False
     assert len(overview_runs()) == before + 2
 
+    # A run deleted in the UI before it ended is not waited for.
+    rt.service.record_note("RMD-2026-0709", kind="test", detail="nog een")
+    assert tick(20.0) is False
+    delete(publisher.started)
+    assert tick(20.0 + OVERVIEW_DEBOUNCE) is True
+    assert len(overview_runs()) == before + 2  # the deleted one is gone, the new one is there
+
+
+def delete(run_id) -> None:
+    async def go():
+        async with get_client() as client:
+            await client.delete_flow_run(run_id)
+    asyncio.run(go())
+
 
 def finish(run_id) -> None:
     """Mark a flow run Completed, as the runner would when it ends."""
