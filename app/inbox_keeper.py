@@ -62,6 +62,8 @@ SWEEP_DEPLOYMENT = "fire-due-timers/fire-due-timers"
 OVERVIEW_DEPLOYMENT = "publish-overview/publish-overview"
 OVERVIEW_DEBOUNCE = 10.0
 """Seconds: changes are collected this long (from the first one seen) before the overview is published."""
+OVERVIEW_GIVE_UP = 900.0
+"""Seconds: an overview run not ended after this long (hung, or its runner gone) is no longer waited for."""
 
 
 _ENDED = {StateType.CANCELLED: "geannuleerd", StateType.CANCELLING: "geannuleerd", StateType.COMPLETED: "afgerond",
@@ -202,6 +204,7 @@ class OverviewPublisher:
     """when a change not yet published was first noticed"""
     started: Any = None
     """the id of the last run started here, until it has ended"""
+    started_at: float = 0.0
 
     async def tick(self, service: CaseService, client: PrefectClient, now: float) -> bool:
         """Publish when due; whether a run was started. Never while the last one is still under way: a run
@@ -220,12 +223,13 @@ class OverviewPublisher:
                 run = await client.read_flow_run(self.started)
             except ObjectNotFound:  # deleted in the UI: it will not end, so do not wait for it
                 run = None
-            if run is not None and run.state is not None and not run.state.is_final():
+            if run is not None and run.state is not None and not run.state.is_final() \
+                    and now - self.started_at < OVERVIEW_GIVE_UP:
                 return False
             self.started = None
         deployment = await client.read_deployment_by_name(OVERVIEW_DEPLOYMENT)
         run = await client.create_flow_run_from_deployment(deployment.id)
-        self.seen, self.pending_since, self.started = latest, None, run.id
+        self.seen, self.pending_since, self.started, self.started_at = latest, None, run.id, now
         return True
 
 

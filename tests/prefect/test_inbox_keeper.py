@@ -210,7 +210,7 @@ def test_a_sweep_run_starts_only_when_something_is_due(rt, clock):
 
 
 def test_the_overview_is_published_at_start_and_after_changes_debounced(rt):
-    from app.inbox_keeper import OVERVIEW_DEBOUNCE, OverviewPublisher
+    from app.inbox_keeper import OVERVIEW_DEBOUNCE, OVERVIEW_GIVE_UP, OverviewPublisher
 
     publisher = OverviewPublisher()
 
@@ -240,6 +240,13 @@ def test_the_overview_is_published_at_start_and_after_changes_debounced(rt):
     delete(publisher.started)
     assert tick(20.0 + OVERVIEW_DEBOUNCE) is True
     assert len(overview_runs()) == before + 2  # the deleted one is gone, the new one is there
+
+    # One that never ends (its runner gone) is waited for a quarter of an hour, not for ever.
+    rt.service.record_note("RMD-2026-0709", kind="test", detail="en nog een")
+    since = 20.0 + OVERVIEW_DEBOUNCE
+    assert tick(since + OVERVIEW_DEBOUNCE) is False  # collected for a moment
+    assert tick(since + 3 * OVERVIEW_DEBOUNCE) is False  # the last run has not ended
+    assert tick(since + OVERVIEW_GIVE_UP) is True
 
 
 def delete(run_id) -> None:
