@@ -30,7 +30,6 @@ import pstats
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app.cases import CaseService, NewCase  # noqa: E402
+from benchmarks.scratch import scratch_schema  # noqa: E402
 from benchmarks.spawning import run_together  # noqa: E402
 from engine.validator import validate_paths  # noqa: E402
 from store.db import make_engine, upgrade  # noqa: E402
@@ -94,17 +94,8 @@ class Store:
 
 @contextmanager
 def postgres_store(url: str) -> Iterator[tuple[Store, str]]:
-    schema = f"regie_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        version = conn.exec_driver_sql("SHOW server_version").scalar().split()[0]
-    try:
-        yield Store(url, schema), f"PostgreSQL {version}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with scratch_schema(url) as (schema, version):
+        yield Store(url, schema), version
 
 
 def refs(first: int, n: int) -> list[str]:

@@ -40,7 +40,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,6 +55,7 @@ import apprise  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from app import delivery  # noqa: E402
+from benchmarks.scratch import scratch_schema  # noqa: E402
 from app.bootstrap import StoreRouting  # noqa: E402
 from app.cases import CaseService  # noqa: E402
 from engine.commands import NotifyRole  # noqa: E402
@@ -256,18 +256,12 @@ def store(kind: str, postgres_url: str) -> Iterator[sa.Engine]:
             finally:
                 engine.dispose()
         return
-    schema = f"regie_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(postgres_url, search_path=schema)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with scratch_schema(postgres_url) as (schema, _):
+        engine = make_engine(postgres_url, search_path=schema)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 # --- main -----------------------------------------------------------------------------------------

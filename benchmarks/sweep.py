@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from app.cases import CaseService  # noqa: E402
+from benchmarks.scratch import scratch_schema  # noqa: E402
 from benchmarks.spawning import run_together  # noqa: E402
 from engine.calendar import NL  # noqa: E402
 from engine.events import Started  # noqa: E402
@@ -377,17 +377,8 @@ def sqlite_store(workdir: Path) -> Iterator[Store]:
 
 @contextmanager
 def postgres_store(url: str) -> Iterator[Store]:
-    schema = f"regie_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        version = conn.exec_driver_sql("SHOW server_version").scalar().split()[0]
-    try:
-        yield Store(url, schema, f"PostgreSQL {version}")
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with scratch_schema(url) as (schema, version):
+        yield Store(url, schema, version)
 
 
 def sqlite_version() -> str:
