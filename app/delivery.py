@@ -26,10 +26,9 @@ longer open (a close got there first, e.g. after the open failed once) creates n
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from app.cases import CaseService
 from app.clock import utc_now
@@ -133,7 +132,7 @@ async def drain(service: CaseService, notifier: Notifier, channels: Channels, *,
         items = service.claim_commands(batch, lease=LEASE, max_attempts=MAX_ATTEMPTS)
         if not items:
             break
-        with _batch_of(notifier):
+        with notifier.batch():
             outcome = await deliver_batch([(i.key, i.command()) for i in items], notifier=notifier,
                                           channels=channels,
                                           facts=lambda refs: queries.delivery_facts(service.engine, refs), now=now)
@@ -156,13 +155,6 @@ async def drain(service: CaseService, notifier: Notifier, channels: Channels, *,
         if len(items) < batch:
             break
     return report
-
-
-def _batch_of(notifier: Notifier) -> AbstractContextManager[Any]:
-    # A notifier that can share reads and writes over a batch (AppriseNotifier.batch) does so; others
-    # (test fakes, the log notifier) deliver as they always do.
-    batch = getattr(notifier, "batch", None)
-    return batch() if batch is not None else nullcontext()
 
 
 def _finished(item: OutboxItem, outcome: BatchOutcome, at: datetime) -> Finished:
@@ -201,24 +193,14 @@ async def deliver_batch(items: Sequence[Item], *, notifier: Notifier, channels: 
             for key, _ in emitted:
                 outcome.fail(key, exc)
     notices = [(key, c) for key, c in items if isinstance(c, NotifyRole)]
-    # A notifier that can claim and record many recipients per write (AppriseNotifier.deliver_many) gets the
-    # whole batch; others (test fakes, the log notifier) one command at a time.
-    many = getattr(notifier, "deliver_many", None)
-    if many is None:
-        for key, command in notices:
-            _notify(key, command, notifier, outcome)
-    elif notices:
-        for (key, _), result in zip(notices, many([c for _, c in notices]), strict=True):
+    if notices:  # the whole batch at once: AppriseNotifier claims and records its recipients per chunk
+        for (key, _), result in zip(notices, notifier.deliver_many([c for _, c in notices]), strict=True):
             _notified(key, result, outcome)
     return outcome
 
 
 def _notify(key: str, command: NotifyRole, notifier: Notifier, outcome: BatchOutcome) -> None:
-    try:
-        result: DeliveryReport | NotificationFailed = notifier.deliver(command)
-    except NotificationFailed as exc:
-        result = exc
-    _notified(key, result, outcome)
+    _notified(key, notifier.deliver_many([command])[0], outcome)
 
 
 def _notified(key: str, result: DeliveryReport | NotificationFailed, outcome: BatchOutcome) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.commands import NotifyRole
 
@@ -108,9 +109,35 @@ class Notifier(Protocol):
         could not be sent (their messages stay queued)."""
         ...
 
+    def deliver_many(self, commands: Sequence[NotifyRole]) -> list[DeliveryReport | NotificationFailed]:
+        """`deliver` for each command, answered in their order: the report, or the `NotificationFailed` that
+        `deliver` would raise (one command refused or not reached does not stop the others)."""
+        ...
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """A block in which a drained batch is delivered (a notifier may share reads and writes over it)."""
+        ...
+
+
+class OneAtATime:
+    """`deliver_many` and `batch` for a notifier that delivers each command on its own (the log notifier,
+    test fakes); `AppriseNotifier` claims and records recipients a chunk at a time instead."""
+
+    def deliver_many(self, commands: Sequence[NotifyRole]) -> list[DeliveryReport | NotificationFailed]:
+        results: list[DeliveryReport | NotificationFailed] = []
+        for command in commands:
+            try:
+                results.append(self.deliver(command))  # type: ignore[attr-defined]
+            except NotificationFailed as exc:
+                results.append(exc)
+        return results
+
+    def batch(self) -> AbstractContextManager[Any]:
+        return nullcontext()
+
 
 @dataclass
-class LogNotifier:
+class LogNotifier(OneAtATime):
     """Logs each notice and records it (in memory, and optionally in a JSON-lines file).
 
     Idempotent by command key: a key already recorded is not recorded or logged again. `fail_roles`

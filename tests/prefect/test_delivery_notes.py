@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 
 from app.delivery import BatchOutcome, _notify
 from engine.commands import NotifyRole
-from integrations.notifier import CaseNote, DeliveryIncomplete, DeliveryReport
+from integrations.notifier import CaseNote, DeliveryIncomplete, DeliveryReport, OneAtATime
 
 COMMAND = NotifyRole(key="C-1:7:notify", case_ref="C-1", role="werkgever", template="bericht")
 NOTE = CaseNote("C-1", "notification_unroutable", "werkgever", "geen ontvanger voor rol werkgever")
 
 
 @dataclass
-class Notifier:
+class Notifier(OneAtATime):
     """A notifier of our own: returns or raises what the test gives it."""
 
     outcome: object
